@@ -1,0 +1,147 @@
+"""Command line: parse, then call typed functions. Bad input -> one line on stderr, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.errors import BenchError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m bench", description="LoRA vs prompt tuning, measured.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run a suite and print its summary and results path")
+    r.add_argument("--suite", default="quick", help="suite name in tasks/suites/ or a path to a suite .yaml (default: quick)")
+    r.add_argument("--tasks", help="comma-separated task names or task .yaml paths (replaces the suite's)")
+    r.add_argument("--methods", help="comma-separated method names or adapter_config.json paths")
+    r.add_argument("--model", help="minilm, smollm2-135m, a local model folder, or a Hugging Face id")
+    r.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
+    r.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: auto (cuda when available)")
+    r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, dotted (budget.batch_size=16, params.lora.r=16); repeatable")
+    r.add_argument("--limit", type=int, metavar="N", help="quick look: at most N train and N test examples")
+    r.add_argument("--max-steps", type=int, metavar="N", help="stop training after N steps")
+    r.add_argument("--output", type=Path, help="JSONL file to append rows to (default: results/runs/<time>-<suite>.jsonl)")
+    r.add_argument("--tasks-dir", action="append", type=Path, default=[], help="extra folder of task .yaml files")
+    r.add_argument("--no-isolate", action="store_true", help="run in this process (faster start, shared peak memory)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    ls = sub.add_parser("list", help="list tasks, methods, models and suites")
+    ls.add_argument("--tasks-dir", action="append", type=Path, default=[])
+    sub.add_parser("env", help="print the environment that rows record")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "list":
+            return cmd_list(args)
+        if args.command == "env":
+            return cmd_env()
+    except BenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: rows already written are kept", file=sys.stderr)
+        return 130
+    return 0
+
+
+def suite_from_args(args):
+    from bench.config import apply_overrides, load_suite
+
+    cfg = load_suite(args.suite)
+    sets = list(args.sets)
+    for key, value in (("tasks", args.tasks), ("methods", args.methods), ("model", args.model),
+                       ("seeds", args.seeds), ("device", args.device)):
+        if value is not None:
+            sets.insert(0, f"{key}={value}")
+    if args.limit is not None:
+        if args.limit < 1:
+            raise BenchError("--limit must be at least 1")
+        sets[:0] = [f"budget.train_examples={args.limit}", f"budget.eval_examples={args.limit}",
+                    f"measure.validation_examples={args.limit}"]
+    if args.max_steps is not None:
+        if args.max_steps < 1:
+            raise BenchError("--max-steps must be at least 1")
+        sets.insert(0, f"budget.max_steps={args.max_steps}")
+    cfg = apply_overrides(cfg, sets)
+    if args.no_isolate:
+        cfg = apply_overrides(cfg, ["isolate=false"])
+    return cfg
+
+
+def cmd_run(args) -> int:
+    from bench.suite import run_suite
+    from bench.summary import summary_table
+
+    cfg = suite_from_args(args)
+    output = args.output
+    if output is None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        output = Path("results") / "runs" / f"{stamp}-{cfg.name}.jsonl"
+    if output.exists() and output.is_dir():
+        raise BenchError(f"--output {output} is a folder; give a .jsonl file")
+    rows = run_suite(cfg, output, args.tasks_dir, show_progress=not args.no_progress)
+    print()
+    print(summary_table(rows))
+    failed = sum(r["status"] != "ok" for r in rows)
+    print(f"\n{len(rows)} runs, {len(rows) - failed} ok, {failed} not ok")
+    print(f"results: {output}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from bench import methods, models, tasks
+    from bench.config import list_suites, read_yaml
+
+    print("tasks:")
+    for name, path in tasks.task_files(args.tasks_dir).items():
+        try:
+            t = tasks.load_task(str(path))
+            size = f"{t.size} examples" if t.size else "size checked on load"
+            print(f"  {name:18} v{t.version}  {len(t.labels)} labels ({', '.join(t.labels)}); {size}; "
+                  f"source {t.source.get('asset') or t.source.get('path') or t.source.get('hf')}")
+        except BenchError as e:
+            print(f"  {name:18} INVALID: {e}")
+    print("methods:")
+    for name, m in methods.METHODS.items():
+        defaults = methods.params_dict(m.params_cls())
+        print(f"  {name:18} {', '.join(f'{k}={v}' for k, v in defaults.items())}")
+    print("  (or a path to a PEFT adapter_config.json)")
+    print("models:")
+    for name, spec in models.MODELS.items():
+        print(f"  {name:18} {spec.kind:8} {spec.description}")
+    print("  (or a local model folder, or a Hugging Face id with a network)")
+    print("suites:")
+    for name, path in list_suites().items():
+        data = read_yaml(path)
+        print(f"  {name:18} {data.get('description', '')}")
+    return 0
+
+
+def cmd_env() -> int:
+    import torch
+
+    from bench import envinfo
+    from bench.assets import cache_dir
+    from bench.suite import resolve_device
+
+    device = torch.device(resolve_device("auto"))
+    info = {**envinfo.git_state(), "machine_id": envinfo.machine_id(), **envinfo.environment(device),
+            "cache_dir": str(cache_dir())}
+    print(json.dumps(info, indent=2))
+    return 0

@@ -1,0 +1,218 @@
+"""Suite configuration: frozen dataclasses, merged as defaults < suite YAML < CLI `--set key=value`.
+
+Every key is type-checked against its dataclass field; unknown keys fail with the valid choices.
+Method hyperparameters live under `params.<method>.<key>` (see bench/methods.py for each
+method's fields and defaults).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bench.errors import BenchError, choices
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TASKS_DIR = PROJECT_ROOT / "tasks"
+SUITES_DIR = TASKS_DIR / "suites"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The training and evaluation budget: identical for every method of a suite."""
+
+    epochs: int = 1
+    max_steps: int = 0  # 0: derived from epochs
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    max_length: int = 64  # real tokens; prompt tuning's virtual tokens come on top
+    train_examples: int = 0  # 0: the whole train split
+    eval_examples: int = 0  # 0: the whole test split
+    warmup_ratio: float = 0.06  # RoBERTa / LoRA paper practice: linear warm-up, then linear decay
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How speed is measured: warm-up, repeats, batch sizes. Samples are kept in the rows."""
+
+    train_warmup_steps: int = 3  # excluded from step timing and throughput
+    latency_requests: int = 24  # batch-1 requests timed for latency p50/p95
+    latency_warmup: int = 3
+    infer_batch_size: int = 32
+    infer_repeats: int = 5
+    infer_warmup: int = 2
+    bootstrap_samples: int = 1000
+    validation_examples: int = 200  # cap on the validation split scored after training
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    name: str = "custom"
+    description: str = ""
+    model: str = "minilm"
+    tasks: tuple[str, ...] = ("rotten_tomatoes",)
+    methods: tuple[str, ...] = ("lora", "prompt_tuning", "head_only", "full")
+    seeds: tuple[int, ...] = (0,)
+    device: str = "auto"
+    isolate: bool = True  # one child process per run: peak memory per run, crashes become rows
+    budget: Budget = field(default_factory=Budget)
+    measure: Measure = field(default_factory=Measure)
+    params: dict = field(default_factory=dict)  # method name -> {field: value}
+
+
+# ----------------------------------------------------------------------------- typed values
+
+
+def _unwrap_optional(tp):
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def coerce(value, tp, key: str):
+    """Convert `value` (a CLI string or a YAML value) to type `tp`, or raise BenchError."""
+    tp = _unwrap_optional(tp)
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        (item_tp, *_rest) = typing.get_args(tp)
+        if isinstance(value, str):
+            items = [v.strip() for v in value.split(",") if v.strip()]
+        elif isinstance(value, (list, tuple)):
+            items = list(value)
+        else:
+            items = [value]
+        return tuple(coerce(v, item_tp, key) for v in items)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+            return value.lower() in ("true", "1", "yes", "on")
+        raise BenchError(f"{key}: expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, bool):
+            raise BenchError(f"{key}: expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise BenchError(f"{key}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, bool):
+            raise BenchError(f"{key}: expected a number, got {value!r}")
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise BenchError(f"{key}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise BenchError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def parse_set(item: str) -> tuple[list[str], str]:
+    """'budget.batch_size=16' -> (['budget', 'batch_size'], '16')."""
+    key, sep, value = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise BenchError(f"--set {item!r}: expected key=value, e.g. budget.batch_size=16")
+    parts = key.split(".")
+    if any(not p for p in parts):
+        raise BenchError(f"--set {item!r}: empty part in dotted key {key!r}")
+    return parts, value
+
+
+def update_dataclass(obj, updates: dict, prefix: str):
+    """Type-checked dataclasses.replace for nested updates {field: value or dict}."""
+    if not isinstance(updates, dict):
+        raise BenchError(f"{prefix or 'config'}: expected a mapping, got {updates!r}")
+    fields = {f.name: f for f in dataclasses.fields(obj)}
+    hints = typing.get_type_hints(type(obj))
+    changes = {}
+    for name, value in updates.items():
+        key = f"{prefix}{name}"
+        if name not in fields:
+            raise BenchError(f"unknown key {key!r}; valid keys: {choices(prefix + f for f in fields)}")
+        current = getattr(obj, name)
+        if dataclasses.is_dataclass(current):
+            changes[name] = update_dataclass(current, value, f"{key}.")
+        elif name == "params":
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                raise BenchError(f"{key}: expected a mapping of method -> {{key: value}}")
+            merged = {m: dict(p) for m, p in current.items()}
+            for method, p in value.items():
+                merged.setdefault(str(method), {}).update(p)
+            changes[name] = merged
+        else:
+            changes[name] = coerce(value, hints[name], key)
+    return dataclasses.replace(obj, **changes)
+
+
+def apply_overrides(cfg: SuiteConfig, sets: list[str]) -> SuiteConfig:
+    """Apply CLI `--set key=value` items (dotted keys) on top of a config."""
+    for item in sets:
+        parts, value = parse_set(item)
+        nested: dict = {}
+        cursor = nested
+        for p in parts[:-1]:
+            cursor = cursor.setdefault(p, {})
+        cursor[parts[-1]] = value
+        if parts[0] == "params" and len(parts) != 3:
+            raise BenchError(f"--set {item!r}: method parameters are set as params.<method>.<key>=value")
+        cfg = update_dataclass(cfg, nested, "")
+    return cfg
+
+
+# ----------------------------------------------------------------------------- suites
+
+
+def list_suites(suites_dir: Path = SUITES_DIR) -> dict[str, Path]:
+    return {p.stem: p for p in sorted(suites_dir.glob("*.yaml"))}
+
+
+def read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as e:
+        raise BenchError(f"cannot read {path}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise BenchError(f"malformed YAML in {path}{where}: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise BenchError(f"malformed file {path}: expected a mapping at the top level")
+    return data
+
+
+def load_suite(name_or_path: str, suites_dir: Path = SUITES_DIR) -> SuiteConfig:
+    """A suite by name (tasks/suites/NAME.yaml) or by path to a YAML file."""
+    path = Path(name_or_path)
+    if not (path.suffix in (".yaml", ".yml") and path.exists()):
+        suites = list_suites(suites_dir)
+        if name_or_path not in suites:
+            raise BenchError(f"unknown suite {name_or_path!r}; valid suites: {choices(suites)} (or a path to a suite .yaml)")
+        path = suites[name_or_path]
+    data = read_yaml(path)
+    data.setdefault("name", path.stem)
+    return update_dataclass(SuiteConfig(), data, "")
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)

@@ -1,0 +1,47 @@
+"""Tokenize once, batch with dynamic padding. Every method of a suite sees the same batches."""
+
+from __future__ import annotations
+
+import random
+
+import torch
+
+from bench.tasks import Example, Task
+
+
+def encode(examples: list[Example], tok, task: Task, kind: str, max_length: int) -> list[list[int]]:
+    if kind == "causal":
+        # The prompt's ending ("Sentiment:") must survive truncation: cut from the left.
+        tok.truncation_side = "left"
+        texts = [task.prompt.format(text=e.text) for e in examples]
+    else:
+        tok.truncation_side = "right"
+        texts = [e.text for e in examples]
+    return tok(texts, truncation=True, max_length=max_length, add_special_tokens=True)["input_ids"]
+
+
+def collate(ids: list[list[int]], labels: list[int], pad_id: int, left: bool) -> dict[str, torch.Tensor]:
+    width = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for i, row in enumerate(ids):
+        sl = slice(width - len(row), width) if left else slice(0, len(row))
+        input_ids[i, sl] = torch.tensor(row, dtype=torch.long)
+        mask[i, sl] = 1
+    return {"input_ids": input_ids, "attention_mask": mask, "labels": torch.tensor(labels, dtype=torch.long)}
+
+
+def make_batches(ids: list[list[int]], labels: list[int], batch_size: int, pad_id: int, left: bool,
+                 shuffle_seed: int | None = None) -> list[dict[str, torch.Tensor]]:
+    order = list(range(len(ids)))
+    if shuffle_seed is not None:
+        random.Random(shuffle_seed).shuffle(order)
+    out = []
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        out.append(collate([ids[i] for i in idx], [labels[i] for i in idx], pad_id, left))
+    return out
+
+
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}

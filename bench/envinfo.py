@@ -1,0 +1,73 @@
+"""The environment every row records: versions, device, threads, git state, machine id."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import socket
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+from bench.config import PROJECT_ROOT
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+@lru_cache(maxsize=1)
+def git_state() -> dict:
+    sha = _git("rev-parse", "HEAD")
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    return {"git_sha": sha or "unknown", "git_dirty": bool(dirty) if dirty is not None else None}
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@lru_cache(maxsize=1)
+def machine_id() -> str:
+    """Stable per machine: hashed /etc/machine-id (or hostname) and CPU model."""
+    try:
+        base = Path("/etc/machine-id").read_text().strip()
+    except OSError:
+        base = socket.gethostname()
+    return hashlib.sha256(f"{base}|{cpu_model()}".encode()).hexdigest()[:12]
+
+
+def device_name(device) -> str:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return cpu_model()
+
+
+def environment(device) -> dict:
+    import peft
+    import torch
+    import transformers
+
+    return {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device_kind": device.type,
+        "device_name": device_name(device),
+        "num_threads": torch.get_num_threads(),
+        "cuda": torch.version.cuda,
+    }

