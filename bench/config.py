@@ -36,6 +36,7 @@ class Budget:
     warmup_ratio: float = 0.06  # RoBERTa / LoRA paper practice: linear warm-up, then linear decay
     weight_decay: float = 0.0
     grad_clip: float = 1.0
+    group_by_length: bool = True  # batches of similar length (HF Trainer's group_by_length): less padding
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class SuiteConfig:
     budget: Budget = field(default_factory=Budget)
     measure: Measure = field(default_factory=Measure)
     params: dict = field(default_factory=dict)  # method name -> {field: value}
+    task_budget: dict = field(default_factory=dict)  # task name -> budget overrides (same for all methods)
+
+
+NESTED_MAPS = ("params", "task_budget")  # name -> {key: value} fields, set as NAME.<name>.<key>=value
 
 
 # ----------------------------------------------------------------------------- typed values
@@ -153,9 +158,9 @@ def update_dataclass(obj, updates: dict, prefix: str):
         current = getattr(obj, name)
         if dataclasses.is_dataclass(current):
             changes[name] = update_dataclass(current, value, f"{key}.")
-        elif name == "params":
+        elif name in NESTED_MAPS:
             if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-                raise BenchError(f"{key}: expected a mapping of method -> {{key: value}}")
+                raise BenchError(f"{key}: expected a mapping of name -> {{key: value}}")
             merged = {m: dict(p) for m, p in current.items()}
             for method, p in value.items():
                 merged.setdefault(str(method), {}).update(p)
@@ -174,8 +179,8 @@ def apply_overrides(cfg: SuiteConfig, sets: list[str]) -> SuiteConfig:
         for p in parts[:-1]:
             cursor = cursor.setdefault(p, {})
         cursor[parts[-1]] = value
-        if parts[0] == "params" and len(parts) != 3:
-            raise BenchError(f"--set {item!r}: method parameters are set as params.<method>.<key>=value")
+        if parts[0] in NESTED_MAPS and len(parts) != 3:
+            raise BenchError(f"--set {item!r}: {parts[0]} is set as {parts[0]}.<name>.<key>=value")
         cfg = update_dataclass(cfg, nested, "")
     return cfg
 

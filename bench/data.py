@@ -31,16 +31,32 @@ def collate(ids: list[list[int]], labels: list[int], pad_id: int, left: bool) ->
     return {"input_ids": input_ids, "attention_mask": mask, "labels": torch.tensor(labels, dtype=torch.long)}
 
 
-def make_batches(ids: list[list[int]], labels: list[int], batch_size: int, pad_id: int, left: bool,
-                 shuffle_seed: int | None = None) -> list[dict[str, torch.Tensor]]:
-    order = list(range(len(ids)))
+def batch_order(lengths: list[int], batch_size: int, shuffle_seed: int | None, group_by_length: bool,
+                megabatch: int = 50) -> list[list[int]]:
+    """Indices of each batch (pure). Shuffled when a seed is given. Grouping by length (as HF's
+    LengthGroupedSampler: sort within shuffled mega-batches of 50 batches, then shuffle the batches)
+    cuts padding; without a seed it simply sorts, which is exact for evaluation."""
+    order = list(range(len(lengths)))
+    rng = random.Random(shuffle_seed)
     if shuffle_seed is not None:
-        random.Random(shuffle_seed).shuffle(order)
-    out = []
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        out.append(collate([ids[i] for i in idx], [labels[i] for i in idx], pad_id, left))
-    return out
+        rng.shuffle(order)
+    if group_by_length:
+        if shuffle_seed is None:
+            order.sort(key=lambda i: lengths[i])
+        else:
+            size = batch_size * megabatch
+            order = [i for s in range(0, len(order), size)
+                     for i in sorted(order[s:s + size], key=lambda i: -lengths[i])]
+    batches = [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
+    if group_by_length and shuffle_seed is not None:
+        rng.shuffle(batches)
+    return batches
+
+
+def make_batches(ids: list[list[int]], labels: list[int], batch_size: int, pad_id: int, left: bool,
+                 shuffle_seed: int | None = None, group_by_length: bool = False) -> list[dict[str, torch.Tensor]]:
+    return [collate([ids[i] for i in idx], [labels[i] for i in idx], pad_id, left)
+            for idx in batch_order([len(x) for x in ids], batch_size, shuffle_seed, group_by_length)]
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:

@@ -60,6 +60,10 @@ def _kind_from_config(cfg: dict) -> str:
     return "causal" if any(a.endswith("ForCausalLM") for a in archs) else "encoder"
 
 
+def is_cached(spec: ModelSpec) -> bool:
+    return bool(spec.location) or (assets.cache_dir() / "models" / spec.name).exists()
+
+
 def local_path(spec: ModelSpec) -> str:
     """A folder (or hub id) that `from_pretrained` can read, preparing the cache on first use."""
     if spec.location:

@@ -51,8 +51,11 @@ def base_row(spec: RunSpec) -> dict:
 
 def quiet_libraries() -> None:
     """Load reports and weight-loading bars from transformers would bury the suite's own progress."""
+    import warnings
+
     import transformers
 
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|peft)\.")
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
 
@@ -133,7 +136,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
 
     def train_batches(epoch: int):
         return data.make_batches(enc["train"], lab["train"], spec.budget.batch_size, pad, left,
-                                 shuffle_seed=spec.seed * 1000 + epoch)
+                                 shuffle_seed=spec.seed * 1000 + epoch, group_by_length=spec.budget.group_by_length)
 
     stats = train(model, train_batches, kind=kind, label_token_ids=label_ids, lr=params.lr, budget=spec.budget,
                   warmup_steps=spec.measure.train_warmup_steps, device=device, virtual_tokens=virtual,
@@ -153,14 +156,15 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     )
 
     eb = spec.budget.eval_batch_size
-    preds, labels = predict(model, data.make_batches(enc["test"], lab["test"], eb, pad, left), kind=kind,
+    preds, labels = predict(model, data.make_batches(enc["test"], lab["test"], eb, pad, left, group_by_length=True), kind=kind,
                             label_token_ids=label_ids, device=device)
     correct = [int(p == y) for p, y in zip(preds, labels)]
     lo, hi = evaluate.bootstrap_ci(correct, spec.measure.bootstrap_samples, seed=spec.seed)
     row.update(accuracy=evaluate.accuracy(preds, labels), accuracy_ci_low=lo, accuracy_ci_high=hi,
                macro_f1=evaluate.macro_f1(preds, labels, len(task.labels)), n_eval=len(labels))
     if val_ex:
-        vp, vl = predict(model, data.make_batches(enc["validation"], lab["validation"], eb, pad, left), kind=kind,
+        vp, vl = predict(model, data.make_batches(enc["validation"], lab["validation"], eb, pad, left,
+                                                          group_by_length=True), kind=kind,
                          label_token_ids=label_ids, device=device)
         row.update(val_accuracy=evaluate.accuracy(vp, vl), n_val=len(vl))
 

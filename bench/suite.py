@@ -11,7 +11,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from bench import methods, models, tasks
-from bench.config import SuiteConfig
+from bench.config import SuiteConfig, update_dataclass
 from bench.errors import BenchError
 from bench.results import append_rows
 from bench.run import RunSpec, base_row, execute
@@ -37,16 +37,22 @@ def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: 
     if unknown:
         raise BenchError(f"params given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
                          f"suite methods: {', '.join(cfg.methods)}")
+    unknown = set(cfg.task_budget) - set(cfg.tasks)
+    if unknown:
+        raise BenchError(f"task_budget given for task(s) not in this suite: {', '.join(sorted(unknown))}; "
+                         f"suite tasks: {', '.join(cfg.tasks)}")
+    budgets = {t: update_dataclass(cfg.budget, cfg.task_budget.get(t, {}), f"task_budget.{t}.") for t in cfg.tasks}
     for name in cfg.tasks:
         tasks.load_task(name, tasks_dirs)
     for name in cfg.methods:
         methods.resolve(name, cfg.params.get(name, {}))
     models.resolve(cfg.model)
-    if cfg.budget.batch_size < 1 or cfg.budget.max_length < 2 or cfg.budget.epochs < 1:
-        raise BenchError("budget: batch_size >= 1, max_length >= 2 and epochs >= 1 are required")
+    for b in budgets.values():
+        if b.batch_size < 1 or b.max_length < 2 or b.epochs < 1 or b.max_steps < 0:
+            raise BenchError("budget: batch_size >= 1, max_length >= 2, epochs >= 1 and max_steps >= 0 are required")
     device = resolve_device(cfg.device)
     dirs = tuple(str(d) for d in (tasks_dirs or []))
-    return [RunSpec(suite=cfg.name, task=t, model=cfg.model, method=m, seed=s, device=device, budget=cfg.budget,
+    return [RunSpec(suite=cfg.name, task=t, model=cfg.model, method=m, seed=s, device=device, budget=budgets[t],
                     measure=cfg.measure, params=dict(cfg.params.get(m, {})), tasks_dirs=dirs,
                     show_progress=show_progress)
             for t in cfg.tasks for m in cfg.methods for s in cfg.seeds]
@@ -57,9 +63,9 @@ def prepare(specs: list[RunSpec]) -> None:
     checksum stops the suite before any run)."""
     for name in sorted({s.model for s in specs}):
         spec = models.resolve(name)
-        if not spec.location:
-            print(f"preparing model {name} (first use fetches and caches it)", flush=True)
-            models.local_path(spec)
+        if not spec.location and not models.is_cached(spec):
+            print(f"preparing model {name}: fetching and caching it once", flush=True)
+        models.local_path(spec)
     for name in sorted({s.task for s in specs}):
         dirs = [Path(d) for d in specs[0].tasks_dirs]
         tasks.load_examples(tasks.load_task(name, dirs))

@@ -1,0 +1,116 @@
+"""Tiny models built from a config in memory, a tiny tokenizer, and a tiny learnable task.
+
+Nothing here downloads: the models are random-initialised BERT and Llama configs a few hundred
+kB in size, saved to a temporary folder so the real loading path (`from_pretrained`) is used.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import pytest
+
+POS = ["good", "great", "fine", "lovely", "superb"]
+NEG = ["bad", "awful", "poor", "dull", "terrible"]
+FILLER = ["the", "movie", "was", "plot", "and", "acting", "really", "quite", "a", "story", "film", "very"]
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "<eos>"]
+VOCAB = SPECIAL + sorted(set(POS + NEG + FILLER + ["review", "sentiment", ":", "positive", "negative"]))
+
+
+def make_tokenizer(kind: str):
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {w: i for i, w in enumerate(VOCAB)}
+    tk = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tk.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
+    if kind == "encoder":
+        tk.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
+        return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]",
+                                       cls_token="[CLS]", sep_token="[SEP]")
+    return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]", eos_token="<eos>")
+
+
+def tiny_bert_config():
+    from transformers import BertConfig
+
+    return BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                      intermediate_size=64, max_position_embeddings=128, pad_token_id=0,
+                      architectures=["BertForSequenceClassification"])
+
+
+def tiny_llama_config():
+    from transformers import LlamaConfig
+
+    return LlamaConfig(vocab_size=len(VOCAB), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                       pad_token_id=0, eos_token_id=4, bos_token_id=4, tie_word_embeddings=True,
+                       architectures=["LlamaForCausalLM"])
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    import torch
+    from transformers import BertModel
+
+    torch.manual_seed(0)
+    d = tmp_path_factory.mktemp("tiny-bert")
+    BertModel(tiny_bert_config()).save_pretrained(d)
+    make_tokenizer("encoder").save_pretrained(d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory) -> Path:
+    import torch
+    from transformers import LlamaForCausalLM
+
+    torch.manual_seed(0)
+    d = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(tiny_llama_config()).save_pretrained(d)
+    make_tokenizer("causal").save_pretrained(d)
+    return d
+
+
+def write_tiny_task(folder: Path, n: int = 240, name: str = "tiny_sentiment") -> Path:
+    rng = random.Random(0)
+    rows = []
+    for i in range(n):
+        label = i % 2
+        words = rng.sample(FILLER, 5) + [rng.choice(POS if label else NEG)]
+        rng.shuffle(words)
+        rows.append({"sentence": " ".join(words) + f" {FILLER[i % len(FILLER)]}" * (i % 3), "y": "pos" if label else "neg"})
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{name}.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["sentence", "y"])
+        w.writeheader()
+        w.writerows(rows)
+    (folder / f"{name}.yaml").write_text(f"""\
+name: {name}
+version: 1
+description: review sentiment
+source: {{path: {name}.csv, format: csv, dedupe: false}}
+text_field: sentence
+label_field: y
+label_map: {{neg: negative, pos: positive}}
+labels: [negative, positive]
+label_words: [" negative", " positive"]
+prompt: "review : {{text}} sentiment :"
+size: {n}
+split: {{seed: 7, train: 0.6, validation: 0.1, test: 0.3}}
+""")
+    return folder / f"{name}.yaml"
+
+
+@pytest.fixture()
+def tiny_task(tmp_path) -> Path:
+    return write_tiny_task(tmp_path / "tasks")
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    """Each test gets its own asset cache, so no test reads (or pollutes) the user's."""
+    monkeypatch.setenv("ADAPTER_BENCH_CACHE", str(tmp_path / "cache"))

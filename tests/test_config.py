@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+
+from bench.config import Budget, SuiteConfig, apply_overrides, coerce, list_suites, load_suite, parse_set
+from bench.errors import BenchError
+
+
+def test_precedence_defaults_yaml_cli(tmp_path):
+    suite = tmp_path / "s.yaml"
+    suite.write_text("model: minilm\nbudget: {batch_size: 8, max_length: 32}\nparams: {lora: {r: 4}}\n")
+    cfg = load_suite(str(suite))
+    assert cfg.budget.batch_size == 8 and cfg.budget.max_length == 32  # YAML over defaults
+    assert cfg.budget.epochs == Budget().epochs  # default kept
+    cfg = apply_overrides(cfg, ["budget.batch_size=16", "params.lora.alpha=32", "seeds=0,1,2"])
+    assert cfg.budget.batch_size == 16 and cfg.budget.max_length == 32  # CLI over YAML
+    assert cfg.params == {"lora": {"r": 4, "alpha": "32"}}  # method params are typed when the method resolves
+    assert cfg.seeds == (0, 1, 2)
+    assert cfg.name == "s"
+
+
+@pytest.mark.parametrize("value,tp,expected", [("3", int, 3), ("3e-3", float, 0.003), (2, float, 2.0),
+                                               ("true", bool, True), ("off", bool, False), ("a,b", tuple[str, ...], ("a", "b")),
+                                               ([1, 2], tuple[int, ...], (1, 2))])
+def test_coerce(value, tp, expected):
+    assert coerce(value, tp, "k") == expected
+
+
+@pytest.mark.parametrize("value,tp", [("x", int), ("1.5", int), (True, int), ("maybe", bool), ("x", float), ([1], str)])
+def test_coerce_rejects(value, tp):
+    with pytest.raises(BenchError, match="^k: expected"):
+        coerce(value, tp, "k")
+
+
+@pytest.mark.parametrize("item", ["noequals", "=3", "a..b=1"])
+def test_parse_set_rejects(item):
+    with pytest.raises(BenchError):
+        parse_set(item)
+
+
+def test_unknown_keys_name_valid_choices():
+    with pytest.raises(BenchError, match="unknown key 'budget.bsz'; valid keys: .*budget.batch_size"):
+        apply_overrides(SuiteConfig(), ["budget.bsz=3"])
+    with pytest.raises(BenchError, match="unknown key 'colour'"):
+        apply_overrides(SuiteConfig(), ["colour=red"])
+    with pytest.raises(BenchError, match="params.<method>.<key>"):
+        apply_overrides(SuiteConfig(), ["params.lora=3"])
+
+
+def test_yaml_types_checked(tmp_path):
+    suite = tmp_path / "s.yaml"
+    suite.write_text("budget: {batch_size: many}\n")
+    with pytest.raises(BenchError, match="budget.batch_size: expected an integer"):
+        load_suite(str(suite))
+    suite.write_text("- just\n- a list\n")
+    with pytest.raises(BenchError, match="expected a mapping"):
+        load_suite(str(suite))
+
+
+def test_every_shipped_suite_loads_and_plans():
+    from bench.suite import plan
+
+    suites = list_suites()
+    assert {"quick", "smoke"} <= set(suites)
+    for name in suites:
+        cfg = load_suite(name)
+        specs = plan(apply_overrides(cfg, ["device=cpu"]), show_progress=False)
+        assert len(specs) == len(cfg.tasks) * len(cfg.methods) * len(cfg.seeds)

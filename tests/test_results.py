@@ -1,0 +1,61 @@
+import json
+
+import pytest
+
+from bench.errors import BenchError
+from bench.results import DIRECTIONS, append_rows, clean_floats, read_rows
+from bench.summary import summary_table
+
+
+def _row(**kw):
+    base = {"schema_version": 1, "kind": "run", "task": "t", "method": "lora", "status": "ok", "accuracy": 0.8,
+            "accuracy_ci_low": 0.7, "accuracy_ci_high": 0.9, "trainable_params": 74498, "trainable_pct": 0.33,
+            "train_tokens_per_s": 700.0, "infer_tokens_per_s": 2000.0, "infer_tokens_per_s_batch": 5000.0,
+            "peak_mem_bytes": 2**30}
+    base.update(kw)
+    return base
+
+
+def test_append_and_read_round_trip(tmp_path):
+    path = tmp_path / "r.jsonl"
+    append_rows(path, [_row()])
+    append_rows(path, [_row(method="full")])
+    assert [r["method"] for r in read_rows(path)] == ["lora", "full"]
+
+
+def test_truncated_last_line_is_ignored_with_a_warning(tmp_path, capsys):
+    path = tmp_path / "r.jsonl"
+    append_rows(path, [_row(), _row(method="full")])
+    good = path.read_bytes()
+    with open(path, "ab") as f:
+        f.write(json.dumps(_row(method="x")).encode()[:30])  # killed mid-write
+    rows = read_rows(path)
+    assert [r["method"] for r in rows] == ["lora", "full"]
+    assert "truncated last line" in capsys.readouterr().err
+    assert path.read_bytes().startswith(good)
+
+
+def test_malformed_middle_line_is_an_error(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(_row()) + "\n{oops\n" + json.dumps(_row()) + "\n")
+    with pytest.raises(BenchError, match="line 2 is not JSON"):
+        read_rows(path)
+    with pytest.raises(BenchError, match="cannot read results"):
+        read_rows(tmp_path / "missing.jsonl")
+
+
+def test_nan_becomes_null_and_directions_are_declared():
+    assert clean_floats({"a": float("nan"), "b": [1.0, float("inf")]}) == {"a": None, "b": [1.0, None]}
+    assert set(DIRECTIONS.values()) == {"higher", "lower"}
+    for name in DIRECTIONS:
+        assert name.endswith(("_bytes", "_per_s", "_ms_p50", "_ms_p95", "_ms_iqr", "_params", "_pct")) or name in (
+            "accuracy", "macro_f1", "val_accuracy", "train_tokens_per_s_effective")
+
+
+def test_summary_table_shows_failures_and_seed_spread():
+    rows = [_row(), _row(method="prompt_tuning", status="failed", error="boom"),
+            _row(method="full", seed=0, accuracy=0.7), _row(method="full", seed=1, accuracy=0.9)]
+    text = summary_table(rows)
+    assert "0.800 [0.700, 0.900]" in text
+    assert "prompt_tuning" in text and "failed" in text
+    assert "0.800 (0.700..0.900, n=2)" in text

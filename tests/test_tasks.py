@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from bench.errors import BenchError
+from bench.tasks import Example, Split, Task, load_examples, load_task, parse_task, split_examples, task_files, to_examples
+
+
+def test_every_shipped_task_parses():
+    files = task_files()
+    assert {"rotten_tomatoes", "debates_party", "vader_movie", "multiemo_en", "fever", "intent"} <= set(files)
+    for name, path in files.items():
+        task = load_task(name)
+        assert task.name == name == path.stem
+        assert len(task.label_words) == len(task.labels)
+        assert "{text}" in task.prompt
+
+
+def test_split_is_deterministic_stratified_and_disjoint():
+    examples = [Example(f"t{i}", int(i % 10 < 3)) for i in range(1000)]  # 30 % positives
+    a = split_examples(examples, Split(seed=1, train=0.6, validation=0.1, test=0.3))
+    b = split_examples(examples, Split(seed=1, train=0.6, validation=0.1, test=0.3))
+    assert a == b
+    assert (len(a["train"]), len(a["validation"]), len(a["test"])) == (600, 100, 300)
+    for part in a.values():
+        share = sum(e.label for e in part) / len(part)
+        assert share == pytest.approx(0.3, abs=0.01)
+    texts = [set(e.text for e in p) for p in a.values()]
+    assert not (texts[0] & texts[1] or texts[0] & texts[2] or texts[1] & texts[2])
+    c = split_examples(examples, Split(seed=2, train=0.6, validation=0.1, test=0.3))
+    assert c["test"] != a["test"]
+
+
+def _task(**kw):
+    base = dict(name="t", version=1, labels=("negative", "positive"), source={})
+    base.update(kw)
+    return Task(**base)
+
+
+def test_to_examples_label_map_filter_dedupe_and_sign():
+    records = [{"text": "a", "label": "fresh"}, {"text": "b", "label": "rotten"}, {"text": "a", "label": "fresh"},
+               {"text": "c", "label": "plot"}, {"text": "  ", "label": "fresh"}]
+    ex = to_examples(_task(label_map={"fresh": "positive", "rotten": "negative"}), records)
+    assert ex == [Example("a", 1), Example("b", 0)]
+    scored = [{"text": "x", "label": "2.5"}, {"text": "y", "label": "-1"}, {"text": "z", "label": "0"}]
+    assert to_examples(_task(label_from="sign"), scored) == [Example("x", 1), Example("y", 0)]
+
+
+def test_local_task_file_loads(tiny_task):
+    task = load_task(str(tiny_task))
+    examples = load_examples(task)
+    assert len(examples) == task.size == 240
+    assert Counter(e.label for e in examples) == {0: 120, 1: 120}
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"version": 1, "labels": ["a", "b"], "source": {}}, "missing name"),
+    ({"name": "x", "version": 1, "labels": ["a"], "source": {}}, "at least two"),
+    ({"name": "x", "version": 1, "labels": ["a", "b"], "source": {}, "label_words": ["a"]}, "1 label_words for 2 labels"),
+    ({"name": "x", "version": 1, "labels": ["a", "b"], "source": {}, "colour": 1}, "unknown key"),
+    ({"name": "x", "version": 1, "labels": ["a", "b"], "source": {}, "split": {"train": 2}}, "split fractions"),
+    ({"name": "x", "version": "one", "labels": ["a", "b"], "source": {}}, "version must be an integer"),
+])
+def test_malformed_task(data, message, tmp_path):
+    with pytest.raises(BenchError, match=message):
+        parse_task(data, tmp_path / "x.yaml")
+
+
+def test_wrong_size_is_reported(tmp_path):
+    from tests.conftest import write_tiny_task
+
+    path = write_tiny_task(tmp_path, n=40)
+    path.write_text(path.read_text().replace("size: 40", "size: 41"))
+    with pytest.raises(BenchError, match="expected 41 examples, read 40"):
+        load_examples(load_task(str(path)))
