@@ -39,6 +39,10 @@ def _build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list tasks, methods, models and suites")
     ls.add_argument("--tasks-dir", action="append", type=Path, default=[])
     sub.add_parser("env", help="print the environment that rows record")
+    from bench import baseline, compare, report
+
+    for module in (report, compare, baseline):
+        module.add_parsers(sub)  # each sets func=its command function
     return p
 
 
@@ -51,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list(args)
         if args.command == "env":
             return cmd_env()
+        return args.func(args)
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -101,6 +106,9 @@ def cmd_run(args) -> int:
     failed = sum(r["status"] != "ok" for r in rows)
     print(f"\n{len(rows)} runs, {len(rows) - failed} ok, {failed} not ok")
     print(f"results: {output}")
+    from bench.report import report_after_run
+
+    print(f"report: {report_after_run(rows, output, default_location=args.output is None)}")
     return 0
 
 

@@ -21,7 +21,7 @@ from bench.errors import BenchError, Unsupported
 @dataclass(frozen=True)
 class RunSpec:
     suite: str
-    task: str
+    task: str  # the task's name, as rows record it
     model: str
     method: str
     seed: int
@@ -29,7 +29,7 @@ class RunSpec:
     budget: Budget = field(default_factory=Budget)
     measure: Measure = field(default_factory=Measure)
     params: dict = field(default_factory=dict)  # overrides for this method
-    tasks_dirs: tuple[str, ...] = ()
+    task_path: str = ""  # the task file the plan resolved (built-in, --tasks-dir, or a path)
     show_progress: bool = True
 
 
@@ -94,86 +94,120 @@ def _seed_everything(seed: int) -> None:
 
 
 def _execute(spec: RunSpec, row: dict) -> dict:
+    """Load -> build the method -> train -> evaluate -> measure inference, memory and size."""
     import torch
 
-    from bench import data, envinfo, evaluate, memory, methods, models, tasks
+    from bench import envinfo, memory, methods, models, tasks
     from bench.measure import inference_metrics, saved_bytes, trainable_counts
-    from bench.train import predict, train
+    from bench.train import train
 
     device = torch.device(spec.device)
     row["env"] = envinfo.environment(device)
-    task = tasks.load_task(spec.task, [Path(d) for d in spec.tasks_dirs])
-    row["task_version"] = task.version
+    task = tasks.load_task(spec.task_path or spec.task)
     method, params = methods.resolve(spec.method, spec.params)
-    row["method_params"] = methods.params_dict(params)
-    row["lr_source"] = method.lr_source
-
+    row.update(task_version=task.version, method_params=methods.params_dict(params), lr_source=method.lr_source)
     splits = tasks.split_examples(tasks.load_examples(task), task.split)
-    train_ex = splits["train"][: spec.budget.train_examples or None]
-    test_ex = splits["test"][: spec.budget.eval_examples or None]
-    val_ex = splits["validation"][: spec.measure.validation_examples or None]
 
     memory.reset_peak(device)
     row["mem_baseline_bytes"] = memory.current_rss_bytes() if device.type == "cpu" else 0
     _seed_everything(spec.seed)
-    spec_model = models.resolve(spec.model)
-    model, tok, kind = models.load(spec_model, num_labels=len(task.labels))
-    row["model_kind"] = kind
-    label_ids = _label_token_ids(tok, task) if kind == "causal" else None
+    model_spec = models.resolve(spec.model)
+    model, tok, kind = models.load(model_spec, num_labels=len(task.labels))
     ctx = methods.BuildContext(kind=kind, task_text=task.description or task.name,
-                               tokenizer_path=models.local_path(spec_model))
+                               tokenizer_path=models.local_path(model_spec))
     model = method.build(model, params, ctx).to(device)
-    row.update(trainable_counts(model))
-    virtual = int(getattr(params, "num_virtual_tokens", 0) or _virtual_tokens(model))
-    row["virtual_tokens"] = virtual
+    virtual = _virtual_tokens(model)
+    row.update(model_kind=kind, virtual_tokens=virtual, **trainable_counts(model), **_adapter_targets(model))
 
-    left = kind == "causal"
-    enc = {name: data.encode(ex, tok, task, kind, spec.budget.max_length)
-           for name, ex in (("train", train_ex), ("test", test_ex), ("validation", val_ex))}
-    lab = {"train": [e.label for e in train_ex], "test": [e.label for e in test_ex],
-           "validation": [e.label for e in val_ex]}
-    pad = tok.pad_token_id
-
-    def train_batches(epoch: int):
-        return data.make_batches(enc["train"], lab["train"], spec.budget.batch_size, pad, left,
-                                 shuffle_seed=spec.seed * 1000 + epoch, group_by_length=spec.budget.group_by_length)
-
-    stats = train(model, train_batches, kind=kind, label_token_ids=label_ids, lr=params.lr, budget=spec.budget,
-                  warmup_steps=spec.measure.train_warmup_steps, device=device, virtual_tokens=virtual,
-                  seed=spec.seed, show_progress=spec.show_progress)
+    sets = _encode(splits, tok, task, kind, spec)
+    fwd = dict(kind=kind, label_token_ids=_label_token_ids(tok, task) if kind == "causal" else None, device=device)
+    stats = train(model, sets["train"].batches_for_epoch, lr=params.lr, budget=spec.budget,
+                  warmup_steps=spec.measure.train_warmup_steps, virtual_tokens=virtual, seed=spec.seed,
+                  show_progress=spec.show_progress, **fwd)
     if stats.diverged:
         raise RuntimeError(f"training diverged: loss {stats.losses[-1]} at step {stats.steps}")
-    timed_s = sum(stats.step_ms) / 1000
+    row.update(train_metrics(stats), train_examples=len(sets["train"].ids))
+    row.update(_score(model, sets["test"], len(task.labels), spec, fwd))
+    if sets["validation"].ids:
+        val = _score(model, sets["validation"], len(task.labels), spec, fwd)
+        row.update(val_accuracy=val["accuracy"], n_val=val["n_eval"])
+    test = sets["test"]
+    row.update(inference_metrics(model, test.ids, test.labels, test.pad_id, test.left, measure=spec.measure,
+                                 virtual_tokens=virtual, **fwd))
+    row["peak_mem_bytes"] = memory.peak_bytes(device)
+    with tempfile.TemporaryDirectory() as tmp:
+        row["adapter_bytes"] = saved_bytes(model, Path(tmp), peft=method.peft)
+    return row
+
+
+@dataclass
+class Encoded:
+    """One split, tokenized once; batches are cut from it the same way for every method."""
+
+    ids: list[list[int]]
+    labels: list[int]
+    pad_id: int
+    left: bool
+    batch_size: int
+    seed: int = 0
+    group_by_length: bool = True
+
+    def batches_for_epoch(self, epoch: int):
+        from bench.data import make_batches
+
+        return make_batches(self.ids, self.labels, self.batch_size, self.pad_id, self.left,
+                            shuffle_seed=self.seed * 1000 + epoch, group_by_length=self.group_by_length)
+
+    def eval_batches(self):
+        from bench.data import make_batches
+
+        return make_batches(self.ids, self.labels, self.batch_size, self.pad_id, self.left, group_by_length=True)
+
+
+def _encode(splits, tok, task, kind: str, spec: RunSpec) -> dict[str, Encoded]:
+    from bench.data import encode
+
+    caps = {"train": spec.budget.train_examples, "test": spec.budget.eval_examples,
+            "validation": spec.measure.validation_examples}
+    out = {}
+    for name, cap in caps.items():
+        examples = splits[name][: cap or None]
+        bsz = spec.budget.batch_size if name == "train" else spec.budget.eval_batch_size
+        out[name] = Encoded(encode(examples, tok, task, kind, spec.budget.max_length), [e.label for e in examples],
+                            tok.pad_token_id, kind == "causal", bsz, spec.seed, spec.budget.group_by_length)
+    return out
+
+
+def train_metrics(stats) -> dict:
+    """Throughput over the timed steps only (warm-up excluded); real and effective tokens (pure)."""
     from bench.timing import summarize
+
+    timed_s = sum(stats.step_ms) / 1000
     step = summarize(stats.step_ms)
-    row.update(
-        train_steps=stats.steps, train_examples=len(train_ex), train_wall_s=round(stats.wall_s, 3),
-        train_tokens=stats.real_tokens, loss_first=stats.losses[0] if stats.losses else None,
-        loss_last=stats.losses[-1] if stats.losses else None, loss_curve=[round(x, 5) for x in stats.losses],
+    return dict(
+        train_steps=stats.steps, train_wall_s=round(stats.wall_s, 3), train_tokens=stats.real_tokens,
+        loss_first=stats.losses[0] if stats.losses else None, loss_last=stats.losses[-1] if stats.losses else None,
+        loss_curve=[round(x, 5) for x in stats.losses],
         train_tokens_per_s=stats.timed_real_tokens / timed_s if timed_s else None,
         train_tokens_per_s_effective=stats.timed_effective_tokens / timed_s if timed_s else None,
         train_step_ms_p50=step["p50"], train_step_ms_iqr=step["iqr"], train_step_ms_samples=stats.step_ms,
     )
 
-    eb = spec.budget.eval_batch_size
-    preds, labels = predict(model, data.make_batches(enc["test"], lab["test"], eb, pad, left, group_by_length=True), kind=kind,
-                            label_token_ids=label_ids, device=device)
+
+def _score(model, split: Encoded, num_labels: int, spec: RunSpec, fwd: dict) -> dict:
+    from bench import evaluate
+    from bench.train import predict
+
+    preds, labels = predict(model, split.eval_batches(), **fwd)
     correct = [int(p == y) for p, y in zip(preds, labels)]
     lo, hi = evaluate.bootstrap_ci(correct, spec.measure.bootstrap_samples, seed=spec.seed)
-    row.update(accuracy=evaluate.accuracy(preds, labels), accuracy_ci_low=lo, accuracy_ci_high=hi,
-               macro_f1=evaluate.macro_f1(preds, labels, len(task.labels)), n_eval=len(labels))
-    if val_ex:
-        vp, vl = predict(model, data.make_batches(enc["validation"], lab["validation"], eb, pad, left,
-                                                          group_by_length=True), kind=kind,
-                         label_token_ids=label_ids, device=device)
-        row.update(val_accuracy=evaluate.accuracy(vp, vl), n_val=len(vl))
+    return dict(accuracy=evaluate.accuracy(preds, labels), accuracy_ci_low=lo, accuracy_ci_high=hi,
+                macro_f1=evaluate.macro_f1(preds, labels, num_labels), n_eval=len(labels))
 
-    row.update(inference_metrics(model, enc["test"], lab["test"], pad, left, kind=kind, label_token_ids=label_ids,
-                                 device=device, measure=spec.measure, virtual_tokens=virtual))
-    row["peak_mem_bytes"] = memory.peak_bytes(device)
-    with tempfile.TemporaryDirectory() as tmp:
-        row["adapter_bytes"] = saved_bytes(model, Path(tmp), peft=method.peft)
-    return row
+
+def _adapter_targets(model) -> dict:
+    targets = getattr(getattr(model, "peft_config", {}).get("default"), "target_modules", None)
+    return {"adapter_targets": sorted(targets)} if targets else {}
 
 
 def _label_token_ids(tok, task) -> list[int]:
@@ -186,5 +220,8 @@ def _label_token_ids(tok, task) -> list[int]:
 
 
 def _virtual_tokens(model) -> int:
-    cfg = getattr(model, "peft_config", {}).get("default") if hasattr(model, "peft_config") else None
-    return int(getattr(cfg, "num_virtual_tokens", 0) or 0) if cfg is not None and getattr(cfg, "is_prompt_learning", False) else 0
+    """Tokens a prompt-learning adapter prepends to every sequence (0 for everything else)."""
+    cfg = getattr(model, "peft_config", {}).get("default")
+    if cfg is None or not getattr(cfg, "is_prompt_learning", False):
+        return 0
+    return int(cfg.num_virtual_tokens)

@@ -37,13 +37,13 @@ def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: 
     if unknown:
         raise BenchError(f"params given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
                          f"suite methods: {', '.join(cfg.methods)}")
-    unknown = set(cfg.task_budget) - set(cfg.tasks)
+    known = set(tasks.task_files(tasks_dirs)) | set(cfg.tasks)
+    unknown = set(cfg.task_budget) - known
     if unknown:
-        raise BenchError(f"task_budget given for task(s) not in this suite: {', '.join(sorted(unknown))}; "
-                         f"suite tasks: {', '.join(cfg.tasks)}")
+        raise BenchError(f"task_budget given for unknown task(s): {', '.join(sorted(unknown))}; "
+                         f"valid tasks: {', '.join(sorted(known))}")
     budgets = {t: update_dataclass(cfg.budget, cfg.task_budget.get(t, {}), f"task_budget.{t}.") for t in cfg.tasks}
-    for name in cfg.tasks:
-        tasks.load_task(name, tasks_dirs)
+    loaded = {name: tasks.load_task(name, tasks_dirs) for name in cfg.tasks}
     for name in cfg.methods:
         methods.resolve(name, cfg.params.get(name, {}))
     models.resolve(cfg.model)
@@ -51,9 +51,8 @@ def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: 
         if b.batch_size < 1 or b.max_length < 2 or b.epochs < 1 or b.max_steps < 0:
             raise BenchError("budget: batch_size >= 1, max_length >= 2, epochs >= 1 and max_steps >= 0 are required")
     device = resolve_device(cfg.device)
-    dirs = tuple(str(d) for d in (tasks_dirs or []))
-    return [RunSpec(suite=cfg.name, task=t, model=cfg.model, method=m, seed=s, device=device, budget=budgets[t],
-                    measure=cfg.measure, params=dict(cfg.params.get(m, {})), tasks_dirs=dirs,
+    return [RunSpec(suite=cfg.name, task=loaded[t].name, task_path=loaded[t].path, model=cfg.model, method=m,
+                    seed=s, device=device, budget=budgets[t], measure=cfg.measure, params=dict(cfg.params.get(m, {})),
                     show_progress=show_progress)
             for t in cfg.tasks for m in cfg.methods for s in cfg.seeds]
 
@@ -67,8 +66,8 @@ def prepare(specs: list[RunSpec]) -> None:
             print(f"preparing model {name}: fetching and caching it once", flush=True)
         models.local_path(spec)
     for name in sorted({s.task for s in specs}):
-        dirs = [Path(d) for d in specs[0].tasks_dirs]
-        tasks.load_examples(tasks.load_task(name, dirs))
+        spec = next(s for s in specs if s.task == name)
+        tasks.load_examples(tasks.load_task(spec.task_path))
 
 
 def _child(spec: RunSpec, conn) -> None:

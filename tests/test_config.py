@@ -43,7 +43,7 @@ def test_unknown_keys_name_valid_choices():
         apply_overrides(SuiteConfig(), ["budget.bsz=3"])
     with pytest.raises(BenchError, match="unknown key 'colour'"):
         apply_overrides(SuiteConfig(), ["colour=red"])
-    with pytest.raises(BenchError, match="params.<method>.<key>"):
+    with pytest.raises(BenchError, match="params.<name>.<key>=value"):
         apply_overrides(SuiteConfig(), ["params.lora=3"])
 
 

@@ -1,0 +1,125 @@
+"""The report as a person sees it: Debian's chromium, headless, driven through chromedriver's W3C
+WebDriver HTTP API (a few urllib calls; no client library, no browser download). Checks: no console
+errors, no network request of any kind, every figure drawn with a non-zero size, the tables present;
+saves a full-page screenshot."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from bench.report import write_report
+from tests.test_report import ROWS, SWITCH, run_row
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                                reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,1000"]
+
+
+class Browser:
+    """Just enough WebDriver: a session, navigate, run a script, read the console, take a screenshot."""
+
+    def __init__(self, profile_dir):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.base = f"http://127.0.0.1:{port}"
+        self.driver = subprocess.Popen([CHROMEDRIVER, f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self._call("GET", "/status")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        caps = {"browserName": "chrome", "goog:loggingPrefs": {"browser": "ALL"},
+                "goog:chromeOptions": {"binary": CHROMIUM, "args": FLAGS + [f"--user-data-dir={profile_dir}"]}}
+        self.session = self._call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})["sessionId"]
+
+    def _call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read())["value"]
+
+    def cmd(self, method, path, body=None):
+        return self._call(method, f"/session/{self.session}{path}", body)
+
+    def open(self, url):
+        self.cmd("POST", "/url", {"url": url})
+
+    def js(self, script):
+        return self.cmd("POST", "/execute/sync", {"script": script, "args": []})
+
+    def console(self):
+        return self.cmd("POST", "/se/log", {"type": "browser"})
+
+    def full_page_png(self) -> bytes:
+        height = self.js("return document.documentElement.scrollHeight")
+        self.cmd("POST", "/window/rect", {"width": 1280, "height": min(int(height) + 40, 16000)})
+        return base64.b64decode(self.cmd("GET", "/screenshot"))
+
+    def close(self):
+        try:
+            self.cmd("DELETE", "")
+        finally:
+            self.driver.terminate()
+            self.driver.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    b = Browser(tmp_path_factory.mktemp("chromium-profile"))
+    yield b
+    b.close()
+
+
+def test_report_in_headless_chromium(browser, tmp_path):
+    history = [[run_row(sha="0ld0ld0ld0ld")], ROWS]
+    page = write_report(ROWS + SWITCH, tmp_path / "report" / "index.html", history=history)
+    browser.open(page.as_uri())
+    assert browser.js("return document.readyState") == "complete"
+
+    errors = [e for e in browser.console() if e["level"] in ("SEVERE", "ERROR")]
+    assert errors == []
+    assert browser.js("return performance.getEntriesByType('resource').length") == 0  # no request of any kind
+
+    sizes = browser.js("return Array.from(document.querySelectorAll('figure > svg'))"
+                       ".map(s => { const r = s.getBoundingClientRect(); return [r.width, r.height]; })")
+    assert len(sizes) == 3 + 2 + 1  # Pareto x3, switching x2, history
+    assert all(w > 100 and h > 100 for w, h in sizes), sizes
+
+    tables = browser.js("return Array.from(document.querySelectorAll('table')).map(t => [t.className, t.rows.length])")
+    kinds = [k for k, _ in tables]
+    assert kinds.count("results") == 2 and {"switching", "failures", "provenance", "history"} <= set(kinds)
+    assert all(n > 1 for _, n in tables)
+    assert browser.js("return document.querySelectorAll('[data-verdict]').length") == 7
+    assert browser.js("return document.querySelector('a[download]').href.startsWith('data:text/csv')")
+
+    png = browser.full_page_png()
+    shot = tmp_path / "report.png"
+    shot.write_bytes(png)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
+    print(f"screenshot: {shot}")
+
+
+def test_console_check_is_live(browser, tmp_path):
+    """The negative control: a page that tries to load from the network under the report's policy logs an error."""
+    page = tmp_path / "bad.html"
+    page.write_text('<!DOCTYPE html><meta http-equiv="Content-Security-Policy" content="default-src \'none\'">'
+                    '<img src="http://127.0.0.1:9/x.png"><p>bad</p>')
+    browser.console()  # drain
+    browser.open(page.as_uri())
+    assert any(e["level"] == "SEVERE" for e in browser.console())
