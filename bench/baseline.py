@@ -1,7 +1,8 @@
-"""Per-machine baselines: results/baselines/<machine_id>/<suite>.jsonl.
+"""Per-machine baselines: results/baselines/<machine_class>/<suite>.jsonl.
 
-Timings only compare on the machine that made them, so a baseline belongs to one machine id;
-saving one replaces the previous baseline of that suite only with --force.
+Timings only compare on the kind of machine that made them, so a baseline belongs to one machine
+class (processor or GPU model and core count, see envinfo.machine_class); saving one replaces the
+previous baseline of that suite only with --force.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from bench.results import append_rows, read_rows
 BASELINES = PROJECT_ROOT / "results" / "baselines"
 
 
-def baseline_path(machine_id: str, suite: str, root: Path = BASELINES) -> Path:
-    return Path(root) / machine_id / f"{suite}.jsonl"
+def baseline_path(machine_class: str, suite: str, root: Path = BASELINES) -> Path:
+    return Path(root) / machine_class / f"{suite}.jsonl"
 
 
 def one_value(rows: list[dict], field: str) -> str:
@@ -29,7 +30,7 @@ def one_value(rows: list[dict], field: str) -> str:
 def save_baseline(rows: list[dict], root: Path = BASELINES, force: bool = False) -> Path:
     if not rows:
         raise BenchError("no rows to save as a baseline")
-    path = baseline_path(one_value(rows, "machine_id"), one_value(rows, "suite"), root)
+    path = baseline_path(one_value(rows, "machine_class"), one_value(rows, "suite"), root)
     if path.exists() and not force:
         raise BenchError(f"baseline {path} exists; pass --force to replace it")
     tmp = path.with_suffix(".jsonl.tmp")
@@ -47,7 +48,7 @@ def newest_results(folder: Path = PROJECT_ROOT / "results" / "runs") -> Path:
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("baseline", help="keep per-machine baselines under results/baselines/<machine_id>/")
+    p = sub.add_parser("baseline", help="keep per-machine baselines under results/baselines/<machine_class>/")
     bsub = p.add_subparsers(dest="baseline_command", required=True, parser_class=type(p))
     s = bsub.add_parser("save", help="save a run's rows as this machine's baseline for its suite")
     s.add_argument("results", type=Path, nargs="?", help="rows (.jsonl; default: the newest in results/runs/)")
@@ -62,15 +63,15 @@ def add_parsers(sub) -> None:
 
 def cmd_save(args) -> int:
     results = args.results or newest_results()
-    rows = [r for r in read_rows(results)]
+    rows = read_rows(results)
     path = save_baseline(rows, args.root, args.force)
     print(f"baseline: {path} ({len(rows)} rows)")
     return 0
 
 
 def cmd_path(args) -> int:
-    from bench.envinfo import machine_id
+    from bench.envinfo import machine_class
 
-    path = baseline_path(machine_id(), args.suite, args.root)
+    path = baseline_path(machine_class(), args.suite, args.root)
     print(path)
     return 0 if path.exists() else 1

@@ -47,6 +47,22 @@ def machine_id() -> str:
     return hashlib.sha256(f"{base}|{cpu_model()}".encode()).hexdigest()[:12]
 
 
+def machine_class(device_kind: str = "cpu") -> str:
+    """What baselines are kept per: the processor (or GPU) model and core count, not one host,
+    so a fresh CI machine of the same kind finds the committed baseline."""
+    import os
+    import re
+
+    if device_kind == "cuda":
+        import torch
+
+        name, count = torch.cuda.get_device_name(0), f"{torch.cuda.device_count()}gpu"
+    else:
+        name, count = cpu_model(), f"{os.cpu_count()}c"
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return f"{device_kind}-{slug}-{count}"
+
+
 def device_name(device) -> str:
     import torch
 

@@ -124,6 +124,7 @@ def history_figure(points: list[dict]) -> str:
                          legend=ax is axes[-1])
         ax.set_xticks(range(len(labels)), [str(i + 1) for i in range(len(labels))])
         ax.set_xlabel("result set")
+        ax.set_ylabel("")  # the title names the metric; a y label would run into the next panel
         ax.set_title(label, fontsize=9)
     if axes[-1].get_legend() is not None:
         axes[-1].legend(fontsize=6, frameon=False, bbox_to_anchor=(1.02, 1), loc="upper left")

@@ -96,6 +96,10 @@ def headline(rows: list[dict]) -> list[str]:
         if not recs:
             continue
         top = max(recs, key=lambda r: r["accuracy"])
+        equal = [r["method"] for r in recs if r["accuracy"] == top["accuracy"]]
+        if len(equal) > 1:
+            parts.append(f"{', '.join(equal)} tie on {task} ({fmt_acc(top)})")
+            continue
         tied = [r["method"] for r in recs if r is not top and not agg.disjoint_below(r, top)]
         tail = "clearly ahead of the rest" if not tied else f"within noise of {', '.join(tied)}"
         parts.append(f"{top['method']} on {task} ({fmt_acc(top)}, {tail})")

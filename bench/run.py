@@ -43,6 +43,7 @@ def base_row(spec: RunSpec) -> dict:
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **envinfo.git_state(),
         "machine_id": envinfo.machine_id(),
+        "machine_class": envinfo.machine_class(spec.device),
         "suite": spec.suite, "task": spec.task, "model": spec.model, "method": spec.method,
         "seed": spec.seed, "budget": dataclasses.asdict(spec.budget), "measure": dataclasses.asdict(spec.measure),
         "method_params": dict(spec.params), "status": "failed", "error": None,

@@ -26,6 +26,7 @@ def make_row(seed: int = 0, method: str = "lora", slow: float = 1.0, accuracy: f
     batch = timing_samples(rng, 230 * slow, 5)
     row = {"schema_version": 1, "kind": "run", "task": "rotten_tomatoes", "task_version": 1, "model": "minilm",
            "method": method, "method_params": {"r": 8, "lr": 0.003}, "seed": 0, "suite": "smoke", "machine_id": "m1",
+           "machine_class": "cpu-test-2c",
            "env": {"device_kind": device}, "status": "ok", "error": None, "trainable_params": 74498,
            "total_params": 22788484, "adapter_bytes": 307868, "accuracy": accuracy,
            "accuracy_ci_low": accuracy - 0.027, "accuracy_ci_high": accuracy + 0.027,
@@ -195,10 +196,10 @@ def test_baseline_save_and_path(tmp_path, capsys):
     src = write(tmp_path / "smoke.jsonl", rows)
     root = tmp_path / "baselines"
     assert main(["baseline", "save", str(src), "--root", str(root)]) == 0
-    path = baseline_path("m1", "smoke", root)
+    path = baseline_path("cpu-test-2c", "smoke", root)
     assert [json.loads(line) for line in path.read_text().splitlines()] == rows
     assert main(["baseline", "save", str(src), "--root", str(root)]) == 2  # exists: needs --force
     assert main(["baseline", "save", str(src), "--root", str(root), "--force"]) == 0
-    with pytest.raises(Exception, match="one machine_id"):
-        save_baseline([make_row(), make_row(machine_id="m2")], root)
+    with pytest.raises(Exception, match="one machine_class"):
+        save_baseline([make_row(), make_row(machine_class="cuda-h200-1gpu")], root)
     assert main(["baseline", "path", "--suite", "nothing", "--root", str(root)]) == 1

@@ -30,12 +30,20 @@ def batch():
             "labels": torch.randint(0, 2, (BATCH,), generator=g)}
 
 
+@pytest.fixture()
+def one_thread():
+    """One core: less noise from the machine's other work; restored for the tests that follow."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("method, overrides", [
     ("lora", {"r": 8}),
     ("prompt_tuning", {"num_virtual_tokens": 8, "init": "random"}),
 ], ids=["lora", "prompt_tuning"])
-def test_forward_backward(benchmark, method, overrides):
-    torch.set_num_threads(1)  # one core: less noise from the machine's other work
+def test_forward_backward(benchmark, method, overrides, one_thread):
     model = build(method, overrides).train()
     b = batch()
 
