@@ -40,8 +40,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--tasks-dir", action="append", type=Path, default=[])
     sub.add_parser("env", help="print the environment that rows record")
     from bench import baseline, compare, report
+    from bench.switching import cli as switch_cli
 
-    for module in (report, compare, baseline):
+    for module in (switch_cli, report, compare, baseline):
         module.add_parsers(sub)  # each sets func=its command function
     return p
 
@@ -101,15 +102,36 @@ def cmd_run(args) -> int:
     if output.exists() and output.is_dir():
         raise BenchError(f"--output {output} is a folder; give a .jsonl file")
     rows = run_suite(cfg, output, args.tasks_dir, show_progress=not args.no_progress)
+    switch_rows = switch_sweep(cfg, output, show_progress=not args.no_progress)
     print()
     print(summary_table(rows))
     failed = sum(r["status"] != "ok" for r in rows)
     print(f"\n{len(rows)} runs, {len(rows) - failed} ok, {failed} not ok")
+    if switch_rows:
+        from bench.switching.table import switch_table
+
+        print("\n" + switch_table(switch_rows))
     print(f"results: {output}")
     from bench.report import report_after_run
 
-    print(f"report: {report_after_run(rows, output, default_location=args.output is None)}")
+    print(f"report: {report_after_run(rows + switch_rows, output, default_location=args.output is None)}")
     return 0
+
+
+def switch_sweep(cfg, output: Path, show_progress: bool) -> list[dict]:
+    """The suite's switching sweep (`switch: quick`), appended to the same results."""
+    if not cfg.switch:
+        return []
+    import dataclasses
+
+    from bench.switching.sweep import QUICK, run_sweep
+
+    sweep = dataclasses.replace(QUICK, model=cfg.model, device=cfg.device)
+    try:
+        return run_sweep(sweep, output, show_progress=show_progress)
+    except Exception as e:  # noqa: BLE001 - the runs are recorded; a failed sweep must not hide them
+        print(f"warning: switching sweep failed: {type(e).__name__}: {e}", file=sys.stderr)
+        return []
 
 
 def cmd_list(args) -> int:

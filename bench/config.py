@@ -67,6 +67,7 @@ class SuiteConfig:
     measure: Measure = field(default_factory=Measure)
     params: dict = field(default_factory=dict)  # method name -> {field: value}
     task_budget: dict = field(default_factory=dict)  # task name -> budget overrides (same for all methods)
+    switch: str = ""  # "quick": also run the quick multi-task switching sweep (bench/switching) on the model
 
 
 NESTED_MAPS = ("params", "task_budget")  # name -> {key: value} fields, set as NAME.<name>.<key>=value

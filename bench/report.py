@@ -206,22 +206,16 @@ def switching_section(rows: list[dict]) -> dict | None:
 
 
 def break_even(rows: list[dict]) -> list[str]:
-    """For each strategy that loses at the smallest N, the smallest N from which it serves at least as many
-    requests/s as the leader there."""
-    recs = [r for r in rows if r.get("requests_per_s") is not None and r.get("n_tasks") is not None]
-    if not recs:
-        return []
-    n_min = min(r["n_tasks"] for r in recs)
-    leader = max((r for r in recs if r["n_tasks"] == n_min), key=lambda r: r["requests_per_s"])["strategy"]
-    lead = {r["n_tasks"]: r["requests_per_s"] for r in recs if r["strategy"] == leader}
+    """Requests per task after which merging beats unmerged serving (merge_swap rows carry the figure:
+    swap cost / per-request time saved), one sentence per measured slice."""
     out = []
-    for s in dict.fromkeys(r["strategy"] for r in recs):
-        if s == leader:
+    for r in rows:
+        if r.get("strategy") != "merge_swap" or "break_even_requests_per_task" not in r:
             continue
-        mine = {r["n_tasks"]: r["requests_per_s"] for r in recs if r["strategy"] == s}
-        cross = [n for n in sorted(mine) if n in lead and mine[n] >= lead[n]]
-        out.append(f"{s} overtakes {leader} from N = {cross[0]} tasks" if cross
-                   else f"{s} stays behind {leader} up to N = {max(mine)}")
+        k = r["break_even_requests_per_task"]
+        where = f"N = {r['n_tasks']}, batch {r['batch_size']}, {r['popularity']} / {r['order']}, {r.get('length', '')} inputs"
+        out.append(f"{where}: merging pays after {k:.1f} requests per task" if k is not None
+                   else f"{where}: merging never pays (unmerged serving is not slower per request)")
     return out
 
 

@@ -50,6 +50,8 @@ def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: 
     for b in budgets.values():
         if b.batch_size < 1 or b.max_length < 2 or b.epochs < 1 or b.max_steps < 0:
             raise BenchError("budget: batch_size >= 1, max_length >= 2, epochs >= 1 and max_steps >= 0 are required")
+    if cfg.switch not in ("", "quick"):
+        raise BenchError(f"switch: {cfg.switch!r}; valid values: quick, or empty for no switching sweep")
     device = resolve_device(cfg.device)
     return [RunSpec(suite=cfg.name, task=loaded[t].name, task_path=loaded[t].path, model=cfg.model, method=m,
                     seed=s, device=device, budget=budgets[t], measure=cfg.measure, params=dict(cfg.params.get(m, {})),

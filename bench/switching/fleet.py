@@ -1,0 +1,132 @@
+"""N task adapters on one base model, in every form the switching strategies serve them:
+
+- `multi`: one PEFT model holding all N LoRA adapters (merge-swap, set_adapter, PEFT mixed batches);
+- `single`: a PEFT model with one LoRA slot that adapters are swapped into (hotswap, loads);
+- `gathered`: the base model with all adapters stacked for gathered mixed-batch LoRA;
+- `plain`: the base model alone (the `base` strategy and mixed soft-prompt batches);
+- `prompt`: a PEFT prompt-tuning model with one soft-prompt slot (prompt swap);
+- per adapter: a saved PEFT folder (disk) and a state dict in CPU memory.
+
+The adapters are freshly initialised with non-zero A and B (a zero B would make every adapter the
+base model), seeded so that a sweep is reproducible.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from bench.switching import gathered as gathered_lora
+
+
+@dataclass
+class Fleet:
+    n: int
+    device: torch.device
+    rank: int
+    virtual_tokens: int
+    plain: torch.nn.Module
+    multi: torch.nn.Module
+    single: torch.nn.Module
+    gathered: torch.nn.Module
+    selection: object
+    prompt: torch.nn.Module
+    prompt_table: torch.Tensor  # [N, virtual, hidden]
+    lora_states: list[dict] = field(default_factory=list)  # CPU copies, for warm loads
+    lora_dirs: list[Path] = field(default_factory=list)  # saved PEFT folders, for cold loads and hotswap
+    adapter_bytes: int = 0  # one LoRA adapter's tensors
+    prompt_bytes: int = 0  # one soft prompt
+    workdir: tempfile.TemporaryDirectory | None = None
+
+    def names(self) -> list[str]:
+        return [adapter_name(i) for i in range(self.n)]
+
+    def close(self) -> None:
+        if self.workdir is not None:
+            self.workdir.cleanup()
+
+
+def adapter_name(i: int) -> str:
+    return f"task{i}"
+
+
+def build(base: torch.nn.Module, n: int, device: torch.device, rank: int = 8, virtual_tokens: int = 20,
+          target_modules: list[str] | None = None, seed: int = 0) -> Fleet:
+    from peft import LoraConfig, PromptTuningConfig, TaskType, get_peft_model, get_peft_model_state_dict
+    from peft.tuners.lora import LoraLayer
+
+    gen = torch.Generator().manual_seed(seed)
+    base = base.eval()
+    plain = base
+    lora_cfg = LoraConfig(task_type=TaskType.FEATURE_EXTRACTION, r=rank, lora_alpha=2 * rank,
+                          target_modules=target_modules)
+    multi = get_peft_model(copy.deepcopy(base), lora_cfg, adapter_name=adapter_name(0))
+    for i in range(1, n):
+        multi.add_adapter(adapter_name(i), lora_cfg)
+    layers = {name: m for name, m in multi.named_modules() if isinstance(m, LoraLayer)}
+    for i in range(n):
+        for m in layers.values():
+            a, b = m.lora_A[adapter_name(i)].weight, m.lora_B[adapter_name(i)].weight
+            with torch.no_grad():
+                a.copy_(torch.randn(a.shape, generator=gen) / a.shape[1] ** 0.5)
+                b.copy_(torch.randn(b.shape, generator=gen) * 0.02)
+
+    prefix = "base_model.model."
+    weights = {}
+    for name, m in layers.items():
+        a = torch.stack([m.lora_A[adapter_name(i)].weight.detach() for i in range(n)])
+        b = torch.stack([m.lora_B[adapter_name(i)].weight.detach() for i in range(n)])
+        weights[name[len(prefix):] if name.startswith(prefix) else name] = (a, b, float(m.scaling[adapter_name(0)]))
+    gathered = copy.deepcopy(base)
+    selection = gathered_lora.install(gathered, weights)
+
+    single = get_peft_model(copy.deepcopy(base), lora_cfg, adapter_name="default")
+    workdir = tempfile.TemporaryDirectory(prefix="adapter-bench-fleet-")
+    states, dirs = [], []
+    for i in range(n):
+        sd = {k: v.detach().cpu().clone() for k, v in get_peft_model_state_dict(multi, adapter_name=adapter_name(i)).items()}
+        states.append(sd)
+        folder = Path(workdir.name) / adapter_name(i)
+        _save_adapter(folder, sd, multi.peft_config[adapter_name(i)])
+        dirs.append(folder)
+    adapter_bytes = sum(t.numel() * t.element_size() for t in states[0].values())
+
+    hidden = base.get_input_embeddings().weight
+    token_ids = torch.randint(0, hidden.shape[0], (n, virtual_tokens), generator=gen)
+    prompt_table = hidden.detach()[token_ids].clone()  # initialised from vocabulary embeddings, as PEFT's text init
+    prompt_table += torch.randn(prompt_table.shape, generator=gen) * 0.02
+    prompt = get_peft_model(plain, PromptTuningConfig(task_type=TaskType.FEATURE_EXTRACTION,
+                                                      num_virtual_tokens=virtual_tokens))
+    fleet = Fleet(n=n, device=device, rank=rank, virtual_tokens=virtual_tokens, plain=plain, multi=multi,
+                  single=single, gathered=gathered, selection=selection, prompt=prompt, prompt_table=prompt_table,
+                  lora_states=states, lora_dirs=dirs, adapter_bytes=adapter_bytes,
+                  prompt_bytes=prompt_table[0].numel() * prompt_table.element_size(), workdir=workdir)
+    for m in (fleet.multi, fleet.single, fleet.gathered, fleet.prompt):
+        m.to(device).eval()
+    fleet.prompt_table = fleet.prompt_table.to(device)
+    return fleet
+
+
+def _save_adapter(folder: Path, state: dict, config) -> None:
+    """A PEFT adapter folder (adapter_config.json + adapter_model.safetensors), as save_pretrained writes."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config.save_pretrained(str(folder))
+    save_file({k: v.contiguous() for k, v in state.items()}, str(folder / "adapter_model.safetensors"))
+
+
+def load_backbone(model_name: str):
+    """The base model without a task head (hidden states out), fp32, and its tokenizer's vocab size."""
+    from transformers import AutoModel
+
+    from bench import models
+
+    spec = models.resolve(model_name)
+    path = models.local_path(spec)
+    model = AutoModel.from_pretrained(path, dtype=torch.float32)
+    return model.eval(), spec

@@ -1,0 +1,157 @@
+"""Switching: workloads (pure), every strategy's gates on a tiny model, the gathered and
+mixed-prompt paths against per-task outputs, the sweep's rows, and bad options."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+import torch
+
+from bench.cli import main
+from bench.switching import STRATEGIES
+from bench.switching.workload import (Workload, homogeneous_batches, mixed_batches, switches, task_counts,
+                                      task_sequence)
+
+
+def test_zipf_and_uniform_counts():
+    assert task_counts(4, 100, "uniform") == [25, 25, 25, 25]
+    z = task_counts(4, 100, "zipf")  # 1, 1/2, 1/3, 1/4 of 25/12
+    assert z == [48, 24, 16, 12] and sum(z) == 100
+    assert sum(task_counts(7, 33, "zipf")) == 33
+    assert task_counts(3, 2, "uniform").count(0) == 1  # fewer requests than tasks
+
+
+def test_grouped_vs_shuffled_order():
+    grouped = task_sequence(Workload(4, 64, 8, "uniform", "grouped"))
+    shuffled = task_sequence(Workload(4, 64, 8, "uniform", "shuffled", seed=1))
+    assert grouped == sorted(grouped) and Counter(grouped) == Counter(shuffled) == {0: 16, 1: 16, 2: 16, 3: 16}
+    assert shuffled != grouped and shuffled == task_sequence(Workload(4, 64, 8, "uniform", "shuffled", seed=1))
+    assert switches(grouped, 8) == 4  # one load per task
+    assert switches(shuffled, 8) > 20
+
+
+def test_batching():
+    tasks = [0, 0, 0, 1, 1, 0]
+    assert homogeneous_batches(tasks, 2) == [(0, [0, 1]), (0, [2]), (1, [3, 4]), (0, [5])]
+    assert mixed_batches(tasks, 4) == [[0, 1, 2, 3], [4, 5]]
+
+
+@pytest.fixture(scope="module")
+def fleet4(tiny_bert_dir):
+    from transformers import AutoModel
+
+    from bench.switching import fleet
+
+    base = AutoModel.from_pretrained(tiny_bert_dir).eval()
+    f = fleet.build(base, 4, torch.device("cpu"), rank=4, virtual_tokens=3, seed=0)
+    yield f
+    f.close()
+
+
+@pytest.fixture(scope="module")
+def probe():
+    from tests.conftest import VOCAB
+
+    return torch.randint(5, len(VOCAB), (8, 6), generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("strategy", [s for s in STRATEGIES if s not in ("base", "hotswap_compiled")])
+def test_every_strategy_passes_its_gate(fleet4, probe, strategy):
+    from bench.switching import gates
+    from bench.switching.strategies import SERVERS
+
+    result = gates.check_server(fleet4, strategy, SERVERS[strategy](fleet4), probe)
+    assert result["gate_ok"], result
+    err = result.get("mixed_vs_alone_max_rel_err", result.get("swap_vs_reference_max_rel_err"))
+    assert err is not None and err <= gates.MIXED_RTOL
+
+
+def test_gathered_lora_equals_each_task_alone(fleet4, probe):
+    """Rows of one gathered batch with 4 different adapters == each row run with PEFT's set_adapter."""
+    from bench.switching import gathered
+    from bench.switching.gates import rel_err
+
+    tasks = torch.tensor([3, 0, 2, 1, 1, 3, 0, 2])
+    with torch.inference_mode(), gathered.use_adapters(fleet4.selection, tasks):
+        mixed = fleet4.gathered(input_ids=probe, attention_mask=torch.ones_like(probe)).last_hidden_state
+    for i, t in enumerate(tasks.tolist()):
+        fleet4.multi.set_adapter(f"task{t}")
+        with torch.inference_mode():
+            alone = fleet4.multi(input_ids=probe[i:i + 1], attention_mask=torch.ones_like(probe[i:i + 1])).last_hidden_state
+        assert rel_err(mixed[i:i + 1], alone) < 1e-5
+
+
+def test_mixed_prompt_batch_equals_peft_prompt_tuning_per_task(fleet4, probe):
+    from bench.switching.gates import reference, rel_err
+    from bench.switching.prompts import forward_mixed
+
+    tasks = torch.tensor([1, 3, 0, 2])
+    with torch.inference_mode():
+        mixed = forward_mixed(fleet4.plain, probe[:4], fleet4.prompt_table, tasks).last_hidden_state
+    assert mixed.shape[1] == probe.shape[1] + fleet4.virtual_tokens
+    for i, t in enumerate(tasks.tolist()):
+        assert rel_err(mixed[i:i + 1], reference(fleet4, probe[i:i + 1], t, prompt=True)) < 1e-5
+
+
+def test_a_broken_mixed_path_fails_its_gate(fleet4, probe):
+    """The gate can fail: rows served with the wrong adapters are caught."""
+    from bench.switching import gates
+    from bench.switching.strategies import GatheredLora
+
+    class Wrong(GatheredLora):
+        def forward(self, ids, tasks):
+            return super().forward(ids, (tasks + 1) % self.fleet.n)
+
+    assert not gates.check_server(fleet4, "gathered_lora", Wrong(fleet4), probe)["gate_ok"]
+
+
+def test_adapters_change_output_and_merge_drift(fleet4, probe):
+    from bench.switching import gates
+
+    change = gates.adapters_change_output(fleet4, probe)
+    assert change["lora_changes_output"] and change["prompt_changes_output"]
+    drift = gates.merge_drift(fleet4, cycles=(1, 10))
+    assert drift["drift_fp32_1"] <= drift["drift_fp32_10"] <= gates.DRIFT_FP32_MAX
+    assert drift["drift_bf16_10"] > drift["drift_fp32_10"]  # bf16 rounding shows; fp32 restores W0
+    assert drift["drift_ok"]
+
+
+def test_switch_cli_quick_rows(tiny_bert_dir, tmp_path, capsys):
+    out = tmp_path / "switch.jsonl"
+    code = main(["switch", "--model", str(tiny_bert_dir), "--tasks-n", "1,4", "--batch-sizes", "4", "--requests", "16",
+                 "--repeats", "1", "--order", "grouped,shuffled", "--popularity", "zipf", "--lengths", "short",
+                 "--strategies", ",".join(s for s in STRATEGIES if s != "hotswap_compiled"),
+                 "--output", str(out), "--no-progress"])
+    assert code == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 2 * 2 * 10
+    assert all(r["kind"] == "switch" and r["status"] == "ok" and r["gate_ok"] for r in rows), \
+        [(r["strategy"], r["error"]) for r in rows if r["status"] != "ok"]
+    by = {(r["strategy"], r["n_tasks"], r["order"]): r for r in rows}
+    assert by[("base", 4, "shuffled")]["overhead_vs_base_pct"] == 0
+    assert by[("set_adapter", 4, "shuffled")]["n_switches"] == by[("set_adapter", 4, "shuffled")]["expected_switches"] > 3
+    assert by[("set_adapter", 4, "grouped")]["n_switches"] == 4  # the first load counts as a swap
+    assert by[("gathered_lora", 4, "shuffled")]["n_switches"] == 0
+    assert by[("mixed_prompt_batch", 4, "shuffled")]["extra_tokens"] == 16 * 20
+    assert by[("peft_mixed_batch", 4, "grouped")]["adapter_bytes_resident"] == 4 * by[("load_warm", 4, "grouped")]["adapter_bytes_resident"]
+    assert "break_even_requests_per_task" in by[("merge_swap", 4, "grouped")]
+    for r in rows:
+        assert r["requests_per_s"] > 0 and len(r["total_ms_samples"]) == 1
+    assert "gathered_lora" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--tasks-n", "0"], "at least 1"),
+    (["--tasks-n", "a,b"], "expected comma-separated integers"),
+    (["--strategies", "teleport"], "unknown strategy 'teleport'; valid:"),
+    (["--order", "random"], "unknown order 'random'"),
+    (["--model", "nope"], "unknown model 'nope'"),
+])
+def test_bad_switch_options(argv, message, tmp_path, capsys):
+    out = tmp_path / "o.jsonl"
+    assert main(["switch", *argv, "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
