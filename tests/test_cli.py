@@ -11,7 +11,7 @@ import pytest
 from bench.cli import main
 
 FAST = ["--set", "budget.batch_size=16", "--set", "measure.latency_requests=3", "--set", "measure.infer_repeats=2",
-        "--set", "measure.bootstrap_samples=100", "--no-progress"]
+        "--set", "measure.bootstrap_samples=100", "--set", "switch=", "--no-progress"]
 
 
 def run_cli(*args) -> int:
@@ -60,6 +60,19 @@ def test_run_isolated_child_process_and_appends(tiny_bert_dir, tiny_task, tmp_pa
     assert second.startswith(first) and len(second.splitlines()) == 2  # appended, never overwritten
     row = json.loads(second.splitlines()[0])
     assert row["status"] == "ok" and row["peak_mem_bytes"] > row["mem_baseline_bytes"] > 0
+
+
+def test_default_suite_appends_the_switching_sweep_and_reports_it(tiny_bert_dir, tiny_task, tmp_path):
+    out = tmp_path / "rows.jsonl"
+    code = run_cli("run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "lora", "--limit", "16",
+                   "--output", out, "--no-isolate", "--set", "budget.batch_size=16", "--no-progress")
+    assert code == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    kinds = [r["kind"] for r in rows]
+    assert kinds[0] == "run" and kinds.count("switch") == 3 * 2 * 10  # quick sweep: N in 1,4,16 x 2 orders x 10
+    assert all(r["gate_ok"] for r in rows[1:])
+    html = out.with_suffix(".html").read_text()
+    assert "Not measured in this run: no switching rows" not in html and "gathered_lora" in html
 
 
 def test_causal_lm_label_word_run(tiny_llama_dir, tiny_task, tmp_path):

@@ -67,7 +67,8 @@ def switch_row(strategy, n_tasks, rps, overhead, switch_ms=5.0, **over) -> dict:
     return row
 
 
-SWITCH = [switch_row("merge_swap", n, 100 / n, 20.0 * n, switch_ms=40.0) for n in (1, 4)] + \
+SWITCH = [switch_row("merge_swap", n, 100 / n, 20.0 * n, switch_ms=40.0, break_even_requests_per_task=k)
+          for n, k in ((1, 12.5), (4, None))] + \
          [switch_row("gathered_lora", n, 80 - n, 8.0, switch_ms=0.0) for n in (1, 4)] + \
          [switch_row("mixed_prompt_batch", n, 78.0, 6.0, switch_ms=0.0, gate_ok=(n == 1)) for n in (1, 4)]
 
@@ -172,7 +173,8 @@ def test_switching_and_history_sections():
     p.feed(html)
     assert "history" in p.ids and "switching" in p.tables and "history" in p.tables
     assert "Not measured in this run: no switching rows" not in html
-    assert "gathered_lora overtakes merge_swap from N = 4 tasks" in html
+    assert "N = 1, batch 8, uniform / shuffled, short inputs: merging pays after 12.5 requests per task" in html
+    assert "N = 4, batch 8, uniform / shuffled, short inputs: merging never pays" in html
     assert "1 gate(s) failed." in html
     assert p.svgs >= 3 + 2 + 1
 

@@ -155,3 +155,23 @@ def test_bad_switch_options(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_hotswap_into_a_compiled_model(tiny_bert_dir, probe):
+    """torch.compile + PEFT's compiled hotswap: passes the gate where it works, else an Unsupported."""
+    from transformers import AutoModel
+
+    from bench.errors import Unsupported
+    from bench.switching import fleet, gates
+    from bench.switching.strategies import SERVERS
+
+    f = fleet.build(AutoModel.from_pretrained(tiny_bert_dir).eval(), 3, torch.device("cpu"), rank=4, virtual_tokens=3)
+    try:
+        server = SERVERS["hotswap_compiled"](f)
+        try:
+            server.prepare()
+        except Unsupported as e:
+            pytest.skip(f"torch.compile does not work here: {e}")
+        assert gates.check_server(f, "hotswap_compiled", server, probe)["gate_ok"]
+    finally:
+        f.close()

@@ -173,10 +173,11 @@ class HotswapCompiled(Hotswap):
                 from peft.utils.hotswap import prepare_model_for_compiled_hotswap
 
                 prepare_model_for_compiled_hotswap(self.fleet.single, target_rank=self.fleet.rank)
-                self.compiled = torch.compile(self.fleet.single)
-                probe = torch.zeros((1, 8), dtype=torch.long, device=self.fleet.device)
-                with torch.inference_mode():
-                    self.compiled(input_ids=probe, attention_mask=_mask(probe))
+                self.compiled = torch.compile(self.fleet.single, dynamic=True)  # batch sizes vary: no recompiles
+                with torch.inference_mode():  # compile now, for 1 row and for any other shape, not mid-stream
+                    for shape in ((1, 8), (2, 8), (3, 9)):
+                        probe = torch.zeros(shape, dtype=torch.long, device=self.fleet.device)
+                        self.compiled(input_ids=probe, attention_mask=_mask(probe))
             except Exception as e:  # noqa: BLE001 - any compile failure makes the row unsupported
                 raise Unsupported(f"torch.compile failed here: {type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
 
