@@ -26,6 +26,7 @@ def trainable_counts(model) -> dict:
 def saved_bytes(model, folder: Path, peft: bool) -> int:
     """Size on disk of what a user must keep per task: the PEFT adapter (save_pretrained), or the
     trainable tensors of a baseline as safetensors (the whole model for full fine-tuning)."""
+    folder.mkdir(parents=True, exist_ok=True)
     if peft:
         model.save_pretrained(str(folder))
     else:

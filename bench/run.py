@@ -30,6 +30,7 @@ class RunSpec:
     measure: Measure = field(default_factory=Measure)
     params: dict = field(default_factory=dict)  # overrides for this method
     task_path: str = ""  # the task file the plan resolved (built-in, --tasks-dir, or a path)
+    adapters_dir: str = ""  # where trained PEFT adapters are kept (empty: measured, then discarded)
     show_progress: bool = True
 
 
@@ -136,8 +137,13 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     row.update(inference_metrics(model, test.ids, test.labels, test.pad_id, test.left, measure=spec.measure,
                                  virtual_tokens=virtual, **fwd))
     row["peak_mem_bytes"] = memory.peak_bytes(device)
-    with tempfile.TemporaryDirectory() as tmp:
-        row["adapter_bytes"] = saved_bytes(model, Path(tmp), peft=method.peft)
+    if method.peft and spec.adapters_dir:  # kept: the switching sweep serves trained adapters
+        folder = Path(spec.adapters_dir) / row["run_id"]
+        row["adapter_bytes"] = saved_bytes(model, folder, peft=True)
+        row["adapter_path"] = str(folder)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            row["adapter_bytes"] = saved_bytes(model, Path(tmp), peft=method.peft)
     return row
 
 

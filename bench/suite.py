@@ -106,7 +106,8 @@ def run_isolated(spec: RunSpec) -> dict:
 
 def run_suite(cfg: SuiteConfig, output: Path, tasks_dirs: list[Path] | None = None,
               show_progress: bool = True) -> list[dict]:
-    specs = plan(cfg, tasks_dirs, show_progress)
+    adapters = output.with_name(output.stem + ".adapters")  # beside the rows: <results>.adapters/<run_id>/
+    specs = [replace(s, adapters_dir=str(adapters)) for s in plan(cfg, tasks_dirs, show_progress)]
     prepare(specs)
     rows = []
     bar = tqdm(specs, desc=f"suite {cfg.name}", unit="run", disable=not show_progress)

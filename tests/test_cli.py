@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -71,6 +72,11 @@ def test_default_suite_appends_the_switching_sweep_and_reports_it(tiny_bert_dir,
     kinds = [r["kind"] for r in rows]
     assert kinds[0] == "run" and kinds.count("switch") == 3 * 2 * 10  # quick sweep: N in 1,4,16 x 2 orders x 10
     assert all(r["gate_ok"] for r in rows[1:])
+    # the run's trained LoRA adapter is kept and serves in the first slot of every fleet
+    assert (Path(rows[0]["adapter_path"]) / "adapter_model.safetensors").is_file()
+    lora_rows = [r for r in rows[1:] if r["strategy"] == "gathered_lora"]
+    assert all(r["trained_in_fleet"] == 1 for r in lora_rows)
+    assert rows[1]["trained_adapters_from"] == [f"lora tiny_sentiment ({rows[0]['run_id']})"]
     html = out.with_suffix(".html").read_text()
     assert "Not measured in this run: no switching rows" not in html and "gathered_lora" in html
 

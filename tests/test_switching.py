@@ -175,3 +175,33 @@ def test_hotswap_into_a_compiled_model(tiny_bert_dir, probe):
         assert gates.check_server(f, "hotswap_compiled", server, probe)["gate_ok"]
     finally:
         f.close()
+
+
+def test_trained_adapters_fill_the_first_slots(tiny_bert_dir, tmp_path):
+    """A LoRA adapter and a soft prompt saved by a classification run land, weight for weight, in slot 0."""
+    from peft import LoraConfig, PromptTuningConfig, TaskType, get_peft_model
+    from transformers import AutoModel, BertForSequenceClassification
+
+    from bench.switching import fleet, trained
+
+    torch.manual_seed(1)
+    rows = []
+    for method, cfg in (("lora", LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8, init_lora_weights=False)),
+                        ("prompt_tuning", PromptTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=3))):
+        model = get_peft_model(BertForSequenceClassification.from_pretrained(tiny_bert_dir, num_labels=2), cfg)
+        model.save_pretrained(tmp_path / method)
+        rows.append({"kind": "run", "status": "ok", "model": "tiny", "method": method, "task": "t", "run_id": method,
+                     "method_params": {"r": 4} if method == "lora" else {"num_virtual_tokens": 3},
+                     "adapter_path": str(tmp_path / method)})
+    base = AutoModel.from_pretrained(tiny_bert_dir).eval()
+    got = trained.load(rows, "tiny", rank=4, virtual_tokens=3, base_prefix=base.base_model_prefix)
+    assert len(got.lora) == 1 and len(got.prompts) == 1 and "encoder.layer.0.attention.self.query" in got.lora[0]
+    f = fleet.build(base, 2, torch.device("cpu"), rank=4, virtual_tokens=3, trained=got)
+    try:
+        assert (f.trained_lora, f.trained_prompts) == (1, 1)
+        layer = f.multi.base_model.model.encoder.layer[0].attention.self.query
+        assert torch.equal(layer.lora_A["task0"].weight, got.lora[0]["encoder.layer.0.attention.self.query"][0])
+        assert not torch.equal(layer.lora_A["task1"].weight, layer.lora_A["task0"].weight)
+        assert torch.equal(f.prompt_table[0], got.prompts[0])
+    finally:
+        f.close()

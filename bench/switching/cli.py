@@ -34,6 +34,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--requests", type=int, help="requests per stream")
     p.add_argument("--repeats", type=int, help="interleaved repeats per workload")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--adapters-from", type=Path, help="results .jsonl of earlier runs: their kept LoRA adapters and "
+                   "soft prompts (same model, rank, virtual tokens) fill the first slots")
     p.add_argument("--output", type=Path, help="JSONL to append rows to (default: results/runs/<time>-switch.jsonl)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_switch)
@@ -53,6 +55,10 @@ def config_from_args(args):
     for flag, key in (("strategies", "strategies"), ("popularity", "popularities"), ("order", "orders"), ("lengths", "lengths")):
         if getattr(args, flag):
             changes[key] = _names(getattr(args, flag))
+    if args.adapters_from:
+        if not args.adapters_from.is_file():
+            raise BenchError(f"--adapters-from {args.adapters_from}: no such results file")
+        changes["adapters_from"] = str(args.adapters_from)
     for key in ("requests", "repeats", "device"):
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)

@@ -7,8 +7,9 @@
 - `prompt`: a PEFT prompt-tuning model with one soft-prompt slot (prompt swap);
 - per adapter: a saved PEFT folder (disk) and a state dict in CPU memory.
 
-The adapters are freshly initialised with non-zero A and B (a zero B would make every adapter the
-base model), seeded so that a sweep is reproducible.
+Trained adapters and soft prompts of earlier runs fill the first slots where they exist; the rest
+are freshly initialised with non-zero A and B (a zero B would make every adapter the base model),
+seeded so that a sweep is reproducible.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Fleet:
     adapter_bytes: int = 0  # one LoRA adapter's tensors
     prompt_bytes: int = 0  # one soft prompt
     workdir: tempfile.TemporaryDirectory | None = None
+    trained_lora: int = 0  # slots holding adapters trained by earlier runs (the first ones)
+    trained_prompts: int = 0
 
     def names(self) -> list[str]:
         return [adapter_name(i) for i in range(self.n)]
@@ -55,7 +58,9 @@ def adapter_name(i: int) -> str:
 
 
 def build(base: torch.nn.Module, n: int, device: torch.device, rank: int = 8, virtual_tokens: int = 20,
-          target_modules: list[str] | None = None, seed: int = 0) -> Fleet:
+          target_modules: list[str] | None = None, seed: int = 0, trained=None) -> Fleet:
+    """`trained` (switching.trained.Trained): adapters and prompts of earlier runs take the first slots;
+    the rest are freshly initialised."""
     from peft import LoraConfig, PromptTuningConfig, TaskType, get_peft_model, get_peft_model_state_dict
     from peft.tuners.lora import LoraLayer
 
@@ -67,15 +72,22 @@ def build(base: torch.nn.Module, n: int, device: torch.device, rank: int = 8, vi
     multi = get_peft_model(copy.deepcopy(base), lora_cfg, adapter_name=adapter_name(0))
     for i in range(1, n):
         multi.add_adapter(adapter_name(i), lora_cfg)
+    prefix = "base_model.model."
     layers = {name: m for name, m in multi.named_modules() if isinstance(m, LoraLayer)}
+    trained_lora = list(trained.lora) if trained is not None else []
     for i in range(n):
-        for m in layers.values():
+        source = trained_lora[i] if i < len(trained_lora) else None
+        for name, m in layers.items():
             a, b = m.lora_A[adapter_name(i)].weight, m.lora_B[adapter_name(i)].weight
             with torch.no_grad():
-                a.copy_(torch.randn(a.shape, generator=gen) / a.shape[1] ** 0.5)
-                b.copy_(torch.randn(b.shape, generator=gen) * 0.02)
+                key = name[len(prefix):]
+                if source is not None and key in source and source[key][0].shape == a.shape:
+                    a.copy_(source[key][0])
+                    b.copy_(source[key][1])
+                else:
+                    a.copy_(torch.randn(a.shape, generator=gen) / a.shape[1] ** 0.5)
+                    b.copy_(torch.randn(b.shape, generator=gen) * 0.02)
 
-    prefix = "base_model.model."
     weights = {}
     for name, m in layers.items():
         a = torch.stack([m.lora_A[adapter_name(i)].weight.detach() for i in range(n)])
@@ -99,12 +111,18 @@ def build(base: torch.nn.Module, n: int, device: torch.device, rank: int = 8, vi
     token_ids = torch.randint(0, hidden.shape[0], (n, virtual_tokens), generator=gen)
     prompt_table = hidden.detach()[token_ids].clone()  # initialised from vocabulary embeddings, as PEFT's text init
     prompt_table += torch.randn(prompt_table.shape, generator=gen) * 0.02
+    trained_prompts = 0
+    for i, p in enumerate((trained.prompts if trained is not None else [])[:n]):
+        if p.shape == prompt_table[i].shape:
+            prompt_table[i] = p
+            trained_prompts += 1
     prompt = get_peft_model(plain, PromptTuningConfig(task_type=TaskType.FEATURE_EXTRACTION,
                                                       num_virtual_tokens=virtual_tokens))
     fleet = Fleet(n=n, device=device, rank=rank, virtual_tokens=virtual_tokens, plain=plain, multi=multi,
                   single=single, gathered=gathered, selection=selection, prompt=prompt, prompt_table=prompt_table,
                   lora_states=states, lora_dirs=dirs, adapter_bytes=adapter_bytes,
-                  prompt_bytes=prompt_table[0].numel() * prompt_table.element_size(), workdir=workdir)
+                  prompt_bytes=prompt_table[0].numel() * prompt_table.element_size(), workdir=workdir,
+                  trained_lora=min(n, len(trained_lora)), trained_prompts=trained_prompts)
     for m in (fleet.multi, fleet.single, fleet.gathered, fleet.prompt):
         m.to(device).eval()
     fleet.prompt_table = fleet.prompt_table.to(device)

@@ -39,6 +39,7 @@ class SweepConfig:
     virtual_tokens: int = 20
     device: str = "auto"
     seed: int = 0
+    adapters_from: str = ""  # a results .jsonl whose kept adapters (runs of this model) fill the first slots
 
 
 # The sweep inside the default `run`: small enough for a few minutes on 2 CPU cores.
@@ -120,13 +121,21 @@ def run_sweep(cfg: SweepConfig, output: Path, show_progress: bool = True) -> lis
     prov = {"schema_version": results.SCHEMA_VERSION, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **envinfo.git_state(), "machine_id": envinfo.machine_id(), "machine_class": envinfo.machine_class(device.type),
             "env": envinfo.environment(device), "sweep": dataclasses.asdict(cfg)}
+    trained = None
+    if cfg.adapters_from:
+        from bench.switching.trained import from_results
+
+        trained = from_results(Path(cfg.adapters_from), cfg.model, cfg.rank, cfg.virtual_tokens,
+                               getattr(base, "base_model_prefix", ""))
+        prov["trained_adapters_from"] = trained.sources
     vocab = base.get_input_embeddings().weight.shape[0]
     total = sum(len(workloads(cfg, n)) for n in cfg.tasks_n) * cfg.repeats * len(cfg.strategies)
     bar = tqdm(total=total, desc="switch sweep", unit="serve", disable=not show_progress)
     rows: list[dict] = []
     for n in cfg.tasks_n:
         bar.set_postfix_str(f"N = {n} tasks")
-        fleet = fleets.build(base, n, device, rank=cfg.rank, virtual_tokens=cfg.virtual_tokens, seed=cfg.seed)
+        fleet = fleets.build(base, n, device, rank=cfg.rank, virtual_tokens=cfg.virtual_tokens, seed=cfg.seed,
+                             trained=trained)
         try:
             rows += _sweep_fleet(cfg, fleet, prov, vocab, bar)
         finally:
@@ -182,6 +191,7 @@ def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar) -> list[d
             row = row_for(prov, cfg, w, s, served[s], base_ms, servers[s].resident_bytes(),
                           servers[s].extra_tokens_per_request(), gate[s], peaks[s])
             row["expected_switches"] = switches(tasks, w.batch_size) if not servers[s].mixed else 0
+            row["trained_in_fleet"] = min(fleet.n, fleet.trained_prompts if s in PROMPT_STRATEGIES else fleet.trained_lora)
             row["peak_mem_scope"] = "strategy" if device.type == "cuda" else "process"
             if s == "merge_swap" and "set_adapter" in served:
                 row["break_even_requests_per_task"] = break_even(served[s], served["set_adapter"], w.n_requests)
