@@ -92,17 +92,24 @@ def switch_latency_figure(rows: list[dict]) -> str:
     return to_svg(fig)
 
 
-def switch_throughput_figure(rows: list[dict]) -> str:
-    """Requests/s against the number of tasks in the stream, one line per strategy."""
+def switch_curve_figure(rows: list[dict], y: str = "requests_per_s",
+                        ylabel: str = "requests/s (higher is better)") -> str:
+    """A metric against the number of tasks in the stream (log2 x axis), one line per strategy. The rows
+    should be one slice (batch size, popularity, order, length): mixing slices would zig-zag the lines."""
     plt, sns = _plt()
-    recs = [r for r in rows if r.get("requests_per_s") is not None and r.get("n_tasks") is not None]
+    recs = sorted((r for r in rows if r.get(y) is not None and r.get("n_tasks") is not None), key=lambda r: r["n_tasks"])
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
-    data = {"tasks": [r["n_tasks"] for r in recs], "requests/s": [r["requests_per_s"] for r in recs],
-            "strategy": [r["strategy"] for r in recs]}
-    sns.lineplot(data=data, x="tasks", y="requests/s", hue="strategy", marker="o", ax=ax, errorbar=None)
+    data = {"tasks": [r["n_tasks"] for r in recs], y: [r[y] for r in recs], "strategy": [r["strategy"] for r in recs]}
+    from bench.switching import STRATEGIES
+
+    palette = dict(zip(STRATEGIES, sns.color_palette("tab20", len(STRATEGIES))))  # one colour per strategy, every figure
+    order = [s for s in STRATEGIES if s in set(data["strategy"])]
+    sns.lineplot(data=data, x="tasks", y=y, hue="strategy", hue_order=order, palette=palette, marker="o", ax=ax,
+                 errorbar=None)
+    ax.set_xscale("log", base=2)
     ax.set_xlabel("tasks N in the mixed stream")
-    ax.set_ylabel("requests/s (higher is better)")
-    ax.legend(fontsize=7, frameon=False)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=6, frameon=False)
     return to_svg(fig)
 
 

@@ -199,8 +199,15 @@ def switching_section(rows: list[dict]) -> dict | None:
     figs = []
     if any(r.get("switch_ms_p50") is not None for r in ok):
         figs.append(("Latency per switch by strategy", figures.switch_latency_figure([r for r in ok if r.get("switch_ms_p50") is not None])))
-    if any(r.get("requests_per_s") is not None for r in ok):
-        figs.append(("Throughput against the number of tasks", figures.switch_throughput_figure(ok)))
+    from bench.claims import comparable_slice
+
+    view = comparable_slice(ok)
+    if view:
+        r0 = view[0]
+        where = f"batch {r0['batch_size']}, {r0['popularity']} popularity, {r0['order']} order, {r0.get('length', '')} inputs"
+        figs.append((f"Throughput against the number of tasks ({where})", figures.switch_curve_figure(view)))
+        figs.append((f"Time against the base model ({where})", figures.switch_curve_figure(
+            [r for r in view if r["strategy"] != "base"], "overhead_vs_base_pct", "time vs base, % (lower is better)")))
     return {"rows": sw, "figures": figs, "break_even": break_even(ok),
             "gates_failed": [r for r in sw if r.get("gate_ok") is False]}
 

@@ -98,7 +98,7 @@ def test_report_in_headless_chromium(browser, tmp_path):
 
     sizes = browser.js("return Array.from(document.querySelectorAll('figure > svg'))"
                        ".map(s => { const r = s.getBoundingClientRect(); return [r.width, r.height]; })")
-    assert len(sizes) == 3 + 2 + 1  # Pareto x3, switching x2, history
+    assert len(sizes) == 3 + 3 + 1  # Pareto x3, switching x3 (swap latency, throughput and time vs N), history
     assert all(w > 100 and h > 100 for w, h in sizes), sizes
 
     tables = browser.js("return Array.from(document.querySelectorAll('table')).map(t => [t.className, t.rows.length])")
