@@ -26,6 +26,7 @@ from bench.switching.workload import LENGTHS, ORDERS, POPULARITIES, Workload, sw
 
 @dataclass(frozen=True)
 class SweepConfig:
+    name: str = "switch"  # rows record it as their suite
     model: str = "minilm"
     tasks_n: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
     batch_sizes: tuple[int, ...] = (1, 8, 32)
@@ -43,7 +44,7 @@ class SweepConfig:
 
 
 # The sweep inside the default `run`: small enough for a few minutes on 2 CPU cores.
-QUICK = SweepConfig(tasks_n=(1, 4, 16), batch_sizes=(32,), popularities=("uniform",), lengths=("short",),
+QUICK = SweepConfig(name="switch-quick", tasks_n=(1, 4, 16), batch_sizes=(32,), popularities=("uniform",), lengths=("short",),
                     strategies=tuple(s for s in STRATEGIES if s != "hotswap_compiled"), requests=64, repeats=2)
 
 
@@ -118,7 +119,7 @@ def run_sweep(cfg: SweepConfig, output: Path, show_progress: bool = True) -> lis
     device = torch.device(resolve_device(cfg.device))
     quiet_libraries()
     base, spec = fleets.load_backbone(cfg.model)
-    prov = {"schema_version": results.SCHEMA_VERSION, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    prov = {"schema_version": results.SCHEMA_VERSION, "suite": cfg.name, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **envinfo.git_state(), "machine_id": envinfo.machine_id(), "machine_class": envinfo.machine_class(device.type),
             "env": envinfo.environment(device), "sweep": dataclasses.asdict(cfg)}
     trained = None
