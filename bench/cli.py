@@ -35,6 +35,14 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--tasks-dir", action="append", type=Path, default=[], help="extra folder of task .yaml files")
     r.add_argument("--no-isolate", action="store_true", help="run in this process (faster start, shared peak memory)")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--resume", action="store_true",
+                   help="with --output FILE: skip runs that already have an ok row in FILE (same config hash), run the rest")
+    r.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="per run, process start included: a run past it is killed and recorded as `timeout`")
+    r.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local: one run after another, each in a child process; ray: one Ray task per run")
+    r.add_argument("--ray-address", default="", metavar="ADDRESS",
+                   help="the Ray cluster (e.g. auto, or ray://head:10001); default: a local Ray started for this call")
 
     ls = sub.add_parser("list", help="list tasks, methods, models and suites")
     ls.add_argument("--tasks-dir", action="append", type=Path, default=[])
@@ -61,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: rows already written are kept", file=sys.stderr)
+        print("interrupted: rows already written are kept; --resume --output FILE runs the rest", file=sys.stderr)
         return 130
     return 0
 
@@ -84,6 +92,10 @@ def suite_from_args(args):
         if args.max_steps < 1:
             raise BenchError("--max-steps must be at least 1")
         sets.insert(0, f"budget.max_steps={args.max_steps}")
+    if args.timeout is not None:
+        if not args.timeout > 0:
+            raise BenchError("--timeout must be more than 0 seconds")
+        sets.insert(0, f"timeout_s={args.timeout}")
     cfg = apply_overrides(cfg, sets)
     if args.no_isolate:
         cfg = apply_overrides(cfg, ["isolate=false"])
@@ -94,6 +106,8 @@ def cmd_run(args) -> int:
     from bench.suite import run_suite
     from bench.summary import summary_table
 
+    if args.resume and args.output is None:
+        raise BenchError("--resume needs --output FILE: the results file whose finished runs are skipped")
     cfg = suite_from_args(args)
     output = args.output
     if output is None:
@@ -101,8 +115,11 @@ def cmd_run(args) -> int:
         output = Path("results") / "runs" / f"{stamp}-{cfg.name}.jsonl"
     if output.exists() and output.is_dir():
         raise BenchError(f"--output {output} is a folder; give a .jsonl file")
-    rows = run_suite(cfg, output, args.tasks_dir, show_progress=not args.no_progress)
-    switch_rows = switch_sweep(cfg, output, show_progress=not args.no_progress)
+    rows = run_suite(cfg, output, args.tasks_dir, show_progress=not args.no_progress, resume=args.resume,
+                     executor=args.executor, ray_address=args.ray_address)
+    switch_rows = []
+    if not (args.resume and _has_switch_rows(output)):  # a resumed suite keeps the sweep it already has
+        switch_rows = switch_sweep(cfg, output, show_progress=not args.no_progress)
     print()
     print(summary_table(rows))
     failed = sum(r["status"] != "ok" for r in rows)
@@ -116,6 +133,12 @@ def cmd_run(args) -> int:
 
     print(f"report: {report_after_run(rows + switch_rows, output, default_location=args.output is None)}")
     return 0
+
+
+def _has_switch_rows(output: Path) -> bool:
+    from bench.results import read_rows
+
+    return output.exists() and any(r.get("kind") == "switch" for r in read_rows(output))
 
 
 def switch_sweep(cfg, output: Path, show_progress: bool) -> list[dict]:

@@ -63,6 +63,7 @@ class SuiteConfig:
     seeds: tuple[int, ...] = (0,)
     device: str = "auto"
     isolate: bool = True  # one child process per run: peak memory per run, crashes become rows
+    timeout_s: float = 0.0  # per run, process start included; 0: none. A run past it is killed: a `timeout` row
     budget: Budget = field(default_factory=Budget)
     measure: Measure = field(default_factory=Measure)
     params: dict = field(default_factory=dict)  # method name -> {field: value}
@@ -198,6 +199,8 @@ def read_yaml(path: Path) -> dict:
         data = yaml.safe_load(Path(path).read_text())
     except OSError as e:
         raise BenchError(f"cannot read {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise BenchError(f"malformed file {path}: not UTF-8 text") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

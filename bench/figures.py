@@ -113,6 +113,27 @@ def switch_curve_figure(rows: list[dict], y: str = "requests_per_s",
     return to_svg(fig)
 
 
+def spectrum_figure(rows: list[dict]) -> str:
+    """Singular values of dW (normalised by the largest, mean over LoRA's target matrices), one line per
+    task, log y; the dotted line marks LoRA's rank 8."""
+    plt, sns = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for r in rows:
+        per = r["update_spectrum"]["per_matrix"].values()
+        curves = [p["singular_values"] for p in per if p["singular_values"]]
+        if not curves:
+            continue
+        n = min(len(c) for c in curves)
+        mean = [sum(c[i] for c in curves) / len(curves) for i in range(n)]
+        ax.plot(range(1, n + 1), mean, marker=".", label=f"{r['task']} (seed {r.get('seed')})")
+    ax.axvline(8, linestyle=":", color="grey")
+    ax.set_yscale("log")
+    ax.set_xlabel("singular value index of dW")
+    ax.set_ylabel("sigma_i / sigma_1")
+    ax.legend(fontsize=7, frameon=False)
+    return to_svg(fig)
+
+
 HISTORY_METRICS = (("accuracy", "accuracy"), ("train_tokens_per_s", "train tokens/s"),
                    ("infer_latency_ms_p50", "latency p50 ms"))
 

@@ -42,6 +42,29 @@ class PromptTuningParams:
 
 
 @dataclass(frozen=True)
+class PrefixTuningParams:
+    num_virtual_tokens: int = 20
+    # 1e-2: PEFT's prefix-tuning examples (AdamW 1e-2); Li & Liang (2021) use 5e-5..8e-5 with a
+    # reparameterisation MLP over many epochs.
+    lr: float = 1e-2
+
+
+@dataclass(frozen=True)
+class PTuningParams:
+    num_virtual_tokens: int = 20
+    encoder_hidden_size: int = 128  # the prompt encoder's MLP width
+    # 1e-2: PEFT's P-tuning examples use 1e-3 for 20+ epochs; a one- or two-pass budget needs more,
+    # as prompt tuning does (Liu et al. 2021 train the prompt encoder at 1e-5..1e-3 for far longer).
+    lr: float = 1e-2
+
+
+@dataclass(frozen=True)
+class IA3Params:
+    # 3e-3: the (IA)^3 paper (Liu et al. 2022, T-Few) trains its rescaling vectors at 3e-3.
+    lr: float = 3e-3
+
+
+@dataclass(frozen=True)
 class HeadOnlyParams:
     # 1e-2: a linear probe on frozen features converges fast at a high rate (measured 0.63 on
     # rotten_tomatoes in one pass; 1e-3 underfits in one epoch).
@@ -120,6 +143,55 @@ def build_prompt_tuning(model, p: PromptTuningParams, ctx: BuildContext):
     return get_peft_model(model, cfg)
 
 
+@register("dora", LoraParams, "as lora (DoRA shares LoRA's rank and rate; Liu et al. 2024 use LoRA's settings)")
+def build_dora(model, p: LoraParams, ctx: BuildContext):
+    """LoRA with weight-decomposed magnitude (use_dora=True): lora's parameters plus one magnitude vector per layer."""
+    import dataclasses as dc
+
+    return build_lora(model, dc.replace(p, use_dora=True), ctx)
+
+
+@register("prefix_tuning", PrefixTuningParams, "PEFT prefix-tuning examples, AdamW 1e-2 (see PrefixTuningParams)")
+def build_prefix_tuning(model, p: PrefixTuningParams, ctx: BuildContext):
+    from peft import PrefixTuningConfig
+
+    return _peft_or_unsupported(model, PrefixTuningConfig(task_type=_task_type(ctx), num_virtual_tokens=p.num_virtual_tokens),
+                                "prefix_tuning")
+
+
+@register("p_tuning", PTuningParams, "PEFT P-tuning examples, raised for a short budget (see PTuningParams)")
+def build_p_tuning(model, p: PTuningParams, ctx: BuildContext):
+    from peft import PromptEncoderConfig
+
+    cfg = PromptEncoderConfig(task_type=_task_type(ctx), num_virtual_tokens=p.num_virtual_tokens,
+                              encoder_hidden_size=p.encoder_hidden_size)
+    return _peft_or_unsupported(model, cfg, "p_tuning")
+
+
+@register("ia3", IA3Params, "(IA)^3 paper, 3e-3 (see IA3Params)")
+def build_ia3(model, p: IA3Params, ctx: BuildContext):
+    from peft import IA3Config
+
+    return _peft_or_unsupported(model, IA3Config(task_type=_task_type(ctx)), "ia3")
+
+
+def _peft_or_unsupported(model, cfg, name: str):
+    """PEFT refuses some (method, architecture) pairs with a ValueError: that is an `unsupported` row."""
+    from peft import get_peft_model
+
+    import torch
+
+    try:
+        peft_model = get_peft_model(model, cfg)
+        if cfg.is_prompt_learning:  # some refusals only come at the first forward (e.g. no past key values)
+            probe = torch.ones((1, 2), dtype=torch.long)
+            with torch.no_grad():
+                peft_model(input_ids=probe, attention_mask=torch.ones_like(probe))
+        return peft_model
+    except (ValueError, NotImplementedError, KeyError) as e:
+        raise Unsupported(f"{name} on {type(model).__name__}: {str(e).splitlines()[0][:200]}") from None
+
+
 @register("head_only", HeadOnlyParams, "linear-probe practice, 1e-2 (see HeadOnlyParams)", peft=False)
 def build_head_only(model, p: HeadOnlyParams, ctx: BuildContext):
     if ctx.kind == "causal":
@@ -165,6 +237,8 @@ def read_adapter_config(path: str):
         data = json.loads(file.read_text())
     except OSError as e:
         raise BenchError(f"cannot read adapter config {file}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise BenchError(f"malformed adapter config {file}: not UTF-8 text") from None
     except json.JSONDecodeError as e:
         raise BenchError(f"malformed adapter config {file}: {e.msg} (line {e.lineno})") from None
     if not isinstance(data, dict) or "peft_type" not in data:

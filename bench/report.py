@@ -266,11 +266,19 @@ def context(rows: list[dict], history: list[list[dict]] | None = None) -> dict:
         "pareto": pareto,
         "switching": switching_section(rows),
         "claims": assess(rows),
+        "spectrum": _spectrum_figure(rows),
         "failures": failures(rows),
         "provenance": provenance(rows),
         "csv_uri": csv_data_uri(rows),
         "history": history_section(history),
     }
+
+
+def _spectrum_figure(rows: list[dict]) -> str | None:
+    from bench import figures
+
+    spectra = [r for r in rows if r.get("status") == "ok" and r.get("update_spectrum")]
+    return figures.spectrum_figure(spectra) if spectra else None
 
 
 # ----------------------------------------------------------------------------- I/O

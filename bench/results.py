@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.errors import BenchError
 
 SCHEMA_VERSION = 1
-STATUSES = ("ok", "failed", "oom", "unsupported")
+STATUSES = ("ok", "failed", "oom", "unsupported", "cancelled", "timeout")
 
 # metric -> "higher" or "lower" is better; units are in the names.
 DIRECTIONS = {
@@ -38,12 +38,51 @@ def append_rows(path: Path, rows: list[dict]) -> None:
             os.fsync(f.fileno())
 
 
+def drop_truncated_tail(path: Path) -> int:
+    """Before appending to a store whose last line was cut by a kill: cut back to the end of the
+    last whole row, so the next row starts on its own line. Whole rows are left byte for byte.
+    Returns the bytes dropped."""
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    with open(path, "r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        end = size
+        while end > 0:  # back to the last newline, a block at a time
+            start = max(0, end - 65536)
+            f.seek(start)
+            newline = f.read(end - start).rfind(b"\n")
+            if newline >= 0:
+                end = start + newline + 1
+                break
+            end = start
+        if end == size:
+            return 0
+        f.truncate(end)
+        f.flush()
+        os.fsync(f.fileno())
+    print(f"warning: {path}: dropped a truncated last line ({size - end} bytes, a run killed mid-write)",
+          file=sys.stderr)
+    return size - end
+
+
+def ok_runs(rows: list[dict]) -> dict[str, dict]:
+    """config_hash -> the first `ok` run row with it (what --resume skips)."""
+    done: dict[str, dict] = {}
+    for row in rows:
+        if row.get("kind", "run") == "run" and row.get("status") == "ok" and row.get("config_hash"):
+            done.setdefault(row["config_hash"], row)
+    return done
+
+
 def read_rows(path: Path) -> list[dict]:
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").split("\n")
     except OSError as e:
         raise BenchError(f"cannot read results {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise BenchError(f"malformed results {path}: not UTF-8 text (byte {e.start})") from None
     rows = []
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
     for i, line in enumerate(lines):

@@ -5,6 +5,8 @@ cannot take an `unsupported` row."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import random
 import tempfile
 import time
@@ -32,6 +34,21 @@ class RunSpec:
     task_path: str = ""  # the task file the plan resolved (built-in, --tasks-dir, or a path)
     adapters_dir: str = ""  # where trained PEFT adapters are kept (empty: measured, then discarded)
     show_progress: bool = True
+    task_version: int = 0
+    config_hash: str = ""  # see config_hash(): what makes two runs the same run (--resume matches on it)
+
+
+def config_hash(spec: RunSpec, method_params: dict) -> str:
+    """sha256 of what decides a run's result: task and its version, model, method and its resolved
+    parameters, seed, budget, measurement settings and the row schema. Not the device, the suite's
+    name or anything timed, so a resumed suite finds its finished runs."""
+    from bench.results import SCHEMA_VERSION
+
+    payload = {"schema_version": SCHEMA_VERSION, "task": spec.task, "task_version": spec.task_version,
+               "model": spec.model, "method": spec.method, "method_params": method_params, "seed": spec.seed,
+               "budget": dataclasses.asdict(spec.budget), "measure": dataclasses.asdict(spec.measure)}
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def base_row(spec: RunSpec) -> dict:
@@ -45,7 +62,9 @@ def base_row(spec: RunSpec) -> dict:
         **envinfo.git_state(),
         "machine_id": envinfo.machine_id(),
         "machine_class": envinfo.machine_class(spec.device),
-        "suite": spec.suite, "task": spec.task, "model": spec.model, "method": spec.method,
+        "config_hash": spec.config_hash,
+        "suite": spec.suite, "task": spec.task, "task_version": spec.task_version, "model": spec.model,
+        "method": spec.method,
         "seed": spec.seed, "budget": dataclasses.asdict(spec.budget), "measure": dataclasses.asdict(spec.measure),
         "method_params": dict(spec.params), "status": "failed", "error": None,
     }
@@ -99,7 +118,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     """Load -> build the method -> train -> evaluate -> measure inference, memory and size."""
     import torch
 
-    from bench import envinfo, memory, methods, models, tasks
+    from bench import envinfo, memory, methods, models, spectrum, tasks
     from bench.measure import inference_metrics, saved_bytes, trainable_counts
     from bench.train import train
 
@@ -118,6 +137,8 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     ctx = methods.BuildContext(kind=kind, task_text=task.description or task.name,
                                tokenizer_path=models.local_path(model_spec))
     model = method.build(model, params, ctx).to(device)
+    targets = _lora_targets(model) if spec.method == "full" else ()
+    before = spectrum.target_weights(model, targets) if targets else {}  # claim 2: dW = W_ft - W0 after training
     virtual = _virtual_tokens(model)
     row.update(model_kind=kind, virtual_tokens=virtual, **trainable_counts(model), **_adapter_targets(model))
 
@@ -129,6 +150,8 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     if stats.diverged:
         raise RuntimeError(f"training diverged: loss {stats.losses[-1]} at step {stats.steps}")
     row.update(train_metrics(stats), train_examples=len(sets["train"].ids))
+    if before:
+        row["update_spectrum"] = spectrum.update_spectrum(before, spectrum.target_weights(model, targets))
     row.update(_score(model, sets["test"], len(task.labels), spec, fwd))
     if sets["validation"].ids:
         val = _score(model, sets["validation"], len(task.labels), spec, fwd)
@@ -210,6 +233,13 @@ def _score(model, split: Encoded, num_labels: int, spec: RunSpec, fwd: dict) -> 
     lo, hi = evaluate.bootstrap_ci(correct, spec.measure.bootstrap_samples, seed=spec.seed)
     return dict(accuracy=evaluate.accuracy(preds, labels), accuracy_ci_low=lo, accuracy_ci_high=hi,
                 macro_f1=evaluate.macro_f1(preds, labels, num_labels), n_eval=len(labels))
+
+
+def _lora_targets(model) -> tuple[str, ...]:
+    """The matrices LoRA targets by default for this architecture (PEFT's mapping): query/value, q_proj/v_proj."""
+    from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as MAPPING
+
+    return tuple(MAPPING.get(getattr(model.config, "model_type", ""), ()))
 
 
 def _adapter_targets(model) -> dict:

@@ -1,20 +1,18 @@
-"""A suite: validate everything up front, prepare assets once, run each (task, method, seed) in its
-own child process, append each row to the store as soon as it exists."""
+"""A suite: validate everything up front, skip what a resumed store already has, prepare assets once,
+hand the runs to an executor (bench/executors.py), append each row to the store as soon as it exists."""
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import signal
 from dataclasses import replace
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from bench import methods, models, tasks
+from bench import executors, methods, models, tasks
 from bench.config import SuiteConfig, update_dataclass
 from bench.errors import BenchError
-from bench.results import append_rows
-from bench.run import RunSpec, base_row, execute
+from bench.results import append_rows, drop_truncated_tail, ok_runs, read_rows
+from bench.run import RunSpec, config_hash
 
 
 def resolve_device(requested: str) -> str:
@@ -29,8 +27,10 @@ def resolve_device(requested: str) -> str:
     return requested
 
 
-def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: bool = True) -> list[RunSpec]:
-    """Every run of the suite, with all names and parameters checked before anything runs."""
+def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: bool = True,
+         device_for=resolve_device) -> list[RunSpec]:
+    """Every run of the suite, with all names and parameters checked before anything runs, and each
+    run's config hash. `device_for` resolves the suite's device (an executor may defer it)."""
     if not cfg.tasks or not cfg.methods or not cfg.seeds:
         raise BenchError("a suite needs at least one task, one method and one seed")
     unknown = set(cfg.params) - set(cfg.methods)
@@ -44,19 +44,30 @@ def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: 
                          f"valid tasks: {', '.join(sorted(known))}")
     budgets = {t: update_dataclass(cfg.budget, cfg.task_budget.get(t, {}), f"task_budget.{t}.") for t in cfg.tasks}
     loaded = {name: tasks.load_task(name, tasks_dirs) for name in cfg.tasks}
-    for name in cfg.methods:
-        methods.resolve(name, cfg.params.get(name, {}))
+    resolved = {name: _resolved_params(name, cfg.params.get(name, {})) for name in cfg.methods}
     models.resolve(cfg.model)
     for b in budgets.values():
         if b.batch_size < 1 or b.max_length < 2 or b.epochs < 1 or b.max_steps < 0:
             raise BenchError("budget: batch_size >= 1, max_length >= 2, epochs >= 1 and max_steps >= 0 are required")
     if cfg.switch not in ("", "quick"):
         raise BenchError(f"switch: {cfg.switch!r}; valid values: quick, or empty for no switching sweep")
-    device = resolve_device(cfg.device)
-    return [RunSpec(suite=cfg.name, task=loaded[t].name, task_path=loaded[t].path, model=cfg.model, method=m,
-                    seed=s, device=device, budget=budgets[t], measure=cfg.measure, params=dict(cfg.params.get(m, {})),
-                    show_progress=show_progress)
-            for t in cfg.tasks for m in cfg.methods for s in cfg.seeds]
+    if not cfg.timeout_s >= 0:
+        raise BenchError(f"timeout_s: {cfg.timeout_s}; give seconds > 0, or 0 for no timeout")
+    device = device_for(cfg.device)
+    specs = [RunSpec(suite=cfg.name, task=loaded[t].name, task_path=loaded[t].path, model=cfg.model, method=m,
+                     seed=s, device=device, budget=budgets[t], measure=cfg.measure, params=dict(cfg.params.get(m, {})),
+                     show_progress=show_progress, task_version=loaded[t].version)
+             for t in cfg.tasks for m in cfg.methods for s in cfg.seeds]
+    return [replace(s, config_hash=config_hash(s, resolved[s.method])) for s in specs]
+
+
+def _resolved_params(method: str, overrides: dict) -> dict:
+    """The method's parameters with defaults filled in (and an adapter config's content, not just its path)."""
+    _, params = methods.resolve(method, overrides)
+    out = methods.params_dict(params)
+    if methods.is_adapter_config(method):
+        out["adapter_config_content"] = methods.read_adapter_config(method).to_dict()
+    return out
 
 
 def prepare(specs: list[RunSpec]) -> None:
@@ -72,51 +83,56 @@ def prepare(specs: list[RunSpec]) -> None:
         tasks.load_examples(tasks.load_task(spec.task_path))
 
 
-def _child(spec: RunSpec, conn) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
-    conn.send(execute(spec))
-    conn.close()
-
-
-def run_isolated(spec: RunSpec) -> dict:
-    """Run in a fresh (spawned) process: its peak memory is the run's own; a crash is a row."""
-    ctx = mp.get_context("spawn")
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(spec, send), daemon=True)
-    proc.start()
-    send.close()
-    row = None
-    try:
-        row = recv.recv()
-    except EOFError:
-        pass
-    finally:
-        proc.join()
-    if row is not None:
-        return row
-    row = base_row(spec)
-    code = proc.exitcode
-    if code == -signal.SIGKILL:
-        row.update(status="oom", error="run process was killed (SIGKILL), most likely by the out-of-memory killer")
-    else:
-        name = signal.Signals(-code).name if code is not None and code < 0 else f"exit code {code}"
-        row.update(status="failed", error=f"run process died ({name}) before reporting a result")
-    return row
-
-
-def run_suite(cfg: SuiteConfig, output: Path, tasks_dirs: list[Path] | None = None,
-              show_progress: bool = True) -> list[dict]:
+def run_suite(cfg: SuiteConfig, output: Path, tasks_dirs: list[Path] | None = None, show_progress: bool = True,
+              resume: bool = False, executor: str = "local", ray_address: str = "") -> list[dict]:
+    """Run the suite's runs (with `resume`, those without an `ok` row in `output` yet) and append each
+    row as it ends. Returns the suite's rows: those already there, then the new ones. Ctrl-C:
+    raises executors.Cancelled after recording the runs in flight as `cancelled`."""
+    ex = executors.make(executor, ray_address)
+    if ex.name == "local":
+        ex.isolate = cfg.isolate
+        if cfg.timeout_s and not cfg.isolate:
+            raise BenchError("a run timeout needs isolated runs (one process each): drop --no-isolate or the timeout")
+    specs = plan(cfg, tasks_dirs, show_progress and ex.name == "local", device_for=_check_device_name)
+    done = ok_runs(read_rows(output)) if resume and output.exists() else {}
+    todo = [s for s in specs if s.config_hash not in done]
+    kept = [done[s.config_hash] for s in specs if s.config_hash in done]
+    if resume:
+        print(f"resume: {len(kept)} of {len(specs)} runs already ok in {output}; running {len(todo)}", flush=True)
+    if not todo:
+        return kept
     adapters = output.with_name(output.stem + ".adapters")  # beside the rows: <results>.adapters/<run_id>/
-    specs = [replace(s, adapters_dir=str(adapters)) for s in plan(cfg, tasks_dirs, show_progress)]
-    prepare(specs)
+    ex.start()
+    try:
+        device = ex.resolve_device(cfg.device)
+        todo = [replace(s, adapters_dir=str(adapters), device=device) for s in todo]
+        prepare(todo)
+        drop_truncated_tail(output)
+        return kept + _collect(ex, todo, cfg, output, show_progress, initial=len(kept), total=len(specs))
+    finally:
+        ex.close()
+
+
+def _check_device_name(requested: str) -> str:
+    if requested not in ("auto", "cpu", "cuda"):
+        raise BenchError(f"unknown device {requested!r}; valid devices: auto, cpu, cuda")
+    return requested  # resolved by the executor, where the runs execute
+
+
+def _collect(ex, specs: list[RunSpec], cfg: SuiteConfig, output: Path, show_progress: bool,
+             initial: int, total: int) -> list[dict]:
     rows = []
-    bar = tqdm(specs, desc=f"suite {cfg.name}", unit="run", disable=not show_progress)
-    for spec in bar:
-        bar.set_postfix_str(f"{spec.task} / {spec.method} / seed {spec.seed}")
-        row = run_isolated(spec) if cfg.isolate else execute(replace(spec))
-        append_rows(output, [row])
-        rows.append(row)
-        if row["status"] != "ok":
-            tqdm.write(f"  {spec.task} / {spec.method}: {row['status']}: {row['error']}")
-    bar.close()
+    bar = tqdm(total=total, initial=initial, desc=f"suite {cfg.name} ({ex.name})", unit="run",
+               disable=not show_progress)
+    try:
+        with executors.StopOnCtrlC() as stop:
+            for row in ex.rows(specs, cfg.timeout_s, stop):
+                append_rows(output, [row])
+                rows.append(row)
+                bar.update(1)
+                bar.set_postfix_str(f"last: {row['task']} / {row['method']} / seed {row['seed']}")
+                if row["status"] != "ok":
+                    tqdm.write(f"  {row['task']} / {row['method']} / seed {row['seed']}: {row['status']}: {row['error']}")
+    finally:
+        bar.close()
     return rows

@@ -65,15 +65,24 @@ def parse_task(data: dict, path: Path) -> Task:
     if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
         raise BenchError(f"malformed task {path}: labels must be a list of at least two names")
     words = data.get("label_words", [])
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise BenchError(f"malformed task {path}: label_words must be a list of strings")
     if words and len(words) != len(labels):
         raise BenchError(f"malformed task {path}: {len(words)} label_words for {len(labels)} labels")
     if not isinstance(data["source"], dict):
         raise BenchError(f"malformed task {path}: source must be a mapping")
+    if not isinstance(data.get("label_map", {}), dict):
+        raise BenchError(f"malformed task {path}: label_map must be a mapping of raw value -> label name")
+    size = data.get("size", 0)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise BenchError(f"malformed task {path}: size must be a whole number of examples")
     split = data.get("split", {})
-    try:
-        split = Split(**split)
-    except TypeError:
-        raise BenchError(f"malformed task {path}: split takes seed, train, validation, test") from None
+    if not isinstance(split, dict) or set(split) - {"seed", "train", "validation", "test"}:
+        raise BenchError(f"malformed task {path}: split takes seed, train, validation, test")
+    for key, value in split.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (key == "seed" and not isinstance(value, int)):
+            raise BenchError(f"malformed task {path}: split.{key} must be a number, got {value!r}")
+    split = Split(**split)
     if not (0 < split.train < 1 and 0 <= split.validation < 1 and 0 < split.test < 1
             and split.train + split.validation + split.test <= 1.0 + 1e-9):
         raise BenchError(f"malformed task {path}: split fractions must be in (0, 1) and sum to at most 1")

@@ -43,6 +43,10 @@ def test_run_end_to_end_tiny_bert(tiny_bert_dir, tiny_task, tmp_path, capsys):
     assert pt["train_tokens_per_s_effective"] > pt["train_tokens_per_s"]
     assert rows[0]["train_tokens_per_s_effective"] == pytest.approx(rows[0]["train_tokens_per_s"])
     assert rows[3]["trainable_pct"] == 100.0
+    spectrum = rows[3]["update_spectrum"]  # full fine-tuning records dW's spectrum on LoRA's targets
+    assert spectrum["matrices"] == 2 * 2 and 0 < spectrum["rel_norm_mean"] < 1
+    assert 0 < spectrum["energy_top_mean"]["1"] <= spectrum["energy_top_mean"]["8"] <= 1.0 + 1e-9
+    assert "update_spectrum" not in rows[0]
     assert rows[0]["trainable_params"] < rows[3]["trainable_params"]
     text = capsys.readouterr().out
     assert "accuracy (95% CI)" in text and f"results: {out}" in text

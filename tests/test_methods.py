@@ -96,7 +96,28 @@ def test_bad_adapter_config(content, message, tmp_path):
 
 
 def test_unknown_method_and_param():
-    with pytest.raises(BenchError, match="unknown method 'dora'; valid methods: full, head_only, lora"):
-        methods.resolve("dora", {})
+    with pytest.raises(BenchError, match="unknown method 'lorra'; valid methods: dora, full, head_only, ia3, lora"):
+        methods.resolve("lorra", {})
     with pytest.raises(BenchError, match="params.lora.r: expected an integer"):
         methods.resolve("lora", {"r": "eight"})
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("dora", 2 * 2 * 8 * (32 + 32) + 2 * 2 * 32 + (32 * 3 + 3)),  # LoRA + one magnitude per output row + head
+    # (IA)^3 on BERT: key and value outputs, and the inputs of attention.output.dense (32) and output.dense (64)
+    ("ia3", 2 * (32 + 32 + 32 + 64) + (32 * 3 + 3)),
+    ("p_tuning", None),
+])
+def test_more_peft_methods_count_as_peft_does(name, expected):
+    method, params = methods.resolve(name, {})
+    model = method.build(_tiny_bert(), params, CTX)
+    counts = trainable_counts(model)
+    assert counts["trainable_params"] == model.get_nb_trainable_parameters()[0]
+    if expected is not None:
+        assert counts["trainable_params"] == expected
+
+
+def test_prefix_tuning_on_an_encoder_without_cache_is_unsupported():
+    method, params = methods.resolve("prefix_tuning", {})
+    with pytest.raises(Unsupported, match="prefix_tuning on"):
+        method.build(_tiny_bert(), params, CTX)

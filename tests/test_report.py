@@ -255,3 +255,23 @@ def test_claims_4_5_6_from_switching_rows():
     assert claims.claim_mixed_traffic(all_expensive).verdict == claims.HOLDS
     all_cheap = [switch_row("gathered_lora", 8, 20, 3.0)]
     assert claims.claim_mixed_traffic(all_cheap).verdict == claims.FAILS
+
+
+def _spectrum(e8: float) -> dict:
+    return {"matrices": 12, "energy_top_mean": {"1": e8 / 3, "8": e8, "64": min(1.0, e8 + 0.2)},
+            "effective_rank_mean": 40.0, "rel_norm_mean": 0.012, "full_rank": 384,
+            "per_matrix": {"q": {"singular_values": [1.0, 0.6, 0.3, 0.1]}, "v": {"singular_values": [1.0, 0.5, 0.2, 0.1]}}}
+
+
+def test_claims_1_and_2_from_update_spectra():
+    assert claims.claim_update(ROWS).verdict == claims.NOT_MEASURED
+    low = [run_row("t", "lora"), run_row("t", "full", update_spectrum=_spectrum(0.92))]
+    assert claims.claim_update(low).verdict == claims.HOLDS
+    assert claims.claim_low_rank(low).verdict == claims.HOLDS
+    spread = [run_row("t", "lora", accuracy=0.75), run_row("t", "full", accuracy=0.76, update_spectrum=_spectrum(0.3))]
+    assert claims.claim_low_rank(spread).verdict == claims.CAVEATS  # not low-rank by energy, yet rank 8 suffices
+    worse = [run_row("t", "lora", accuracy=0.60, accuracy_ci_low=0.57, accuracy_ci_high=0.63),
+             run_row("t", "full", accuracy=0.80, accuracy_ci_low=0.78, accuracy_ci_high=0.82, update_spectrum=_spectrum(0.3))]
+    assert claims.claim_low_rank(worse).verdict == claims.FAILS
+    html = render(low)
+    assert "Spectrum of the full fine-tuning update dW" in html and "top 8 of 384 directions hold 92%" in html
