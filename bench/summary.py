@@ -30,7 +30,7 @@ def summary_table(rows: list[dict]) -> str:
         if r.get("kind", "run") == "run":
             groups[(r["task"], r["method"])].append(r)
     header = ["task", "method", "status", "accuracy (95% CI)", "trainable", "%", "train tok/s",
-              "infer tok/s b1", f"infer tok/s bN", "peak mem MB"]
+              "infer tok/s b1", "infer tok/s bN", "peak mem MB"]
     lines = [header]
     for (task, method), rs in groups.items():
         ok = [r for r in rs if r["status"] == "ok"]

@@ -14,7 +14,7 @@ import copy
 import torch
 
 from bench.switching.fleet import Fleet, adapter_name
-from bench.switching.strategies import SERVERS, Server
+from bench.switching.strategies import Server
 
 # fp32: a row computed inside a batch and alone goes through different kernel blockings; 1e-5 of
 # the output's scale is the bound; measured errors are ~1e-7 on CPU.

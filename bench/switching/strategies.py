@@ -21,8 +21,6 @@ from bench.switching import gathered, prompts
 from bench.switching.fleet import Fleet, adapter_name
 from bench.switching.workload import homogeneous_batches, mixed_batches
 
-LORA_HOMOGENEOUS = ("merge_swap", "set_adapter", "hotswap", "hotswap_compiled", "load_cold", "load_warm")
-MIXED = ("peft_mixed_batch", "gathered_lora", "mixed_prompt_batch")
 PROMPT_STRATEGIES = ("prompt_swap", "mixed_prompt_batch")
 
 
