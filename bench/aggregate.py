@@ -45,8 +45,10 @@ def group(rows: list[dict]) -> dict[tuple[str, str], dict]:
     out = {}
     for key, rs in groups.items():
         ok = [r for r in rs if r.get("status") == "ok"]
+        first = (ok or rs)[0]
         rec = {"task": key[0], "method": key[1], "n": len(rs), "n_ok": len(ok),
-               "statuses": sorted({r.get("status") for r in rs})}
+               "statuses": sorted({r.get("status") for r in rs}),
+               "base_method": first.get("base_method") or key[1], "method_params": first.get("method_params") or {}}
         for m in METRICS:
             rec[m] = mean(r.get(m) for r in ok)
         lows = [x for x in (_num(r.get("accuracy_ci_low")) for r in ok) if x is not None]

@@ -77,11 +77,18 @@ def claim_low_rank(rows: list[dict]) -> Claim:
         evidence.append(f"{r['task']}: top 8 of {sp['full_rank']} directions hold {e:.0%} of dW's energy "
                         f"(top 1: {sp['energy_top_mean']['1']:.0%}, top 64: {sp['energy_top_mean']['64']:.0%}); "
                         f"effective rank {sp['effective_rank_mean']:.1f}.")
-        lora, full = tasks.get(r["task"], {}).get("lora"), tasks.get(r["task"], {}).get("full")
-        if lora and full and lora.get("accuracy") is not None and full.get("accuracy") is not None:
+        recs = tasks.get(r["task"], {})
+        full = recs.get("full")
+        loras = sorted((x for x in recs.values() if x.get("base_method") == "lora" and x.get("accuracy") is not None),
+                       key=lambda x: x["method_params"].get("r", 0))
+        if len(loras) > 1:
+            evidence.append(f"{r['task']}: LoRA accuracy by rank: " + ", ".join(
+                f"r = {x['method_params'].get('r')} {x['accuracy']:.3f}" for x in loras) + ".")
+        lora = next((x for x in loras if x["method_params"].get("r") == 8), loras[-1] if loras else None)
+        if lora and full and full.get("accuracy") is not None:
             close = not disjoint_below(lora, full)
             matched.append(close)
-            evidence.append(f"{r['task']}: LoRA r = {lora.get('method_params', {}).get('r', '?')} {_fmt_acc(lora)} vs full "
+            evidence.append(f"{r['task']}: LoRA r = {lora['method_params'].get('r', '?')} {_fmt_acc(lora)} vs full "
                             f"fine-tuning {_fmt_acc(full)} ({'intervals overlap' if close else 'clearly lower'}).")
     if min(energies) >= LOW_RANK_ENERGY:
         return Claim(2, title, statement, HOLDS, tuple(evidence))

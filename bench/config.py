@@ -68,10 +68,13 @@ class SuiteConfig:
     measure: Measure = field(default_factory=Measure)
     params: dict = field(default_factory=dict)  # method name -> {field: value}
     task_budget: dict = field(default_factory=dict)  # task name -> budget overrides (same for all methods)
+    # variant name -> {method: BASE, key: value, ...}: one method under several settings in one suite
+    # (a LoRA rank sweep: lora_r4: {method: lora, r: 4}); listed in `methods` like any method
+    variants: dict = field(default_factory=dict)
     switch: str = ""  # "quick": also run the quick multi-task switching sweep (bench/switching) on the model
 
 
-NESTED_MAPS = ("params", "task_budget")  # name -> {key: value} fields, set as NAME.<name>.<key>=value
+NESTED_MAPS = ("params", "task_budget", "variants")  # name -> {key: value} fields, set as NAME.<name>.<key>=value
 
 
 # ----------------------------------------------------------------------------- typed values

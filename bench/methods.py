@@ -254,18 +254,19 @@ def is_adapter_config(name: str) -> bool:
     return p.name.endswith(".json") or (p.is_dir() and (p / "adapter_config.json").is_file())
 
 
-def resolve(name: str, overrides: dict) -> tuple[Method, object]:
-    """(method, params) for a method name or an adapter_config.json path; params type-checked."""
+def resolve(name: str, overrides: dict, key_prefix: str = "") -> tuple[Method, object]:
+    """(method, params) for a method name or an adapter_config.json path; params type-checked (errors
+    name keys as `key_prefix` + key; default params.<name>.)."""
     if is_adapter_config(name):
         cfg = read_adapter_config(name)
         peft_type = str(getattr(cfg.peft_type, "value", cfg.peft_type))
         params = AdapterConfigParams(adapter_config=str(name), lr=_default_lr_for(peft_type))
         method = Method(name, AdapterConfigParams, build_from_adapter_config, f"default for {peft_type}")
-        return method, update_dataclass(params, overrides, f"params.{name}.")
+        return method, update_dataclass(params, overrides, key_prefix or f"params.{name}.")
     if name not in METHODS:
         raise BenchError(f"unknown method {name!r}; valid methods: {choices(METHODS)} (or a path to an adapter_config.json)")
     method = METHODS[name]
-    return method, update_dataclass(method.params_cls(), overrides, f"params.{name}.")
+    return method, update_dataclass(method.params_cls(), overrides, key_prefix or f"params.{name}.")
 
 
 def params_dict(params) -> dict:

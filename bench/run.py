@@ -36,6 +36,7 @@ class RunSpec:
     show_progress: bool = True
     task_version: int = 0
     config_hash: str = ""  # see config_hash(): what makes two runs the same run (--resume matches on it)
+    base_method: str = ""  # the registered method a variant runs (empty: `method` itself)
 
 
 def config_hash(spec: RunSpec, method_params: dict) -> str:
@@ -47,6 +48,8 @@ def config_hash(spec: RunSpec, method_params: dict) -> str:
     payload = {"schema_version": SCHEMA_VERSION, "task": spec.task, "task_version": spec.task_version,
                "model": spec.model, "method": spec.method, "method_params": method_params, "seed": spec.seed,
                "budget": dataclasses.asdict(spec.budget), "measure": dataclasses.asdict(spec.measure)}
+    if spec.base_method and spec.base_method != spec.method:  # a variant (plain methods keep their old hashes)
+        payload["base_method"] = spec.base_method
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -65,6 +68,7 @@ def base_row(spec: RunSpec) -> dict:
         "config_hash": spec.config_hash,
         "suite": spec.suite, "task": spec.task, "task_version": spec.task_version, "model": spec.model,
         "method": spec.method,
+        "base_method": spec.base_method or spec.method,
         "seed": spec.seed, "budget": dataclasses.asdict(spec.budget), "measure": dataclasses.asdict(spec.measure),
         "method_params": dict(spec.params), "status": "failed", "error": None,
     }
@@ -125,7 +129,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     device = torch.device(spec.device)
     row["env"] = envinfo.environment(device)
     task = tasks.load_task(spec.task_path or spec.task)
-    method, params = methods.resolve(spec.method, spec.params)
+    method, params = methods.resolve(spec.base_method or spec.method, spec.params)
     row.update(task_version=task.version, method_params=methods.params_dict(params), lr_source=method.lr_source)
     splits = tasks.split_examples(tasks.load_examples(task), task.split)
 

@@ -33,6 +33,9 @@ def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: 
     run's config hash. `device_for` resolves the suite's device (an executor may defer it)."""
     if not cfg.tasks or not cfg.methods or not cfg.seeds:
         raise BenchError("a suite needs at least one task, one method and one seed")
+    unused = set(cfg.variants) - set(cfg.methods)
+    if unused:
+        raise BenchError(f"variants defined but not listed in methods: {', '.join(sorted(unused))}")
     unknown = set(cfg.params) - set(cfg.methods)
     if unknown:
         raise BenchError(f"params given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
@@ -44,7 +47,9 @@ def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: 
                          f"valid tasks: {', '.join(sorted(known))}")
     budgets = {t: update_dataclass(cfg.budget, cfg.task_budget.get(t, {}), f"task_budget.{t}.") for t in cfg.tasks}
     loaded = {name: tasks.load_task(name, tasks_dirs) for name in cfg.tasks}
-    resolved = {name: _resolved_params(name, cfg.params.get(name, {})) for name in cfg.methods}
+    settings = {name: _method_settings(name, cfg) for name in cfg.methods}  # name -> (base method, overrides)
+    resolved = {name: _resolved_params(*settings[name], key_prefix=f"variants.{name}." if name in cfg.variants else "")
+                for name in cfg.methods}
     models.resolve(cfg.model)
     for b in budgets.values():
         if b.batch_size < 1 or b.max_length < 2 or b.epochs < 1 or b.max_steps < 0:
@@ -55,15 +60,29 @@ def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: 
         raise BenchError(f"timeout_s: {cfg.timeout_s}; give seconds > 0, or 0 for no timeout")
     device = device_for(cfg.device)
     specs = [RunSpec(suite=cfg.name, task=loaded[t].name, task_path=loaded[t].path, model=cfg.model, method=m,
-                     seed=s, device=device, budget=budgets[t], measure=cfg.measure, params=dict(cfg.params.get(m, {})),
-                     show_progress=show_progress, task_version=loaded[t].version)
+                     base_method=settings[m][0], seed=s, device=device, budget=budgets[t], measure=cfg.measure,
+                     params=settings[m][1], show_progress=show_progress, task_version=loaded[t].version)
              for t in cfg.tasks for m in cfg.methods for s in cfg.seeds]
     return [replace(s, config_hash=config_hash(s, resolved[s.method])) for s in specs]
 
 
-def _resolved_params(method: str, overrides: dict) -> dict:
+def _method_settings(name: str, cfg: SuiteConfig) -> tuple[str, dict]:
+    """(base method, parameter overrides) of a suite's method entry: a variant's settings under its
+    `params.<name>` overrides, or a plain method with its overrides."""
+    overrides = dict(cfg.params.get(name, {}))
+    if name not in cfg.variants:
+        return name, overrides
+    variant = dict(cfg.variants[name])
+    base = variant.pop("method", None)
+    if not base or base in cfg.variants or not (base in methods.METHODS or methods.is_adapter_config(str(base))):
+        raise BenchError(f"variants.{name}: `method` must name a method ({', '.join(sorted(methods.METHODS))}) "
+                         f"or an adapter_config.json, got {base!r}")
+    return str(base), {**variant, **overrides}
+
+
+def _resolved_params(method: str, overrides: dict, key_prefix: str = "") -> dict:
     """The method's parameters with defaults filled in (and an adapter config's content, not just its path)."""
-    _, params = methods.resolve(method, overrides)
+    _, params = methods.resolve(method, overrides, key_prefix)
     out = methods.params_dict(params)
     if methods.is_adapter_config(method):
         out["adapter_config_content"] = methods.read_adapter_config(method).to_dict()

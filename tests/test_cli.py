@@ -188,3 +188,17 @@ def test_list_and_env(capsys):
     assert main(["env"]) == 0
     env = json.loads(capsys.readouterr().out)
     assert {"torch", "transformers", "peft", "device_name", "num_threads", "git_sha", "machine_id"} <= set(env)
+
+
+def test_rank_sweep_variants_end_to_end(tiny_bert_dir, tiny_task, tmp_path):
+    suite = tmp_path / "ranks.yaml"
+    suite.write_text("methods: [lora_r1, lora_r4]\nvariants:\n  lora_r1: {method: lora, r: 1, alpha: 2}\n"
+                     "  lora_r4: {method: lora, r: 4, alpha: 8}\n")
+    out = tmp_path / "rows.jsonl"
+    assert run_cli("run", "--suite", suite, "--model", tiny_bert_dir, "--tasks", tiny_task, "--limit", "16",
+                   "--output", out, "--no-isolate", *FAST) == 0
+    rows = {r["method"]: r for r in map(json.loads, out.read_text().splitlines())}
+    head = 32 * 2 + 2
+    for name, r in (("lora_r1", 1), ("lora_r4", 4)):
+        assert rows[name]["status"] == "ok" and rows[name]["base_method"] == "lora"
+        assert rows[name]["trainable_params"] == 2 * 2 * r * (32 + 32) + head  # 2 layers x query, value

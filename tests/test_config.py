@@ -66,3 +66,27 @@ def test_every_shipped_suite_loads_and_plans():
         cfg = load_suite(name)
         specs = plan(apply_overrides(cfg, ["device=cpu"]), show_progress=False)
         assert len(specs) == len(cfg.tasks) * len(cfg.methods) * len(cfg.seeds)
+
+
+def test_method_variants_plan_one_method_under_several_settings(tmp_path):
+    from bench.suite import plan
+
+    suite = tmp_path / "ranks.yaml"
+    suite.write_text("methods: [lora_r1, lora_r4, full]\nvariants:\n  lora_r1: {method: lora, r: 1}\n"
+                     "  lora_r4: {method: lora, r: 4}\nparams: {lora_r4: {lr: 0.01}}\n")
+    specs = plan(apply_overrides(load_suite(str(suite)), ["device=cpu"]), show_progress=False)
+    by = {s.method: s for s in specs}
+    assert by["lora_r1"].base_method == "lora" and by["lora_r1"].params == {"r": 1}
+    assert by["lora_r4"].params == {"r": 4, "lr": 0.01}  # params.<variant> override the variant's settings
+    assert by["full"].base_method == "full"
+    assert len({s.config_hash for s in specs}) == 3
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("methods: [x]\nvariants:\n  x: {method: nope, r: 1}\n")
+    with pytest.raises(BenchError, match="variants.x: `method` must name a method"):
+        plan(apply_overrides(load_suite(str(bad)), ["device=cpu"]), show_progress=False)
+    bad.write_text("methods: [lora]\nvariants:\n  x: {method: lora}\n")
+    with pytest.raises(BenchError, match="variants defined but not listed in methods: x"):
+        plan(apply_overrides(load_suite(str(bad)), ["device=cpu"]), show_progress=False)
+    bad.write_text("methods: [x]\nvariants:\n  x: {method: lora, rank: 3}\n")
+    with pytest.raises(BenchError, match="unknown key 'variants.x.rank'"):
+        plan(apply_overrides(load_suite(str(bad)), ["device=cpu"]), show_progress=False)

@@ -41,14 +41,15 @@ def load(rows: list[dict], model: str, rank: int, virtual_tokens: int, base_pref
             continue
         weights = load_file(str(Path(path) / "adapter_model.safetensors"))
         params = r.get("method_params", {})
-        if r.get("method") == "lora" and params.get("r") == rank and not params.get("use_dora"):
+        base = r.get("base_method") or r.get("method")
+        if base == "lora" and params.get("r") == rank and not params.get("use_dora"):
             pairs: dict[str, dict[str, torch.Tensor]] = {}
             for k, v in weights.items():
                 if ".lora_A." in k or ".lora_B." in k:
                     pairs.setdefault(_module(k, prefixes), {})["A" if ".lora_A." in k else "B"] = v
             out.lora.append({m: (p["A"], p["B"]) for m, p in pairs.items() if "A" in p and "B" in p})
             out.sources.append(f"lora {r['task']} ({r['run_id']})")
-        elif r.get("method") == "prompt_tuning" and "prompt_embeddings" in weights:
+        elif base == "prompt_tuning" and "prompt_embeddings" in weights:
             if weights["prompt_embeddings"].shape[0] == virtual_tokens:
                 out.prompts.append(weights["prompt_embeddings"])
                 out.sources.append(f"prompt_tuning {r['task']} ({r['run_id']})")
