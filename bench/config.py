@@ -213,14 +213,22 @@ def read_yaml(path: Path) -> dict:
     return data
 
 
+def named_yaml(name_or_path: str, files, what: str) -> Path:
+    """A YAML file given by path, or by name among `files()` (name -> path); else a one-line error
+    listing the valid names. `files` is called only when a name must be looked up."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        return path
+    known = files()
+    if name_or_path not in known:
+        plural = "suites" if what == "suite" else f"{what}s"
+        raise BenchError(f"unknown {what} {name_or_path!r}; valid {plural}: {choices(known)} (or a path to a {what} .yaml)")
+    return known[name_or_path]
+
+
 def load_suite(name_or_path: str, suites_dir: Path = SUITES_DIR) -> SuiteConfig:
     """A suite by name (tasks/suites/NAME.yaml) or by path to a YAML file."""
-    path = Path(name_or_path)
-    if not (path.suffix in (".yaml", ".yml") and path.exists()):
-        suites = list_suites(suites_dir)
-        if name_or_path not in suites:
-            raise BenchError(f"unknown suite {name_or_path!r}; valid suites: {choices(suites)} (or a path to a suite .yaml)")
-        path = suites[name_or_path]
+    path = named_yaml(name_or_path, lambda: list_suites(suites_dir), "suite")
     data = read_yaml(path)
     data.setdefault("name", path.stem)
     return update_dataclass(SuiteConfig(), data, "")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import sources
-from bench.config import TASKS_DIR, read_yaml
+from bench.config import TASKS_DIR, named_yaml, read_yaml
 from bench.errors import BenchError, choices
 
 
@@ -113,12 +113,7 @@ def task_files(dirs: list[Path] | None = None) -> dict[str, Path]:
 
 
 def load_task(name_or_path: str, dirs: list[Path] | None = None) -> Task:
-    path = Path(name_or_path)
-    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
-        files = task_files(dirs)
-        if name_or_path not in files:
-            raise BenchError(f"unknown task {name_or_path!r}; valid tasks: {choices(files)} (or a path to a task .yaml)")
-        path = files[name_or_path]
+    path = named_yaml(name_or_path, lambda: task_files(dirs), "task")
     return parse_task(read_yaml(path), path)
 
 

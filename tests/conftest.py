@@ -51,28 +51,28 @@ def tiny_llama_config():
                        architectures=["LlamaForCausalLM"])
 
 
-@pytest.fixture(scope="session")
-def tiny_bert_dir(tmp_path_factory) -> Path:
+def save_tiny(folder: Path, model_cls, config, kind: str) -> Path:
+    """A randomly initialised tiny model and the tiny tokenizer, saved as a model folder."""
     import torch
-    from transformers import BertModel
 
     torch.manual_seed(0)
-    d = tmp_path_factory.mktemp("tiny-bert")
-    BertModel(tiny_bert_config()).save_pretrained(d)
-    make_tokenizer("encoder").save_pretrained(d)
-    return d
+    model_cls(config).save_pretrained(folder)
+    make_tokenizer(kind).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    from transformers import BertModel
+
+    return save_tiny(tmp_path_factory.mktemp("tiny-bert"), BertModel, tiny_bert_config(), "encoder")
 
 
 @pytest.fixture(scope="session")
 def tiny_llama_dir(tmp_path_factory) -> Path:
-    import torch
     from transformers import LlamaForCausalLM
 
-    torch.manual_seed(0)
-    d = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(tiny_llama_config()).save_pretrained(d)
-    make_tokenizer("causal").save_pretrained(d)
-    return d
+    return save_tiny(tmp_path_factory.mktemp("tiny-llama"), LlamaForCausalLM, tiny_llama_config(), "causal")
 
 
 def write_tiny_task(folder: Path, n: int = 240, name: str = "tiny_sentiment") -> Path:
