@@ -159,7 +159,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     row.update(_score(model, sets["test"], len(task.labels), spec, fwd))
     if sets["validation"].ids:
         val = _score(model, sets["validation"], len(task.labels), spec, fwd)
-        row.update(val_accuracy=val["accuracy"], n_val=val["n_eval"])
+        row.update(val_accuracy=val["accuracy"], n_val=val["n_eval"])  # its `correct` is not kept
     test = sets["test"]
     row.update(inference_metrics(model, test.ids, test.labels, test.pad_id, test.left, measure=spec.measure,
                                  virtual_tokens=virtual, **fwd))
@@ -196,6 +196,12 @@ class Encoded:
         from bench.data import make_batches
 
         return make_batches(self.ids, self.labels, self.batch_size, self.pad_id, self.left, group_by_length=True)
+
+    def eval_order(self) -> list[int]:
+        """The example index behind each position of eval_batches(), flattened."""
+        from bench.data import batch_order
+
+        return [i for b in batch_order([len(x) for x in self.ids], self.batch_size, None, True) for i in b]
 
 
 def _encode(splits, tok, task, kind: str, spec: RunSpec) -> dict[str, Encoded]:
@@ -235,8 +241,12 @@ def _score(model, split: Encoded, num_labels: int, spec: RunSpec, fwd: dict) -> 
     preds, labels = predict(model, split.eval_batches(), **fwd)
     correct = [int(p == y) for p, y in zip(preds, labels)]
     lo, hi = evaluate.bootstrap_ci(correct, spec.measure.bootstrap_samples, seed=spec.seed)
+    by_example = [0] * len(correct)  # in the split's order, so runs on the same examples pair up
+    for pos, i in enumerate(split.eval_order()):
+        by_example[i] = correct[pos]
     return dict(accuracy=evaluate.accuracy(preds, labels), accuracy_ci_low=lo, accuracy_ci_high=hi,
-                macro_f1=evaluate.macro_f1(preds, labels, num_labels), n_eval=len(labels))
+                macro_f1=evaluate.macro_f1(preds, labels, num_labels), n_eval=len(labels),
+                test_correct="".join(map(str, by_example)))  # 1 where the test example was right
 
 
 def _lora_targets(model) -> tuple[str, ...]:
