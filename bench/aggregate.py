@@ -1,7 +1,8 @@
 """Rows -> one record per (task, method): means over seeds, the accuracy interval (pure).
 
 One seed: the row's bootstrap 95 % CI. Several seeds: the envelope of their intervals (lowest low,
-highest high), which covers both the test-set and the seed noise.
+highest high), which covers both the test-set and the seed noise. A learning-rate sweep contributes
+only its selected rate's rows (bench/selection.py), so rates are never averaged together.
 """
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ def mean(values) -> float | None:
 
 def group(rows: list[dict]) -> dict[tuple[str, str], dict]:
     """(task, method) -> {"task", "method", "n", "n_ok", "statuses", metric means, accuracy_ci_low/high}.
-    Order: first appearance, as the suite ran them."""
+    Order: first appearance, as the suite ran them. Swept methods: the selected learning rate's rows only."""
+    from bench.selection import main_rows
+
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for r in run_rows(rows):
+    for r in run_rows(main_rows(rows)):
         groups[(r.get("task"), r.get("method"))].append(r)
     out = {}
     for key, rs in groups.items():

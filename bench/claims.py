@@ -17,6 +17,7 @@ VERDICTS = (HOLDS, CAVEATS, FAILS, NOT_MEASURED)
 PARAM_CUT = 0.90  # the note's example cuts 98 %; a LoRA that saves less than 90 % does not show the claim
 MERGED_OVERHEAD_PCT = 5.0  # "runs as fast as the base model": within the noise of a latency p50
 MIXED_OVERHEAD_PCT = 10.0  # "expensive": more than 10 % lost against the base model
+PAIRED_ALPHA = 0.05  # claim 7: a paired test (examples, else seeds) this significant decides "clearly lower"
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,9 @@ SPECTRUM_RANK = "8"
 
 
 def _spectra(rows: list[dict]) -> list[dict]:
-    return [r for r in rows if r.get("kind", "run") == "run" and r.get("status") == "ok" and r.get("update_spectrum")]
+    from bench.selection import main_rows
+
+    return [r for r in main_rows(rows) if r.get("kind", "run") == "run" and r.get("status") == "ok" and r.get("update_spectrum")]
 
 
 def claim_update(rows: list[dict]) -> Claim:
@@ -242,22 +245,50 @@ def claim_mixed_traffic(rows: list[dict]) -> Claim:
     return Claim(6, title, statement, FAILS, evidence)
 
 
+def _paired_relation(c) -> tuple[str, str] | None:
+    """(relation of prompt tuning to LoRA, evidence) from a paired comparison (gap = LoRA - prompt tuning),
+    when it has a p-value: over test examples when the rows carry them, else over seeds."""
+    from bench.paired import fmt_gap, fmt_p
+
+    p = c.p_examples if c.p_examples is not None else c.p_seeds
+    if p is None:
+        return None
+    relation = ("clearly lower" if c.gap > 0 else "clearly higher") if p < PAIRED_ALPHA else "no significant difference"
+    where = f"{c.n_examples:,} test examples x {len(c.seeds)} seed(s)" if c.p_examples is not None else f"{len(c.seeds)} seeds"
+    return relation, (f"paired on seeds {', '.join(map(str, c.seeds))}: LoRA - prompt tuning {fmt_gap(c)} "
+                      f"(95 % CI from {c.ci_from}), p = {fmt_p(p)} over {where}"
+                      + (f", p = {fmt_p(c.p_seeds)} over seeds" if c.p_examples is not None and c.p_seeds is not None else ""))
+
+
 def claim_prompt_tuning(rows: list[dict]) -> Claim:
-    """Accuracy beside LoRA at the same budget decides first: clearly worse (intervals disjoint) on every task
-    -> does not hold; on some -> caveats. Otherwise it holds when mixed-prompt batches are measured as cheap."""
+    """Accuracy beside LoRA at the same budget decides first: clearly worse on every task -> does not hold; on
+    some -> caveats. Otherwise it holds when mixed-prompt batches are measured as cheap. "Clearly worse": a
+    paired test (bench/paired.py: over test examples, else over seeds) below PAIRED_ALPHA with LoRA ahead;
+    without one (a single seed and no per-example results), disjoint 95 % intervals."""
+    from bench.paired import paired
+
     title, statement = "Prompt tuning is the remedy", "One frozen model, a small soft prompt per task, mixed-task batches."
     evidence, worse, compared = [], [], 0
+    pairs: dict[str, list] = {}
+    for c in paired(rows, ("lora", "prompt_tuning")):
+        pairs.setdefault(c.task, []).append(c)
     for task, methods in by_task(rows).items():
         pt, lora = methods.get("prompt_tuning"), methods.get("lora")
         if not pt or not lora or pt.get("accuracy") is None or lora.get("accuracy") is None:
             continue
         compared += 1
-        clearly = disjoint_below(pt, lora)
-        if clearly:
+        tested = pairs.get(task, [])
+        tested = _paired_relation(tested[0]) if len(tested) == 1 else None  # one model per task: one comparison
+        if tested:
+            relation, paired_text = tested
+        else:
+            relation, paired_text = ("clearly lower" if disjoint_below(pt, lora) else "intervals overlap"
+                                     if not disjoint_below(lora, pt) else "clearly higher"), ""
+        if relation == "clearly lower":
             worse.append(task)
         evidence.append(
             f"{task}: prompt tuning {_fmt_acc(pt)} vs LoRA {_fmt_acc(lora)} "
-            f"({'clearly lower' if clearly else 'intervals overlap' if not disjoint_below(lora, pt) else 'clearly higher'}); "
+            f"({relation}{'; ' + paired_text if paired_text else ''}); "
             f"{fmt_count(pt['trainable_params'])} vs {fmt_count(lora['trainable_params'])} trainable; "
             f"{pt.get('virtual_tokens') or 0:.0f} virtual tokens per sequence; inference "
             f"{_fmt_rate(pt.get('infer_tokens_per_s'))} vs {_fmt_rate(lora.get('infer_tokens_per_s'))} tokens/s (batch 1).")

@@ -104,7 +104,7 @@ def suite_from_args(args):
 
 def cmd_run(args) -> int:
     from bench.suite import run_suite
-    from bench.summary import summary_table
+    from bench.summary import paired_table, summary_table, sweep_table
 
     if args.resume and args.output is None:
         raise BenchError("--resume needs --output FILE: the results file whose finished runs are skipped")
@@ -124,6 +124,9 @@ def cmd_run(args) -> int:
     print(summary_table(rows))
     failed = sum(r["status"] != "ok" for r in rows)
     print(f"\n{len(rows)} runs, {len(rows) - failed} ok, {failed} not ok")
+    for extra in (sweep_table(rows), paired_table(rows)):
+        if extra:
+            print("\n" + extra)
     if switch_rows:
         from bench.switching.table import switch_table
 

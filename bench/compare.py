@@ -25,11 +25,12 @@ TIMINGS = {
     "train_step_ms_p50": "train_step_ms_samples",
     "infer_latency_ms_p50": "infer_latency_ms_samples",
     "infer_batch_ms_p50": "infer_batch_ms_samples",
+    "gen_ttft_ms_p50": "gen_ttft_ms_samples",
 }
 # the category decides who may fail CI: "status", "params" and "accuracy" always count;
 # "timing" and "memory" can be made advisory (shared machines are noisy).
 CATEGORIES = {"status": "status", "trainable_params": "params", "total_params": "params",
-              "adapter_bytes": "params", "accuracy": "accuracy", "peak_mem_bytes": "memory",
+              "adapter_bytes": "params", "accuracy": "accuracy", "score": "accuracy", "peak_mem_bytes": "memory",
               **{m: "timing" for m in TIMINGS}}
 NOISY = ("timing", "memory")
 RUN_KEY = ("task", "task_version", "model", "method", "method_params", "seed")
@@ -179,6 +180,8 @@ def compare_rows(base_row: dict, cur_row: dict, factor: float) -> list[Verdict]:
         out.append(size_verdict(run, "adapter_bytes", base_row["adapter_bytes"], cur_row.get("adapter_bytes")))
     if base_row.get("accuracy") is not None:
         out.append(accuracy_verdict(run, base_row, cur_row))
+    if base_row.get("metric") not in (None, "accuracy", "exact_match") and base_row.get("score") is not None:
+        out.append(accuracy_verdict(run, base_row, cur_row, metric="score"))  # e.g. ROUGE-L, within its interval
     for metric in TIMINGS:
         if base_row.get(metric) is not None and DIRECTIONS.get(metric):
             out.append(timing_verdict(run, metric, base_row, cur_row, factor))

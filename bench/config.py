@@ -8,6 +8,7 @@ method's fields and defaults).
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -51,6 +52,11 @@ class Measure:
     infer_warmup: int = 2
     bootstrap_samples: int = 1000
     validation_examples: int = 200  # cap on the validation split scored after training
+    # generation tasks: fixed-length greedy decoding (EOS suppressed) for the serving clocks
+    gen_new_tokens: int = 32  # output tokens per timed call
+    gen_requests: int = 8  # batch-1 requests timed (TTFT, TPOT)
+    gen_repeats: int = 3  # timed calls of one batch of infer_batch_size prompts
+    gen_warmup: int = 1
 
 
 @dataclass(frozen=True)
@@ -72,9 +78,13 @@ class SuiteConfig:
     # (a LoRA rank sweep: lora_r4: {method: lora, r: 4}); listed in `methods` like any method
     variants: dict = field(default_factory=dict)
     switch: str = ""  # "quick": also run the quick multi-task switching sweep (bench/switching) on the model
+    # method name -> learning rates: one run per rate (x tasks x seeds); reports keep the rate with the best
+    # mean validation accuracy (bench/selection.py). Set as lr_sweep.<method>=1e-4,3e-4,1e-3
+    lr_sweep: dict = field(default_factory=dict)
 
 
 NESTED_MAPS = ("params", "task_budget", "variants")  # name -> {key: value} fields, set as NAME.<name>.<key>=value
+LIST_MAPS = ("lr_sweep",)  # name -> list of numbers, set as NAME.<name>=a,b,c
 
 
 # ----------------------------------------------------------------------------- typed values
@@ -137,6 +147,16 @@ def coerce(value, tp, key: str):
     return value
 
 
+def learning_rates(value, key: str) -> tuple[float, ...]:
+    """A sweep's learning rates: a list (or "a,b,c") of positive finite numbers -> sorted, without repeats.
+    Empty: no sweep."""
+    rates = coerce(value, tuple[float, ...], key)
+    for lr in rates:
+        if not (math.isfinite(lr) and lr > 0):
+            raise BenchError(f"{key}: learning rates must be positive numbers, got {lr!r} (e.g. {key}=1e-4,3e-4,1e-3)")
+    return tuple(sorted(set(rates)))
+
+
 def parse_set(item: str) -> tuple[list[str], str]:
     """'budget.batch_size=16' -> (['budget', 'batch_size'], '16')."""
     key, sep, value = item.partition("=")
@@ -170,6 +190,17 @@ def update_dataclass(obj, updates: dict, prefix: str):
             for method, p in value.items():
                 merged.setdefault(str(method), {}).update(p)
             changes[name] = merged
+        elif name in LIST_MAPS:
+            if not isinstance(value, dict):
+                raise BenchError(f"{key}: expected a mapping of method -> learning rates, e.g. {{lora: [1e-4, 3e-4, 1e-3]}}")
+            merged = dict(current)
+            for method, rates in value.items():
+                rates = learning_rates(rates, f"{key}.{method}")
+                if rates:
+                    merged[str(method)] = rates
+                else:  # an empty list drops the method's sweep
+                    merged.pop(str(method), None)
+            changes[name] = merged
         else:
             changes[name] = coerce(value, hints[name], key)
     return dataclasses.replace(obj, **changes)
@@ -186,6 +217,8 @@ def apply_overrides(cfg: SuiteConfig, sets: list[str]) -> SuiteConfig:
         cursor[parts[-1]] = value
         if parts[0] in NESTED_MAPS and len(parts) != 3:
             raise BenchError(f"--set {item!r}: {parts[0]} is set as {parts[0]}.<name>.<key>=value")
+        if parts[0] in LIST_MAPS and len(parts) != 2:
+            raise BenchError(f"--set {item!r}: {parts[0]} is set as {parts[0]}.<method>=1e-4,3e-4,1e-3")
         cfg = update_dataclass(cfg, nested, "")
     return cfg
 

@@ -20,15 +20,37 @@ def encode(examples: list[Example], tok, task: Task, kind: str, max_length: int)
     return tok(texts, truncation=True, max_length=max_length, add_special_tokens=True)["input_ids"]
 
 
-def collate(ids: list[list[int]], labels: list[int], pad_id: int, left: bool) -> dict[str, torch.Tensor]:
+def encode_generation(examples: list[Example], tok, task: Task, max_length: int, with_target: bool) -> tuple[list, list]:
+    """Generation tasks: (token ids, per-token labels). With the target: prompt + target + EOS, labels
+    -100 on the prompt (the loss is on the answer only); without: the prompt alone (labels empty).
+    The prompt is cut from the left so that prompt + target fit in max_length; the target is kept."""
+    ids, labels = [], []
+    for e in examples:
+        prompt = tok(task.prompt.format(text=e.text), add_special_tokens=True)["input_ids"]
+        target = tok(" " + e.target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] if with_target else []
+        keep = max(1, max_length - len(target))
+        prompt = prompt[-keep:]
+        ids.append(prompt + target)
+        labels.append([-100] * len(prompt) + target)
+    return ids, labels
+
+
+def collate(ids: list[list[int]], labels: list, pad_id: int, left: bool) -> dict[str, torch.Tensor]:
+    """Pad to the longest row. Labels are one class per row, or one token label per position
+    (language-model batches: padded with -100, the ignored index)."""
     width = max(len(x) for x in ids)
     input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(ids), width), dtype=torch.long)
+    per_token = bool(labels) and isinstance(labels[0], list)
+    token_labels = torch.full((len(ids), width), -100, dtype=torch.long) if per_token else None
     for i, row in enumerate(ids):
         sl = slice(width - len(row), width) if left else slice(0, len(row))
         input_ids[i, sl] = torch.tensor(row, dtype=torch.long)
         mask[i, sl] = 1
-    return {"input_ids": input_ids, "attention_mask": mask, "labels": torch.tensor(labels, dtype=torch.long)}
+        if per_token and labels[i]:
+            token_labels[i, sl] = torch.tensor(labels[i], dtype=torch.long)
+    return {"input_ids": input_ids, "attention_mask": mask,
+            "labels": token_labels if per_token else torch.tensor(labels, dtype=torch.long)}
 
 
 def batch_order(lengths: list[int], batch_size: int, shuffle_seed: int | None, group_by_length: bool,

@@ -1,4 +1,4 @@
-"""Accuracy, macro-F1 and bootstrap confidence intervals (pure functions)."""
+"""Accuracy, macro-F1, bootstrap confidence intervals; exact match, ROUGE-L and BLEU for generation (pure)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def macro_f1(preds, labels, num_labels: int) -> float:
 
 
 def bootstrap_ci(correct, n_samples: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap of the mean of a 0/1 vector."""
+    """Percentile bootstrap of the mean of per-example scores (0/1 correctness, or ROUGE-L)."""
     c = np.asarray(correct, dtype=float)
     if len(c) == 0:
         return float("nan"), float("nan")
@@ -31,3 +31,27 @@ def bootstrap_ci(correct, n_samples: int = 1000, seed: int = 0, level: float = 0
     means = c[rng.integers(0, len(c), size=(n_samples, len(c)))].mean(axis=1)
     lo, hi = np.percentile(means, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
     return float(lo), float(hi)
+
+
+# ----------------------------------------------------------------------------- generation
+
+
+def exact_match(preds: list[str], refs: list[str]) -> list[int]:
+    """1 where the answer equals the reference after stripping whitespace."""
+    return [int(p.strip() == r.strip()) for p, r in zip(preds, refs)]
+
+
+def rouge_l(preds: list[str], refs: list[str]) -> list[float]:
+    """ROUGE-L F-measure per example (Google's rouge-score, with its Porter stemmer)."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    return [scorer.score(r, p)["rougeL"].fmeasure for p, r in zip(preds, refs)]
+
+
+def bleu(preds: list[str], refs: list[str]) -> float:
+    """Corpus BLEU (sacrebleu's defaults: 13a tokenizer, exp smoothing), on a 0-100 scale."""
+    import sacrebleu
+
+    return float(sacrebleu.corpus_bleu(preds, [refs]).score)
+

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bench import aggregate as agg
 from bench.errors import BenchError
+from bench.paired import DEFAULT_PAIR
 from bench.results import read_rows
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -56,9 +57,14 @@ def best_values(records: list[dict], metric: str, direction: str):
 def method_table(rows: list[dict]) -> list[dict]:
     """One entry per task: {"task", "rows": [{"method", "status", "n", "cells": [...]}]}; the best ok value of
     each column is marked. Cells carry the raw value (data-value) so the report can be checked against rows."""
+    from bench.selection import sweep_points
+
     tasks: dict[str, list[dict]] = {}
     for rec in agg.group(rows).values():
         tasks.setdefault(rec["task"], []).append(rec)
+    swept: dict[tuple, list] = {}
+    for pt in sweep_points(rows):
+        swept.setdefault((pt.task, pt.method), []).append(pt)
     out = []
     for task, recs in tasks.items():
         ok = [r for r in recs if r["n_ok"]]
@@ -79,7 +85,10 @@ def method_table(rows: list[dict]) -> list[dict]:
                 cells.append({"metric": metric, "text": text, "value": v,
                               "best": v is not None and len(ok) > 1 and v == best[metric]})
             status = "ok" if rec["n_ok"] == rec["n"] else ", ".join(rec["statuses"])
-            lines.append({"method": rec["method"], "status": status, "n": rec["n"], "cells": cells})
+            chosen = [pt.lr for pt in swept.get((task, rec["method"]), []) if pt.selected]
+            note = (f"lr {chosen[0]:g}, best of {len(swept[task, rec['method']])} by validation accuracy" if chosen
+                    else "")
+            lines.append({"method": rec["method"], "status": status, "n": rec["n"], "cells": cells, "note": note})
         out.append({"task": task, "rows": lines})
     return out
 
@@ -132,6 +141,31 @@ def headline(rows: list[dict]) -> list[str]:
 def _means_over_tasks(tasks: dict, metrics) -> dict[str, dict]:
     methods = dict.fromkeys(m for recs in tasks.values() for m in recs)
     return {m: {k: agg.mean(recs[m].get(k) for recs in tasks.values() if m in recs) for k in metrics} for m in methods}
+
+
+def sweep_section(rows: list[dict]) -> list[dict]:
+    """One line per swept (task, model, method, learning rate), the selected rate marked (empty: no sweep)."""
+    from bench.selection import sweep_points
+
+    def f(v):
+        return "-" if v is None else f"{v:.3f}"
+
+    return [{"task": p.task, "model": p.model, "method": p.method, "lr": "-" if p.lr is None else f"{p.lr:g}",
+             "val_accuracy": f(p.val_accuracy), "accuracy": f(p.accuracy), "n": p.n, "n_ok": p.n_ok,
+             "selected": p.selected} for p in sweep_points(rows)]
+
+
+def paired_section(rows: list[dict], pair: tuple[str, str]) -> dict | None:
+    """The paired comparison of `pair` per task and model (bench/paired.py); None when no seed pairs up."""
+    from bench.paired import fmt_gap, fmt_p, paired
+
+    found = paired(rows, pair)
+    if not found:
+        return None
+    return {"a": pair[0], "b": pair[1], "rows": [
+        {"task": c.task, "model": c.model, "seeds": ", ".join(map(str, c.seeds)), "gap": c.gap, "gap_text": fmt_gap(c),
+         "ci_from": c.ci_from or "-", "p_seeds": fmt_p(c.p_seeds), "p_examples": fmt_p(c.p_examples),
+         "n_examples": c.n_examples or "-"} for c in found]}
 
 
 def failures(rows: list[dict]) -> list[dict]:
@@ -243,7 +277,7 @@ def history_section(history: list[list[dict]] | None) -> dict | None:
     return {"sets": sets, "figure": figures.history_figure(points)}
 
 
-def context(rows: list[dict], history: list[list[dict]] | None = None) -> dict:
+def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tuple[str, str] = DEFAULT_PAIR) -> dict:
     from bench import figures
     from bench.claims import assess
 
@@ -263,6 +297,8 @@ def context(rows: list[dict], history: list[list[dict]] | None = None) -> dict:
         "headline": headline(rows),
         "columns": [{"metric": m, "header": h, "arrow": ARROW[d], "direction": d} for m, h, d, _ in COLUMNS],
         "tables": method_table(rows),
+        "sweep": sweep_section(rows),
+        "paired": paired_section(rows, pair),
         "pareto": pareto,
         "switching": switching_section(rows),
         "claims": assess(rows),
@@ -277,25 +313,28 @@ def context(rows: list[dict], history: list[list[dict]] | None = None) -> dict:
 def _spectrum_figure(rows: list[dict]) -> str | None:
     from bench import figures
 
-    spectra = [r for r in rows if r.get("status") == "ok" and r.get("update_spectrum")]
+    from bench.selection import main_rows
+
+    spectra = [r for r in main_rows(rows) if r.get("status") == "ok" and r.get("update_spectrum")]
     return figures.spectrum_figure(spectra) if spectra else None
 
 
 # ----------------------------------------------------------------------------- I/O
 
 
-def render(rows: list[dict], history: list[list[dict]] | None = None) -> str:
+def render(rows: list[dict], history: list[list[dict]] | None = None, pair: tuple[str, str] = DEFAULT_PAIR) -> str:
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    return env.get_template("report.html.j2").render(**context(rows, history))
+    return env.get_template("report.html.j2").render(**context(rows, history, pair))
 
 
-def write_report(rows: list[dict], out: Path, history: list[list[dict]] | None = None) -> Path:
+def write_report(rows: list[dict], out: Path, history: list[list[dict]] | None = None,
+                 pair: tuple[str, str] = DEFAULT_PAIR) -> Path:
     if not rows:
         raise BenchError("no result rows to report")
-    html = render(rows, history)
+    html = render(rows, history, pair)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
@@ -322,17 +361,27 @@ def add_parsers(sub) -> None:
                    help="rows (.jsonl; default: the newest in results/runs/); with several, the last is reported "
                         "and all of them form the history")
     p.add_argument("-o", "--output", type=Path, default=Path("report/index.html"), help="default: report/index.html")
+    p.add_argument("--pair", default=",".join(DEFAULT_PAIR), metavar="A,B",
+                   help="the two methods compared seed by seed and example by example (default: lora,prompt_tuning)")
     p.set_defaults(func=cmd_report)
+
+
+def parse_pair(text: str) -> tuple[str, str]:
+    parts = [x.strip() for x in text.split(",")]
+    if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
+        raise BenchError(f"--pair {text!r}: give two different method names, e.g. --pair lora,prompt_tuning")
+    return parts[0], parts[1]
 
 
 def cmd_report(args) -> int:
     from bench.baseline import newest_results
 
+    pair = parse_pair(args.pair)
     files = args.results or [newest_results()]
     sets = [read_rows(f) for f in files]
     for f, rows in zip(files, sets):
         if not rows:
             raise BenchError(f"{f} has no result rows")
-    path = write_report(sets[-1], args.output, sets if len(sets) > 1 else None)
+    path = write_report(sets[-1], args.output, sets if len(sets) > 1 else None, pair)
     print(f"report: {path}")
     return 0

@@ -25,6 +25,11 @@ DIRECTIONS = {
     "peak_mem_bytes": "lower",
     "infer_tokens_per_s": "higher", "infer_latency_ms_p50": "lower", "infer_latency_ms_p95": "lower",
     "infer_tokens_per_s_batch": "higher", "infer_batch_ms_p50": "lower",
+    # generation tasks: the task's metric (`score`, 0-1) and the serving clocks of fixed-length decoding
+    "score": "higher", "exact_match": "higher", "rougeL": "higher", "bleu": "higher",
+    "gen_ttft_ms_p50": "lower", "gen_ttft_ms_p95": "lower", "gen_tpot_ms_p50": "lower", "gen_tpot_ms_p95": "lower",
+    "gen_tokens_per_s": "higher", "gen_tokens_per_s_batch": "higher",
+    "gen_batch_ttft_ms_p50": "lower", "gen_batch_tpot_ms_p50": "lower",
 }
 
 

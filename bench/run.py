@@ -37,6 +37,7 @@ class RunSpec:
     task_version: int = 0
     config_hash: str = ""  # see config_hash(): what makes two runs the same run (--resume matches on it)
     base_method: str = ""  # the registered method a variant runs (empty: `method` itself)
+    lr_sweep: tuple[float, ...] = ()  # the learning rates of the sweep this run is one point of (empty: no sweep)
 
 
 def config_hash(spec: RunSpec, method_params: dict) -> str:
@@ -71,6 +72,7 @@ def base_row(spec: RunSpec) -> dict:
         "base_method": spec.base_method or spec.method,
         "seed": spec.seed, "budget": dataclasses.asdict(spec.budget), "measure": dataclasses.asdict(spec.measure),
         "method_params": dict(spec.params), "status": "failed", "error": None,
+        **({"lr_sweep": list(spec.lr_sweep)} if spec.lr_sweep else {}),  # one point of a learning-rate sweep
     }
 
 
@@ -81,6 +83,8 @@ def quiet_libraries() -> None:
     import transformers
 
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|peft)\.")
+    # peft's soft prompts ignore the position ids generate() passes, as intended (they are re-derived)
+    warnings.filterwarnings("ignore", message="Position ids are not supported for parameter efficient tuning")
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
 
@@ -137,7 +141,9 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     row["mem_baseline_bytes"] = memory.current_rss_bytes() if device.type == "cpu" else 0
     _seed_everything(spec.seed)
     model_spec = models.resolve(spec.model)
-    model, tok, kind = models.load(model_spec, num_labels=len(task.labels))
+    if task.is_generation and model_spec.kind == "encoder":
+        raise Unsupported(f"{task.name} is a generation task: it needs a causal LM, and {spec.model} is an encoder")
+    model, tok, kind = models.load(model_spec, num_labels=max(2, len(task.labels)))
     ctx = methods.BuildContext(kind=kind, task_text=task.description or task.name,
                                tokenizer_path=models.local_path(model_spec))
     model = method.build(model, params, ctx).to(device)
@@ -146,8 +152,11 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     virtual = _virtual_tokens(model)
     row.update(model_kind=kind, virtual_tokens=virtual, **trainable_counts(model), **_adapter_targets(model))
 
+    if task.is_generation and kind != "causal":
+        raise Unsupported(f"{task.name} is a generation task: it needs a causal LM, and {spec.model} is an encoder")
     sets = _encode(splits, tok, task, kind, spec)
-    fwd = dict(kind=kind, label_token_ids=_label_token_ids(tok, task) if kind == "causal" else None, device=device)
+    fwd = dict(kind=kind, device=device,
+               label_token_ids=_label_token_ids(tok, task) if kind == "causal" and not task.is_generation else None)
     stats = train(model, sets["train"].batches_for_epoch, lr=params.lr, budget=spec.budget,
                   warmup_steps=spec.measure.train_warmup_steps, virtual_tokens=virtual, seed=spec.seed,
                   show_progress=spec.show_progress, **fwd)
@@ -156,13 +165,22 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     row.update(train_metrics(stats), train_examples=len(sets["train"].ids))
     if before:
         row["update_spectrum"] = spectrum.update_spectrum(before, spectrum.target_weights(model, targets))
-    row.update(_score(model, sets["test"], len(task.labels), spec, fwd))
-    if sets["validation"].ids:
-        val = _score(model, sets["validation"], len(task.labels), spec, fwd)
-        row.update(val_accuracy=val["accuracy"], n_val=val["n_eval"])  # its `correct` is not kept
     test = sets["test"]
-    row.update(inference_metrics(model, test.ids, test.labels, test.pad_id, test.left, measure=spec.measure,
-                                 virtual_tokens=virtual, **fwd))
+    if task.is_generation:
+        from bench.generate import generation_metrics
+
+        score = lambda split: _score_generation(model, tok, split, task, spec, device, virtual)  # noqa: E731
+        row.update(score(test))
+        row.update(generation_metrics(model, test.ids, pad_id=tok.pad_token_id, eos_id=tok.eos_token_id, device=device,
+                                      measure=spec.measure, virtual_tokens=virtual))
+    else:
+        score = lambda split: _score(model, split, len(task.labels), spec, fwd)  # noqa: E731
+        row.update(score(test))
+        row.update(inference_metrics(model, test.ids, test.labels, test.pad_id, test.left, measure=spec.measure,
+                                     virtual_tokens=virtual, **fwd))
+    if sets["validation"].ids:
+        val = score(sets["validation"])
+        row.update(val_accuracy=val["score"], n_val=val["n_eval"])  # the task's metric; its per-example vector is not kept
     row["peak_mem_bytes"] = memory.peak_bytes(device)
     if method.peft and spec.adapters_dir:  # kept: the switching sweep serves trained adapters
         folder = Path(spec.adapters_dir) / row["run_id"]
@@ -185,6 +203,7 @@ class Encoded:
     batch_size: int
     seed: int = 0
     group_by_length: bool = True
+    targets: list[str] = field(default_factory=list)  # generation tasks: the reference outputs
 
     def batches_for_epoch(self, epoch: int):
         from bench.data import make_batches
@@ -205,7 +224,9 @@ class Encoded:
 
 
 def _encode(splits, tok, task, kind: str, spec: RunSpec) -> dict[str, Encoded]:
-    from bench.data import encode
+    """Token ids per split. Generation tasks: train rows hold prompt + answer with per-token labels;
+    test and validation rows hold the prompt, and the answers are kept as text."""
+    from bench.data import encode, encode_generation
 
     caps = {"train": spec.budget.train_examples, "test": spec.budget.eval_examples,
             "validation": spec.measure.validation_examples}
@@ -213,8 +234,12 @@ def _encode(splits, tok, task, kind: str, spec: RunSpec) -> dict[str, Encoded]:
     for name, cap in caps.items():
         examples = splits[name][: cap or None]
         bsz = spec.budget.batch_size if name == "train" else spec.budget.eval_batch_size
-        out[name] = Encoded(encode(examples, tok, task, kind, spec.budget.max_length), [e.label for e in examples],
-                            tok.pad_token_id, kind == "causal", bsz, spec.seed, spec.budget.group_by_length)
+        if task.is_generation:
+            ids, labels = encode_generation(examples, tok, task, spec.budget.max_length, with_target=name == "train")
+        else:
+            ids, labels = encode(examples, tok, task, kind, spec.budget.max_length), [e.label for e in examples]
+        out[name] = Encoded(ids, labels, tok.pad_token_id, kind == "causal", bsz, spec.seed, spec.budget.group_by_length,
+                            targets=[e.target for e in examples])
     return out
 
 
@@ -244,9 +269,34 @@ def _score(model, split: Encoded, num_labels: int, spec: RunSpec, fwd: dict) -> 
     by_example = [0] * len(correct)  # in the split's order, so runs on the same examples pair up
     for pos, i in enumerate(split.eval_order()):
         by_example[i] = correct[pos]
-    return dict(accuracy=evaluate.accuracy(preds, labels), accuracy_ci_low=lo, accuracy_ci_high=hi,
+    acc = evaluate.accuracy(preds, labels)
+    return dict(accuracy=acc, accuracy_ci_low=lo, accuracy_ci_high=hi, metric="accuracy", score=acc,
                 macro_f1=evaluate.macro_f1(preds, labels, num_labels), n_eval=len(labels),
                 test_correct="".join(map(str, by_example)))  # 1 where the test example was right
+
+
+def _score_generation(model, tok, split: Encoded, task, spec: RunSpec, device, virtual_tokens: int) -> dict:
+    """Greedy answers to the split's prompts -> exact match (its bootstrap CI as the accuracy interval),
+    ROUGE-L, BLEU, and the task's metric as `score` (0-1; BLEU / 100)."""
+    from bench import evaluate
+    from bench.generate import answer_text, generate_texts
+
+    raw = generate_texts(model, tok, split.ids, max_new_tokens=task.max_new_tokens,
+                         batch_size=spec.budget.eval_batch_size, device=device, virtual_tokens=virtual_tokens)
+    preds = [answer_text(t, task.answer_regex) for t in raw]
+    refs = [answer_text(t, task.answer_regex) for t in split.targets]
+    correct = evaluate.exact_match(preds, refs)
+    lo, hi = evaluate.bootstrap_ci(correct, spec.measure.bootstrap_samples, seed=spec.seed)
+    rouge = evaluate.rouge_l(preds, refs)
+    scores = {"exact_match": sum(correct) / len(correct), "rougeL": sum(rouge) / len(rouge),
+              "bleu": evaluate.bleu(preds, refs) / 100}
+    out = dict(accuracy=scores["exact_match"], accuracy_ci_low=lo, accuracy_ci_high=hi, metric=task.metric,
+               score=scores[task.metric], exact_match=scores["exact_match"], rougeL=scores["rougeL"],
+               bleu=scores["bleu"], n_eval=len(correct), test_correct="".join(map(str, correct)),
+               samples=[{"output": r, "answer": p, "target": t} for r, p, t in zip(raw[:5], preds, refs)])
+    if task.metric == "rougeL":
+        out["score_ci_low"], out["score_ci_high"] = evaluate.bootstrap_ci(rouge, spec.measure.bootstrap_samples, seed=spec.seed)
+    return out
 
 
 def _lora_targets(model) -> tuple[str, ...]:

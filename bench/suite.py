@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from bench import executors, methods, models, tasks
-from bench.config import SuiteConfig, update_dataclass
+from bench.config import SuiteConfig, learning_rates, update_dataclass
 from bench.errors import BenchError
 from bench.results import append_rows, drop_truncated_tail, ok_runs, read_rows
 from bench.run import RunSpec, config_hash
@@ -48,22 +48,33 @@ def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: 
     budgets = {t: update_dataclass(cfg.budget, cfg.task_budget.get(t, {}), f"task_budget.{t}.") for t in cfg.tasks}
     loaded = {name: tasks.load_task(name, tasks_dirs) for name in cfg.tasks}
     settings = {name: _method_settings(name, cfg) for name in cfg.methods}  # name -> (base method, overrides)
-    resolved = {name: _resolved_params(*settings[name], key_prefix=f"variants.{name}." if name in cfg.variants else "")
-                for name in cfg.methods}
+    prefix = {name: f"variants.{name}." if name in cfg.variants else "" for name in cfg.methods}
+    sweeps = _lr_sweeps(cfg, settings)  # method -> its learning rates
+    # (method, swept lr or None) -> resolved parameters: each rate has its own config hash, so --resume tells them apart
+    resolved = {(name, None): _resolved_params(*settings[name], key_prefix=prefix[name]) for name in cfg.methods}
+    resolved.update({(m, lr): _resolved_params(settings[m][0], {**settings[m][1], "lr": lr}, prefix[m])
+                     for m, lrs in sweeps.items() for lr in lrs})
     models.resolve(cfg.model)
     for b in budgets.values():
         if b.batch_size < 1 or b.max_length < 2 or b.epochs < 1 or b.max_steps < 0:
             raise BenchError("budget: batch_size >= 1, max_length >= 2, epochs >= 1 and max_steps >= 0 are required")
+    m = cfg.measure
+    if min(m.latency_requests, m.infer_batch_size, m.infer_repeats, m.gen_new_tokens, m.gen_requests, m.gen_repeats) < 1 \
+            or min(m.train_warmup_steps, m.latency_warmup, m.infer_warmup, m.gen_warmup, m.validation_examples) < 0:
+        raise BenchError("measure: request, repeat, batch and token counts must be >= 1, warm-ups and validation_examples >= 0")
     if cfg.switch not in ("", "quick"):
         raise BenchError(f"switch: {cfg.switch!r}; valid values: quick, or empty for no switching sweep")
     if not cfg.timeout_s >= 0:
         raise BenchError(f"timeout_s: {cfg.timeout_s}; give seconds > 0, or 0 for no timeout")
     device = device_for(cfg.device)
+    points = {m: [({**settings[m][1], "lr": lr}, sweeps[m]) for lr in sweeps[m]] if m in sweeps
+              else [(settings[m][1], ())] for m in cfg.methods}  # (parameter overrides, the sweep they belong to)
     specs = [RunSpec(suite=cfg.name, task=loaded[t].name, task_path=loaded[t].path, model=cfg.model, method=m,
                      base_method=settings[m][0], seed=s, device=device, budget=budgets[t], measure=cfg.measure,
-                     params=settings[m][1], show_progress=show_progress, task_version=loaded[t].version)
-             for t in cfg.tasks for m in cfg.methods for s in cfg.seeds]
-    return [replace(s, config_hash=config_hash(s, resolved[s.method])) for s in specs]
+                     params=params, show_progress=show_progress, task_version=loaded[t].version, lr_sweep=sweep)
+             for t in cfg.tasks for m in cfg.methods for params, sweep in points[m] for s in cfg.seeds]
+    return [replace(s, config_hash=config_hash(s, resolved[s.method, s.params["lr"] if s.lr_sweep else None]))
+            for s in specs]
 
 
 def _method_settings(name: str, cfg: SuiteConfig) -> tuple[str, dict]:
@@ -78,6 +89,27 @@ def _method_settings(name: str, cfg: SuiteConfig) -> tuple[str, dict]:
         raise BenchError(f"variants.{name}: `method` must name a method ({', '.join(sorted(methods.METHODS))}) "
                          f"or an adapter_config.json, got {base!r}")
     return str(base), {**variant, **overrides}
+
+
+def _lr_sweeps(cfg: SuiteConfig, settings: dict[str, tuple[str, dict]]) -> dict[str, tuple[float, ...]]:
+    """method -> its learning rates, checked: a method of the suite that trains, without a fixed lr of its own."""
+    unknown = set(cfg.lr_sweep) - set(cfg.methods)
+    if unknown:
+        raise BenchError(f"lr_sweep given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
+                         f"suite methods: {', '.join(cfg.methods)}")
+    sweeps = {}
+    for m in dict.fromkeys(cfg.methods):
+        lrs = learning_rates(cfg.lr_sweep.get(m, ()), f"lr_sweep.{m}")
+        if not lrs:
+            continue
+        base, overrides = settings[m]
+        if base == "zero_shot":
+            raise BenchError(f"lr_sweep.{m}: zero_shot does not train; sweep a method that does")
+        if "lr" in overrides:
+            where = f"params.{m}.lr" if "lr" in cfg.params.get(m, {}) else f"variants.{m}.lr"
+            raise BenchError(f"lr_sweep.{m} and {where} both set the learning rate; drop one of them")
+        sweeps[m] = lrs
+    return sweeps
 
 
 def _resolved_params(method: str, overrides: dict, key_prefix: str = "") -> dict:

@@ -25,8 +25,10 @@ def _mean(values):
 def summary_table(rows: list[dict]) -> str:
     """One line per (task, method): mean over seeds; accuracy with its bootstrap 95 % CI (one seed)
     or the spread across seeds (min..max) when there are several."""
+    from bench.selection import main_rows
+
     groups: dict[tuple, list[dict]] = defaultdict(list)
-    for r in rows:
+    for r in main_rows(rows):  # a learning-rate sweep: its selected rate only
         if r.get("kind", "run") == "run":
             groups[(r["task"], r["method"])].append(r)
     header = ["task", "method", "status", "accuracy (95% CI)", "trainable", "%", "train tok/s",
@@ -56,3 +58,41 @@ def summary_table(rows: list[dict]) -> str:
         if j == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+def _columns(lines: list[list], left: int) -> str:
+    """Aligned text columns: the first `left` left-aligned, the rest right-aligned; a rule under the header."""
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(lines[0]))]
+    out = []
+    for j, line in enumerate(lines):
+        out.append("  ".join(str(c).ljust(w) if i < left else str(c).rjust(w) for i, (c, w) in enumerate(zip(line, widths))))
+        if j == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def sweep_table(rows: list[dict]) -> str:
+    """The learning-rate sweep: each rate's mean validation and test accuracy, * on the selected rate ("" if none)."""
+    from bench.selection import sweep_points
+
+    points = sweep_points(rows)
+    if not points:
+        return ""
+    f = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    lines = [["task", "method", "lr", "val acc", "test acc", "ok/runs", "selected"]]
+    lines += [[p.task, p.method, "-" if p.lr is None else f"{p.lr:g}", f(p.val_accuracy), f(p.accuracy),
+               f"{p.n_ok}/{p.n}", "*" if p.selected else ""] for p in points]
+    return "learning-rate sweep (selected: best mean validation accuracy)\n" + _columns(lines, 2)
+
+
+def paired_table(rows: list[dict], pair: tuple[str, str] = ("lora", "prompt_tuning")) -> str:
+    """The paired comparison of two methods per task ("" when no seed pairs up)."""
+    from bench.paired import fmt_gap, fmt_p, paired
+
+    found = paired(rows, pair)
+    if not found:
+        return ""
+    lines = [["task", "seeds", "gap [95% CI]", "p (seeds)", "p (examples)", "examples"]]
+    lines += [[c.task, ",".join(map(str, c.seeds)), fmt_gap(c), fmt_p(c.p_seeds), fmt_p(c.p_examples),
+               str(c.n_examples or "-")] for c in found]
+    return f"{pair[0]} vs {pair[1]}, paired (gap = {pair[0]} - {pair[1]} accuracy)\n" + _columns(lines, 2)

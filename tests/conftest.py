@@ -105,6 +105,27 @@ split: {{seed: 7, train: 0.6, validation: 0.1, test: 0.3}}
     return folder / f"{name}.yaml"
 
 
+def write_tiny_generation_task(folder: Path, n: int = 200, name: str = "tiny_gen") -> Path:
+    """The same sentences; the answer is generated: the word `positive` or `negative`."""
+    write_tiny_task(folder, n, name + "_data")
+    (folder / f"{name}.yaml").write_text(f"""\
+name: {name}
+version: 1
+type: generation
+source: {{path: {name}_data.csv, format: csv, dedupe: false}}
+text_field: sentence
+label_field: y
+label_map: {{neg: negative, pos: positive}}
+prompt: "review : {{text}} sentiment :"
+metric: exact_match
+max_new_tokens: 3
+size: {n}
+split: {{seed: 7, train: 0.6, validation: 0.1, test: 0.3}}
+""")
+    (folder / f"{name}_data.yaml").unlink()
+    return folder / f"{name}.yaml"
+
+
 @pytest.fixture()
 def tiny_task(tmp_path) -> Path:
     return write_tiny_task(tmp_path / "tasks")

@@ -72,6 +72,11 @@ SUITES = {
     "timeout nan": "timeout_s: .nan\n",
     "model list": "model: [a]\n",
     "model unknown": "model: nope\n",
+    "lr_sweep list": "lr_sweep: [1e-3]\n",
+    "lr_sweep text": "lr_sweep: {lora: [fast]}\n",
+    "lr_sweep negative": "lr_sweep: {lora: [-1e-3]}\n",
+    "lr_sweep other method": "methods: [full]\nlr_sweep: {lora: [1e-3]}\n",
+    "lr_sweep and lr": "methods: [lora]\nparams: {lora: {lr: 0.01}}\nlr_sweep: {lora: [1e-3]}\n",
     "binary": GARBAGE,
 }
 
@@ -101,6 +106,7 @@ ARGS = [
     ["--set", "="], ["--set", ".=1"], ["--set", "a..b=1"], ["--set", "params.lora=1"], ["--set", "budget=5"],
     ["--set", "budget.batch_size"], ["--set", "seeds=1.5"], ["--set", "tasks="], ["--set", "isolate=maybe"],
     ["--set", "name.x=1"], ["--set", "params.lora.r.x=1"], ["--set", "task_budget.x=1"], ["--set", "kind=run"],
+    ["--set", "lr_sweep.lora=x"], ["--set", "lr_sweep.lora=0"], ["--set", "lr_sweep=1e-3"], ["--set", "lr_sweep.nope=1e-3"],
     ["--suite", ""], ["--tasks-dir", "/no/such/folder"], ["--device", "gpu"], ["--no-isolate", "--timeout", "5"],
     ["--bogus"], ["--limit"],
 ]
@@ -196,7 +202,8 @@ def test_output_folder_and_resume_without_output(tmp_path, capsys):
 
 KEYS = ["name", "model", "tasks", "methods", "seeds", "device", "isolate", "timeout_s", "switch", "budget",
         "budget.epochs", "budget.batch_size", "budget.warmup_ratio", "budget.group_by_length", "measure.infer_repeats",
-        "params.lora.r", "params.lora.lr", "params.full", "task_budget.x.epochs", "params", "nope", ""]
+        "params.lora.r", "params.lora.lr", "params.full", "task_budget.x.epochs", "params", "lr_sweep", "lr_sweep.lora",
+        "nope", ""]
 VALUES = st.one_of(st.text(max_size=12), st.integers().map(str), st.floats().map(str),
                    st.sampled_from(["true", "no", "", ",", "0,1", "1e400", "-0", "nan", "inf", "=", ".", "lora,full"]))
 

@@ -49,7 +49,7 @@ def test_nan_becomes_null_and_directions_are_declared():
     assert set(DIRECTIONS.values()) == {"higher", "lower"}
     for name in DIRECTIONS:
         has_unit = any(u in name for u in ("_bytes", "_per_s", "_ms_", "_params", "_pct"))
-        assert has_unit or name in ("accuracy", "macro_f1", "val_accuracy")
+        assert has_unit or name in ("accuracy", "macro_f1", "val_accuracy", "score", "exact_match", "rougeL", "bleu")
 
 
 def test_summary_table_shows_failures_and_seed_spread():

@@ -1,0 +1,387 @@
+"""Fair tuning: learning-rate sweeps (plan, selection by validation accuracy, every consumer on the selected
+rate only) and the paired comparison of LoRA against prompt tuning (over seeds and over test examples)."""
+
+from __future__ import annotations
+
+import json
+import random
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from scipy.stats import ttest_rel
+
+from bench import aggregate, claims, paired, selection
+from bench.cli import main
+from bench.config import SuiteConfig, apply_overrides, load_suite
+from bench.errors import BenchError
+from bench.report import render
+from bench.run import base_row
+from bench.suite import plan
+from bench.summary import paired_table, summary_table, sweep_table
+from tests.test_report import run_row
+
+SWEEP = [1e-4, 1e-3, 1e-2]
+
+
+def sweep_row(task="t", method="lora", lr=1e-3, seed=0, val=0.7, acc=0.7, status="ok", **over) -> dict:
+    row = run_row(task, method, status=status, seed=seed, method_params={"lr": lr, "r": 8}, lr_sweep=SWEEP,
+                  val_accuracy=val if status == "ok" else None, run_id=f"{task}-{method}-{lr}-{seed}")
+    if status == "ok":
+        row.update(accuracy=acc, accuracy_ci_low=acc - 0.03, accuracy_ci_high=acc + 0.03)
+    row.update(over)
+    return row
+
+
+# (lr, seed) -> (val accuracy, test accuracy). 1e-2 has the best single seed and the best test accuracy;
+# 1e-3 has the best mean validation accuracy and must win.
+GRID = {(1e-4, 0): (0.60, 0.61), (1e-4, 1): (0.62, 0.60),
+        (1e-3, 0): (0.80, 0.74), (1e-3, 1): (0.78, 0.76),
+        (1e-2, 0): (0.90, 0.90), (1e-2, 1): (0.50, 0.88)}
+LORA_SWEEP = [sweep_row(lr=lr, seed=s, val=v, acc=a) for (lr, s), (v, a) in GRID.items()]
+
+
+# ----------------------------------------------------------------------------- selection
+
+
+def test_best_mean_validation_accuracy_wins_not_test_accuracy():
+    assert selection.selected_lrs(LORA_SWEEP) == {("t", "minilm", "lora"): 1e-3}
+    points = {p.lr: p for p in selection.sweep_points(LORA_SWEEP)}
+    assert [p.lr for p in selection.sweep_points(LORA_SWEEP)] == SWEEP  # ordered by rate
+    assert points[1e-3].selected and not points[1e-2].selected and not points[1e-4].selected
+    assert points[1e-3].val_accuracy == pytest.approx(0.79) and points[1e-3].accuracy == pytest.approx(0.75)
+    assert points[1e-2].n == points[1e-2].n_ok == 2
+
+
+def test_ties_go_to_the_smaller_rate():
+    rows = [sweep_row(lr=lr, seed=s, val=v) for lr, s, v in
+            ((1e-2, 0, 0.7), (1e-2, 1, 0.8), (1e-3, 0, 0.8), (1e-3, 1, 0.7), (1e-4, 0, 0.6), (1e-4, 1, 0.6))]
+    assert selection.selected_lrs(rows)[("t", "minilm", "lora")] == 1e-3
+    assert selection.choose({3e-3: 0.5, 1e-3: 0.5 + 1e-12, 1e-2: 0.4}) == 1e-3
+    assert selection.choose({3e-3: 0.5, 1e-3: 0.49}) == 3e-3
+    assert selection.choose({3e-3: None}) is None
+
+
+def test_failed_rows_are_ignored():
+    rows = LORA_SWEEP + [  # 1e-5: one ok seed at 0.95 beats all, its failed seed does not pull the mean down
+        sweep_row(lr=1e-5, seed=0, val=0.95), sweep_row(lr=1e-5, seed=1, status="failed", error="diverged",
+                                                        val_accuracy=0.0),
+        sweep_row(lr=1.0, seed=0, status="oom", val_accuracy=0.99),  # a failed rate is never selected
+    ]
+    assert selection.selected_lrs(rows)[("t", "minilm", "lora")] == 1e-5
+    points = {p.lr: p for p in selection.sweep_points(rows)}
+    assert points[1e-5].val_accuracy == 0.95 and points[1e-5].n == 2 and points[1e-5].n_ok == 1
+    assert points[1.0].n_ok == 0 and points[1.0].val_accuracy is None and not points[1.0].selected
+    main = selection.main_rows(rows)
+    assert {r["method_params"]["lr"] for r in main} == {1e-5}
+    assert len(main) == 2  # the selected rate's failed seed still shows in the main table's status
+
+
+def test_all_failed_group_keeps_its_failures_and_no_validation_selects_nothing():
+    failed = [sweep_row(lr=lr, status="failed", error="boom") for lr in SWEEP]
+    assert selection.main_rows(failed) == failed
+    assert selection.selected_lrs(failed) == {("t", "minilm", "lora"): None}
+    no_val = [sweep_row(lr=lr, val_accuracy=None) for lr in SWEEP]
+    assert selection.main_rows(no_val) == []  # the test set never picks a rate
+
+
+def test_rows_without_sweep_are_untouched():
+    plain = [run_row("t", "prompt_tuning", seed=s, method_params={"lr": lr}, val_accuracy=v)
+             for s, lr, v in ((0, 0.03, 0.5), (1, 0.01, 0.9))]  # different lrs, no sweep: not selected among
+    other_task = [run_row("u", "lora", method_params={"lr": 1e-2}, val_accuracy=0.1)]
+    rows = plain + other_task + LORA_SWEEP
+    main = selection.main_rows(rows)
+    assert main[:3] == plain + other_task
+    assert all(r in main for r in plain + other_task)
+    assert selection.main_rows(plain) is plain
+    assert set(selection.selected_lrs(rows)) == {("t", "minilm", "lora")}
+
+
+def test_plain_row_of_a_swept_method_counts_as_its_rate():
+    """--resume keeps a plain run whose parameters equal a swept rate's (same config hash): it is that rate."""
+    plain = run_row("t", "lora", seed=0, method_params={"lr": 1e-2, "r": 8}, val_accuracy=0.99, accuracy=0.5)
+    rows = LORA_SWEEP + [plain]
+    assert selection.selected_lrs(rows)[("t", "minilm", "lora")] == 1e-2  # (0.9 + 0.5 + 0.99) / 3 = 0.797 > 0.79
+    assert plain in selection.main_rows(rows)
+
+
+def test_aggregate_summary_and_claims_use_only_the_selected_rate():
+    rows = LORA_SWEEP + [run_row("t", "prompt_tuning", accuracy=0.6, accuracy_ci_low=0.57, accuracy_ci_high=0.63)]
+    rec = aggregate.group(rows)[("t", "lora")]
+    assert rec["n"] == rec["n_ok"] == 2
+    assert rec["accuracy"] == pytest.approx(0.75)  # (0.74 + 0.76) / 2, not the mean over all six rows
+    assert rec["method_params"]["lr"] == 1e-3
+    assert rec["accuracy_ci_low"] == pytest.approx(0.71) and rec["accuracy_ci_high"] == pytest.approx(0.79)
+    assert aggregate.by_task(rows)["t"]["lora"]["accuracy"] == pytest.approx(0.75)
+    table = summary_table(rows)
+    lora_lines = [line for line in table.splitlines() if line.split()[1:2] == ["lora"]]
+    assert len(lora_lines) == 1 and "0.750 (0.740..0.760, n=2)" in lora_lines[0]
+    c = claims.claim_prompt_tuning(rows)
+    assert "prompt tuning 0.600 [0.570, 0.630] vs LoRA 0.750 [0.710, 0.790]" in c.evidence[0]
+    text = sweep_table(rows)
+    assert text.splitlines()[0].startswith("learning-rate sweep")
+    selected = [line for line in text.splitlines() if line.rstrip().endswith("*")]
+    assert len(selected) == 1 and " 0.001 " in selected[0] and "0.790" in selected[0]
+    assert sweep_table([run_row()]) == ""
+
+
+# ----------------------------------------------------------------------------- plan and config
+
+
+def test_plan_expands_each_swept_method_per_rate():
+    cfg = apply_overrides(SuiteConfig(), ["device=cpu", "tasks=rotten_tomatoes,debates_party", "seeds=0,1",
+                                          "methods=lora,prompt_tuning,head_only", "lr_sweep.lora=1e-2,1e-4,1e-3",
+                                          "lr_sweep.head_only=1e-2,3e-2"])
+    specs = plan(cfg, show_progress=False)
+    assert len(specs) == 2 * 2 * (3 + 1 + 2)
+    assert len({s.config_hash for s in specs}) == len(specs)  # every rate its own hash: --resume tells them apart
+    lora = [s for s in specs if s.method == "lora"]
+    assert len(lora) == 2 * 2 * 3
+    assert sorted({s.params["lr"] for s in lora}) == [1e-4, 1e-3, 1e-2]
+    assert all(s.lr_sweep == (1e-4, 1e-3, 1e-2) and s.base_method == "lora" for s in lora)
+    pt = [s for s in specs if s.method == "prompt_tuning"]
+    assert all(s.lr_sweep == () and "lr" not in s.params for s in pt)
+    # an unswept method keeps its hash; the swept rate equal to the default is the plain run (resume reuses it)
+    plain = plan(apply_overrides(cfg, ["lr_sweep.lora=", "lr_sweep.head_only="]), show_progress=False)
+    assert {s.config_hash for s in pt} == {s.config_hash for s in plain if s.method == "prompt_tuning"}
+    again = plan(apply_overrides(cfg, ["lr_sweep.lora=1e-4,3e-3"]), show_progress=False)
+    default_lr = {s.config_hash for s in again if s.method == "lora" and s.params["lr"] == 3e-3}
+    assert default_lr == {s.config_hash for s in plain if s.method == "lora"}
+    row = base_row(lora[0])
+    assert row["lr_sweep"] == [1e-4, 1e-3, 1e-2] and row["method"] == "lora" and row["method_params"]["lr"] == 1e-4
+    assert "lr_sweep" not in base_row(pt[0])
+
+
+def test_sweep_from_yaml_and_variants(tmp_path):
+    suite = tmp_path / "s.yaml"
+    suite.write_text("methods: [lora_r4, full]\nvariants: {lora_r4: {method: lora, r: 4}}\n"
+                     "lr_sweep: {lora_r4: [3e-3, 1e-3], full: '2e-5,5e-5'}\n")
+    cfg = load_suite(str(suite))
+    assert cfg.lr_sweep == {"lora_r4": (1e-3, 3e-3), "full": (2e-5, 5e-5)}
+    specs = plan(apply_overrides(cfg, ["device=cpu"]), show_progress=False)
+    assert [(s.method, s.params) for s in specs] == [("lora_r4", {"r": 4, "lr": 1e-3}), ("lora_r4", {"r": 4, "lr": 3e-3}),
+                                                     ("full", {"lr": 2e-5}), ("full", {"lr": 5e-5})]
+
+
+@pytest.mark.parametrize("sets,message", [
+    (["lr_sweep.lora=x"], r"^lr_sweep.lora: expected a number, got 'x'$"),
+    (["lr_sweep.lora=1e-3,-1e-3"], r"^lr_sweep.lora: learning rates must be positive numbers, got -0.001"),
+    (["lr_sweep.lora=0"], r"^lr_sweep.lora: learning rates must be positive numbers, got 0.0"),
+    (["lr_sweep.lora=nan"], r"^lr_sweep.lora: learning rates must be positive numbers, got nan"),
+    (["lr_sweep.lora=inf"], r"^lr_sweep.lora: learning rates must be positive numbers, got inf"),
+    (["lr_sweep=1e-3"], r"lr_sweep is set as lr_sweep.<method>=1e-4,3e-4,1e-3"),
+    (["lr_sweep.lora.r=1e-3"], r"lr_sweep is set as lr_sweep.<method>="),
+])
+def test_config_errors(sets, message):
+    with pytest.raises(BenchError, match=message):
+        apply_overrides(SuiteConfig(), sets)
+
+
+@pytest.mark.parametrize("sets,message", [
+    (["methods=lora", "lr_sweep.full=1e-3"], r"^lr_sweep given for method\(s\) not in this suite: full; suite methods: lora$"),
+    (["methods=lora", "lr_sweep.lora=1e-3", "params.lora.lr=1e-2"],
+     r"^lr_sweep.lora and params.lora.lr both set the learning rate; drop one of them$"),
+])
+def test_plan_errors(sets, message):
+    with pytest.raises(BenchError, match=message):
+        plan(apply_overrides(SuiteConfig(device="cpu"), sets), show_progress=False)
+
+
+def test_yaml_sweep_errors(tmp_path):
+    suite = tmp_path / "s.yaml"
+    for text, message in (("lr_sweep: [1e-3]\n", "lr_sweep: expected a mapping of method -> learning rates"),
+                          ("lr_sweep: {lora: [a]}\n", "lr_sweep.lora: expected a number, got 'a'"),
+                          ("lr_sweep: {lora: {x: 1}}\n", "lr_sweep.lora: expected a number"),
+                          ("lr_sweep: {lora: [true]}\n", "lr_sweep.lora: expected a number, got True")):
+        suite.write_text(text)
+        with pytest.raises(BenchError, match=message) as e:
+            load_suite(str(suite))
+        assert "\n" not in str(e.value)
+
+
+def test_cli_bad_sweep_is_one_line_exit_2(tmp_path, capsys):
+    out = tmp_path / "rows.jsonl"
+    assert main(["run", "--methods", "lora", "--set", "lr_sweep.prompt_tuning=1e-2", "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: lr_sweep given for method(s) not in this suite: prompt_tuning") and err.count("\n") == 1
+    assert not out.exists()
+
+
+# ----------------------------------------------------------------------------- paired comparison
+
+
+def correct_vector(n: int, p: float, rng: random.Random) -> str:
+    return "".join("1" if rng.random() < p else "0" for _ in range(n))
+
+
+def pair_rows(gap_correct: tuple[float, float], seeds=(0, 1, 2), n=400, task="t", **over) -> list[dict]:
+    """lora and prompt_tuning rows whose per-example vectors are right with the given probabilities."""
+    rng = random.Random(1)
+    rows = []
+    for s in seeds:
+        for method, p in zip(("lora", "prompt_tuning"), gap_correct):
+            v = correct_vector(n, p, rng)
+            acc = v.count("1") / n
+            rows.append(run_row(task, method, seed=s, accuracy=acc, accuracy_ci_low=acc - 0.05,
+                                accuracy_ci_high=acc + 0.05, test_correct=v, **over))
+    return rows
+
+
+def test_paired_detects_a_known_gap():
+    rows = pair_rows((0.8, 0.6))
+    (c,) = paired.paired(rows)
+    assert (c.task, c.model, c.a, c.b, c.seeds, c.n_examples) == ("t", "minilm", "lora", "prompt_tuning", (0, 1, 2), 400)
+    acc = {(r["method"], r["seed"]): r["accuracy"] for r in rows}
+    assert c.gaps == tuple(pytest.approx(acc["lora", s] - acc["prompt_tuning", s]) for s in (0, 1, 2))
+    assert 0.15 < c.gap < 0.25
+    assert c.ci_from == "examples" and 0 < c.ci_low < c.gap < c.ci_high
+    assert c.p_examples < 0.001
+    lora = [acc["lora", s] for s in (0, 1, 2)]
+    pt = [acc["prompt_tuning", s] for s in (0, 1, 2)]
+    assert c.p_seeds == pytest.approx(ttest_rel(lora, pt).pvalue) and c.p_seeds < 0.05
+    assert paired.paired(rows) == [c]  # seeded: deterministic
+    (reverse,) = paired.paired(rows, ("prompt_tuning", "lora"))
+    assert reverse.gap == pytest.approx(-c.gap) and reverse.ci_high < 0 and reverse.p_examples < 0.001
+
+
+def test_paired_identical_results_give_no_gap():
+    rows = []
+    for r in pair_rows((0.7, 0.7)):
+        twin = next((x for x in rows if x["seed"] == r["seed"]), None)
+        rows.append({**r, **({k: twin[k] for k in ("accuracy", "test_correct")} if twin else {})})
+    (c,) = paired.paired(rows)
+    assert c.gap == 0 and c.gaps == (0, 0, 0)
+    assert c.p_examples == 1.0 and c.p_seeds == 1.0
+    assert (c.ci_low, c.ci_high) == (0, 0)
+
+
+def test_paired_no_real_difference_is_not_significant():
+    (c,) = paired.paired(pair_rows((0.7, 0.7)))  # independent vectors, same rate
+    assert abs(c.gap) < 0.05 and c.p_examples > 0.05 and c.ci_low < 0 < c.ci_high
+
+
+def test_paired_falls_back_to_seeds_without_example_vectors():
+    rows = pair_rows((0.8, 0.6))
+    missing = [{**r, "test_correct": None} if r["method"] == "lora" and r["seed"] == 1 else r for r in rows]
+    shorter = [{**r, "test_correct": r["test_correct"][:-1]} if r["method"] == "lora" and r["seed"] == 2 else r for r in rows]
+    garbage = [{**r, "test_correct": "01x"} if r["seed"] == 0 else r for r in rows]
+    for variant in (missing, shorter, garbage):
+        (c,) = paired.paired(variant)
+        assert c.p_examples is None and c.n_examples == 0 and c.p_seeds is not None
+        assert c.ci_from == "seeds" and c.ci_low < c.gap < c.ci_high
+    (one,) = paired.paired([r for r in missing if r["seed"] == 1])  # one seed, no vectors: a gap, no test
+    assert one.p_seeds is None and one.p_examples is None and one.ci_low is None and one.ci_from == ""
+
+
+def test_paired_pairs_only_common_ok_seeds_and_selected_rates():
+    rows = pair_rows((0.8, 0.6), seeds=(0, 1, 2))
+    rows = [r for r in rows if not (r["method"] == "prompt_tuning" and r["seed"] == 2)]
+    rows.append(run_row("t", "prompt_tuning", seed=2, status="failed"))
+    rows += [sweep_row(lr=1e-1, seed=s, val=0.1, acc=0.0, test_correct="0" * 400) for s in (0, 1)]  # a bad rate
+    rows = [{**r, "lr_sweep": SWEEP, "method_params": {"lr": 1e-3, "r": 8}, "val_accuracy": 0.8}
+            if r["method"] == "lora" and r.get("accuracy") != 0.0 else r for r in rows]
+    (c,) = paired.paired(rows)
+    assert c.seeds == (0, 1) and c.gap > 0.1  # the bad rate (accuracy 0) is not the selected one
+    assert paired.paired(rows, ("lora", "full")) == [] and paired.paired(rows, ("lora", "lora")) == []
+
+
+def test_claim_7_uses_the_paired_test():
+    # one seed each, intervals overlap (0.05 wide), but 2,000 paired examples show LoRA clearly ahead
+    rows = pair_rows((0.75, 0.70), seeds=(0,), n=2000)
+    for r in rows:
+        r.update(accuracy_ci_low=0.5, accuracy_ci_high=0.9)
+    c = claims.claim_prompt_tuning(rows)
+    assert c.verdict == claims.FAILS  # clearly lower on every task
+    assert "(clearly lower; paired on seeds 0: LoRA - prompt tuning +0.0" in c.evidence[0]
+    assert "over 2,000 test examples x 1 seed(s)" in c.evidence[0]
+    same = pair_rows((0.7, 0.7), seeds=(0,), n=2000)
+    c = claims.claim_prompt_tuning(same)
+    assert c.verdict == claims.CAVEATS and "no significant difference" in c.evidence[0]
+    without = [{k: v for k, v in r.items() if k != "test_correct"} for r in rows]  # falls back to the intervals
+    assert "intervals overlap" in claims.claim_prompt_tuning(without).evidence[0]
+
+
+def test_paired_table_in_the_terminal():
+    text = paired_table(pair_rows((0.8, 0.6)))
+    assert text.splitlines()[0] == "lora vs prompt_tuning, paired (gap = lora - prompt_tuning accuracy)"
+    assert "0,1,2" in text and "400" in text
+    assert paired_table([run_row()]) == ""
+
+
+# ----------------------------------------------------------------------------- report
+
+
+class Tables(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.rows: dict[str, list[dict]] = {}
+        self.ids, self.table = [], None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.ids += [a["id"]] if "id" in a else []
+        if tag == "table":
+            self.table = a.get("class")
+        if tag == "tr" and any(k.startswith("data-") for k in a):
+            self.rows.setdefault(self.table, []).append(a)
+        if tag == "td" and a.get("data-metric") == "accuracy" and "data-value" in a:
+            self.rows[self.table][-1]["accuracy"] = float(a["data-value"])
+
+
+def test_report_shows_the_sweep_and_the_paired_tables():
+    rows = pair_rows((0.8, 0.6), seeds=(0, 1), task="t")
+    rows = [{**r, "lr_sweep": SWEEP, "method_params": {"lr": 1e-3, "r": 8}, "val_accuracy": 0.8}
+            if r["method"] == "lora" else r for r in rows]
+    rows += [sweep_row(lr=lr, seed=s, val=0.5, acc=0.99) for lr in (1e-4, 1e-2) for s in (0, 1)]
+    html = render(rows)
+    p = Tables()
+    p.feed(html)
+    assert "lr-sweep" in p.ids and "paired" in p.ids
+    sweep = p.rows["lr-sweep"]
+    assert [(r["data-lr"], r["data-selected"]) for r in sweep] == [("0.0001", "no"), ("0.001", "yes"), ("0.01", "no")]
+    assert "★ selected" in html and "Learning-rate sweep" in html
+    lora = next(r for r in p.rows["results"] if r["data-method"] == "lora")
+    selected = [r["accuracy"] for r in rows if r["method"] == "lora" and r["method_params"]["lr"] == 1e-3]
+    assert lora["accuracy"] == pytest.approx(np.mean(selected))  # not pulled up by the 0.99 of the other rates
+    assert "lr 0.001, best of 3 by validation accuracy" in html
+    (pair,) = p.rows["paired"]
+    (c,) = paired.paired(rows)
+    assert pair["data-task"] == "t" and float(pair["data-gap"]) == pytest.approx(c.gap)
+    assert "lora vs prompt_tuning, paired" in html and paired.fmt_gap(c) in html
+    plain = Tables()
+    plain.feed(render([run_row()]))
+    assert "lr-sweep" not in plain.ids and "paired" not in plain.ids
+
+
+def test_report_pair_option(tmp_path, capsys):
+    results = tmp_path / "rows.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in pair_rows((0.8, 0.6), seeds=(0,), n=50)))
+    assert main(["report", str(results), "-o", str(tmp_path / "r.html"), "--pair", "prompt_tuning,lora"]) == 0
+    assert "prompt_tuning vs lora, paired" in (tmp_path / "r.html").read_text()
+    capsys.readouterr()
+    assert main(["report", str(results), "-o", str(tmp_path / "x.html"), "--pair", "lora"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --pair 'lora': give two different method names") and err.count("\n") == 1
+
+
+# ----------------------------------------------------------------------------- end to end, tiny
+
+
+def test_sweep_end_to_end_and_resume(tiny_bert_dir, tiny_task, tmp_path, capsys):
+    from tests.test_cli import FAST
+
+    out = tmp_path / "rows.jsonl"
+    args = ["run", "--model", str(tiny_bert_dir), "--tasks", str(tiny_task), "--methods", "lora,prompt_tuning",
+            "--set", "params.prompt_tuning.num_virtual_tokens=4", "--set", "lr_sweep.lora=1e-3,1e-2",
+            "--limit", "32", "--max-steps", "2", "--output", str(out), "--no-isolate", *FAST]
+    assert main(args) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["method"], r["method_params"]["lr"], r.get("lr_sweep")) for r in rows] == [
+        ("lora", 1e-3, [1e-3, 1e-2]), ("lora", 1e-2, [1e-3, 1e-2]), ("prompt_tuning", 3e-2, None)]
+    assert all(r["status"] == "ok" and r["val_accuracy"] is not None for r in rows), [r["error"] for r in rows]
+    assert len({r["config_hash"] for r in rows}) == 3
+    text = capsys.readouterr().out
+    assert "learning-rate sweep" in text and "lora vs prompt_tuning, paired" in text
+    assert main(args + ["--resume"]) == 0
+    assert "resume: 3 of 3 runs already ok" in capsys.readouterr().out
+    assert len(out.read_text().splitlines()) == 3
