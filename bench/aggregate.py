@@ -12,7 +12,11 @@ from collections import defaultdict
 
 METRICS = ("accuracy", "macro_f1", "trainable_params", "trainable_pct", "total_params", "adapter_bytes",
            "train_tokens_per_s", "train_tokens_per_s_effective", "infer_tokens_per_s", "infer_tokens_per_s_batch",
-           "infer_latency_ms_p50", "infer_latency_ms_p95", "peak_mem_bytes", "virtual_tokens")
+           "infer_latency_ms_p50", "infer_latency_ms_p95", "peak_mem_bytes", "virtual_tokens",
+           # generation tasks
+           "score", "exact_match", "rougeL", "bleu", "gen_ttft_ms_p50", "gen_tpot_ms_p50", "gen_tokens_per_s",
+           "gen_tokens_per_s_batch", "gen_batch_ttft_ms_p50", "gen_batch_tpot_ms_p50", "gen_prompt_tokens_mean",
+           "gen_new_tokens", "gen_batch_size")
 
 
 def run_rows(rows: list[dict]) -> list[dict]:
@@ -51,7 +55,8 @@ def group(rows: list[dict]) -> dict[tuple[str, str], dict]:
         first = (ok or rs)[0]
         rec = {"task": key[0], "method": key[1], "n": len(rs), "n_ok": len(ok),
                "statuses": sorted({r.get("status") for r in rs}),
-               "base_method": first.get("base_method") or key[1], "method_params": first.get("method_params") or {}}
+               "base_method": first.get("base_method") or key[1], "method_params": first.get("method_params") or {},
+               "metric": first.get("metric", "accuracy")}
         for m in METRICS:
             rec[m] = mean(r.get(m) for r in ok)
         lows = [x for x in (_num(r.get("accuracy_ci_low")) for r in ok) if x is not None]

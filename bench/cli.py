@@ -169,7 +169,9 @@ def cmd_list(args) -> int:
         try:
             t = tasks.load_task(str(path))
             size = f"{t.size} examples" if t.size else "size checked on load"
-            print(f"  {name:18} v{t.version}  {len(t.labels)} labels ({', '.join(t.labels)}); {size}; "
+            what = (f"generation, {t.metric}, up to {t.max_new_tokens} new tokens" if t.is_generation
+                    else f"{len(t.labels)} labels ({', '.join(t.labels)})")
+            print(f"  {name:18} v{t.version}  {what}; {size}; "
                   f"source {t.source.get('asset') or t.source.get('path') or t.source.get('hf')}")
         except BenchError as e:
             print(f"  {name:18} INVALID: {e}")

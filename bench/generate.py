@@ -109,6 +109,19 @@ def _timed_call(model, batch, n_tokens: int, pad_id: int, eos_id: int, device, v
     return (times[0] - t0) * 1000, [(b - a) * 1000 for a, b in zip(times, times[1:])], total
 
 
+def _clocked(model, batches: list[dict], warmup: int, n_tokens: int, pad_id: int, eos_id: int, device,
+             virtual_tokens: int) -> tuple[list[float], list[float], list[float]]:
+    """Fixed-length calls, one per batch, the first `warmup` discarded: (TTFTs, per-token times, totals) in ms."""
+    ttft, tpot, totals = [], [], []
+    for i, batch in enumerate(batches):
+        t_first, per_token, total = _timed_call(model, batch, n_tokens, pad_id, eos_id, device, virtual_tokens)
+        if i >= warmup:
+            ttft.append(t_first)
+            tpot += per_token
+            totals.append(total)
+    return ttft, tpot, totals
+
+
 @torch.inference_mode()
 def generation_metrics(model, prompts: list[list[int]], *, pad_id: int, eos_id: int, device: torch.device,
                        measure: Measure, virtual_tokens: int) -> dict:
@@ -116,38 +129,23 @@ def generation_metrics(model, prompts: list[list[int]], *, pad_id: int, eos_id: 
     model.eval()
     if not prompts:
         return {}
-    n_tokens = measure.gen_new_tokens
-    out: dict = {"gen_new_tokens": n_tokens, "gen_extra_tokens_per_request": virtual_tokens}
-    n1 = measure.gen_warmup + measure.gen_requests
-    ttft, tpot, totals, prompt_tokens = [], [], [], []
-    for i in range(n1):
-        ids = prompts[i % len(prompts)]
-        batch = to_device(collate([ids], [0], pad_id, True), device)
-        t_first, per_token, total = _timed_call(model, batch, n_tokens, pad_id, eos_id, device, virtual_tokens)
-        if i < measure.gen_warmup:
-            continue
-        ttft.append(t_first)
-        tpot += per_token
-        totals.append(total)
-        prompt_tokens.append(len(ids))
+    n, warm = measure.gen_new_tokens, measure.gen_warmup
+    clock = dict(warmup=warm, n_tokens=n, pad_id=pad_id, eos_id=eos_id, device=device, virtual_tokens=virtual_tokens)
+    requests = [prompts[i % len(prompts)] for i in range(warm + measure.gen_requests)]
+    ttft, tpot, totals = _clocked(model, [to_device(collate([p], [0], pad_id, True), device) for p in requests], **clock)
+    timed = requests[warm:]
     s_ttft, s_tpot = summarize(ttft), summarize(tpot)
-    out.update(gen_ttft_ms_p50=s_ttft["p50"], gen_ttft_ms_p95=s_ttft["p95"], gen_ttft_ms_samples=ttft,
+    out = dict(gen_new_tokens=n, gen_extra_tokens_per_request=virtual_tokens,
+               gen_ttft_ms_p50=s_ttft["p50"], gen_ttft_ms_p95=s_ttft["p95"], gen_ttft_ms_samples=ttft,
                gen_tpot_ms_p50=s_tpot["p50"], gen_tpot_ms_p95=s_tpot["p95"],
-               gen_tokens_per_s=n_tokens * len(totals) / (sum(totals) / 1000) if totals else None,
-               gen_prompt_tokens_mean=sum(prompt_tokens) / len(prompt_tokens) if prompt_tokens else None)
+               gen_tokens_per_s=n * len(totals) / (sum(totals) / 1000),
+               gen_prompt_tokens_mean=sum(map(len, timed)) / len(timed))
 
     bsz = measure.infer_batch_size
     batch = to_device(collate([prompts[i % len(prompts)] for i in range(bsz)], [0] * bsz, pad_id, True), device)
-    b_ttft, b_tpot, b_totals = [], [], []
-    for r in range(measure.gen_warmup + measure.gen_repeats):
-        t_first, per_token, total = _timed_call(model, batch, n_tokens, pad_id, eos_id, device, virtual_tokens)
-        if r < measure.gen_warmup:
-            continue
-        b_ttft.append(t_first)
-        b_tpot += per_token
-        b_totals.append(total)
-    sb = summarize(b_totals)
+    b_ttft, b_tpot, b_totals = _clocked(model, [batch] * (warm + measure.gen_repeats), **clock)
+    p50 = summarize(b_totals)["p50"]
     out.update(gen_batch_size=bsz, gen_batch_ttft_ms_p50=summarize(b_ttft)["p50"],
                gen_batch_tpot_ms_p50=summarize(b_tpot)["p50"], gen_batch_ms_samples=b_totals,
-               gen_tokens_per_s_batch=bsz * n_tokens / (sb["p50"] / 1000) if sb["p50"] else None)
+               gen_tokens_per_s_batch=bsz * n / (p50 / 1000))
     return out

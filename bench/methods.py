@@ -143,12 +143,15 @@ def build_prompt_tuning(model, p: PromptTuningParams, ctx: BuildContext):
     return get_peft_model(model, cfg)
 
 
-@register("dora", LoraParams, "as lora (DoRA shares LoRA's rank and rate; Liu et al. 2024 use LoRA's settings)")
-def build_dora(model, p: LoraParams, ctx: BuildContext):
-    """LoRA with weight-decomposed magnitude (use_dora=True): lora's parameters plus one magnitude vector per layer."""
-    import dataclasses as dc
+@dataclass(frozen=True)
+class DoraParams(LoraParams):
+    use_dora: bool = True  # rows and `bench list` show the setting the run really used
 
-    return build_lora(model, dc.replace(p, use_dora=True), ctx)
+
+@register("dora", DoraParams, "as lora (DoRA shares LoRA's rank and rate; Liu et al. 2024 use LoRA's settings)")
+def build_dora(model, p: DoraParams, ctx: BuildContext):
+    """LoRA with weight-decomposed magnitude: lora's parameters plus one magnitude vector per layer."""
+    return build_lora(model, p, ctx)
 
 
 @register("prefix_tuning", PrefixTuningParams, "PEFT prefix-tuning examples, AdamW 1e-2 (see PrefixTuningParams)")

@@ -168,6 +168,31 @@ def paired_section(rows: list[dict], pair: tuple[str, str]) -> dict | None:
          "n_examples": c.n_examples or "-"} for c in found]}
 
 
+GENERATION_COLUMNS = (  # (field, header, direction, format)
+    ("score", "task metric", "higher", "{:.3f}"), ("exact_match", "exact match", "higher", "{:.3f}"),
+    ("rougeL", "ROUGE-L", "higher", "{:.3f}"), ("bleu", "BLEU", "higher", "{:.3f}"),
+    ("gen_ttft_ms_p50", "TTFT ms b1", "lower", "{:.1f}"), ("gen_tpot_ms_p50", "ms / token b1", "lower", "{:.2f}"),
+    ("gen_tokens_per_s", "out tok/s b1", "higher", "{:,.0f}"), ("gen_batch_ttft_ms_p50", "TTFT ms bN", "lower", "{:.1f}"),
+    ("gen_tokens_per_s_batch", "out tok/s bN", "higher", "{:,.0f}"), ("virtual_tokens", "virtual tokens", "lower", "{:.0f}"),
+)
+
+
+def generation_section(rows: list[dict]) -> dict | None:
+    """Generation tasks: the task's metric beside exact match, ROUGE-L, BLEU (0-1), and the serving clocks of
+    fixed-length greedy decoding at batch 1 and batch N. None when no generation run is ok."""
+    recs = [r for r in agg.group(rows).values() if r["n_ok"] and r.get("gen_tokens_per_s") is not None]
+    if not recs:
+        return None
+    first = recs[0]
+    out = []
+    for rec in recs:
+        cells = [{"metric": f, "value": rec.get(f), "text": "-" if rec.get(f) is None else fmt.format(rec[f])}
+                 for f, _, _, fmt in GENERATION_COLUMNS]
+        out.append({"task": rec["task"], "method": rec["method"], "metric": rec.get("metric"), "cells": cells})
+    return {"columns": [{"header": h, "arrow": ARROW[d]} for _, h, d, _ in GENERATION_COLUMNS], "rows": out,
+            "new_tokens": first.get("gen_new_tokens"), "batch_size": first.get("gen_batch_size")}
+
+
 def failures(rows: list[dict]) -> list[dict]:
     return [{"task": r.get("task") or r.get("strategy"), "method": r.get("method", r.get("kind")), "seed": r.get("seed"),
              "status": r.get("status"), "error": (r.get("error") or "(no error text)")[:4000]}
@@ -299,6 +324,7 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "tables": method_table(rows),
         "sweep": sweep_section(rows),
         "paired": paired_section(rows, pair),
+        "generation": generation_section(rows),
         "pareto": pareto,
         "switching": switching_section(rows),
         "claims": assess(rows),

@@ -48,6 +48,8 @@ def summary_table(rows: list[dict]) -> str:
             acc_s = f"{acc:.3f} ({min(accs):.3f}..{max(accs):.3f}, n={len(ok)})"
         tps, ib1, ibn, mem = (_mean(r.get(k) for r in ok) for k in
                               ("train_tokens_per_s", "infer_tokens_per_s", "infer_tokens_per_s_batch", "peak_mem_bytes"))
+        if ib1 is None:  # generation tasks: generated tokens/s of fixed-length greedy decoding
+            ib1, ibn = (_mean(r.get(k) for r in ok) for k in ("gen_tokens_per_s", "gen_tokens_per_s_batch"))
         lines.append([task, method, status, acc_s, _fmt_count(ok[0]["trainable_params"]),
                       f"{ok[0]['trainable_pct']:.2f}", f"{tps:.0f}" if tps else "-", f"{ib1:.0f}" if ib1 else "-",
                       f"{ibn:.0f}" if ibn else "-", f"{mem / 2**20:.0f}" if mem else "-"])

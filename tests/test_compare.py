@@ -203,3 +203,14 @@ def test_baseline_save_and_path(tmp_path, capsys):
     with pytest.raises(Exception, match="one machine_class"):
         save_baseline([make_row(), make_row(machine_class="cuda-h200-1gpu")], root)
     assert main(["baseline", "path", "--suite", "nothing", "--root", str(root)]) == 1
+
+
+def test_generation_score_is_compared_within_its_interval():
+    """A ROUGE-L task: exact match and the task's own metric each get an accuracy-style verdict."""
+    base = make_row(task="e2e_nlg", metric="rougeL", score=0.50, score_ci_low=0.45, score_ci_high=0.55, accuracy=0.05)
+    same = make_row(task="e2e_nlg", metric="rougeL", score=0.48, score_ci_low=0.43, score_ci_high=0.53, accuracy=0.05)
+    worse = make_row(task="e2e_nlg", metric="rougeL", score=0.30, score_ci_low=0.25, score_ci_high=0.35, accuracy=0.05)
+    assert marks(cmp.compare_rows(base, same, 1.25), "score") == {NOISE}
+    assert marks(cmp.compare_rows(base, worse, 1.25), "score") == {WORSE}
+    plain = make_row(metric="accuracy", score=0.72)
+    assert not [v for v in cmp.compare_rows(plain, plain, 1.25) if v.metric == "score"]  # accuracy already covers it

@@ -234,6 +234,12 @@ def test_generation_run_learns_the_answer_and_records_generation_metrics(tmp_pat
     for key in ("gen_ttft_ms_p50", "gen_tpot_ms_p50", "gen_tokens_per_s", "gen_tokens_per_s_batch", "rougeL", "bleu"):
         assert full[key] is not None and full[key] >= 0, key
     json.dumps(full)  # rows are plain JSON
+    from bench.report import render
+    from bench.summary import summary_table
+
+    html = render([zero, full])
+    assert 'id="generation"' in html and f'data-value="{full["gen_ttft_ms_p50"]}"' in html
+    assert f"{full['gen_tokens_per_s']:.0f}" in summary_table([zero, full])
 
 
 def test_generation_task_on_an_encoder_is_unsupported(tmp_path, tiny_bert_dir):
