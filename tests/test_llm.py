@@ -278,3 +278,12 @@ def test_causal_parameter_counts_match_peft(name, expected):
     assert counts["trainable_params"] == model.get_nb_trainable_parameters()[0]
     if expected is not None:
         assert counts["trainable_params"] == expected
+
+
+def test_prefix_projection_adds_the_reparameterisation_mlp():
+    method, plain = methods.resolve("prefix_tuning", {})
+    _, projected = methods.resolve("prefix_tuning", {"projection": "true"})
+    a, b = method.build(_llama(), plain, CTX), method.build(_llama(), projected, CTX)
+    assert b.peft_config["default"].prefix_projection and not a.peft_config["default"].prefix_projection
+    assert trainable_counts(a)["trainable_params"] == 20 * 2 * 2 * 16  # tokens x layers x (key, value) x kv width
+
