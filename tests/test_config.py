@@ -65,7 +65,9 @@ def test_every_shipped_suite_loads_and_plans():
     for name in suites:
         cfg = load_suite(name)
         specs = plan(apply_overrides(cfg, ["device=cpu"]), show_progress=False)
-        assert len(specs) == len(cfg.tasks) * len(cfg.methods) * len(cfg.seeds)
+        points = sum(len(cfg.lr_sweep.get(m, ())) or 1 for m in cfg.methods)  # a swept method: one run per rate
+        assert len(specs) == len(cfg.tasks) * points * len(cfg.seeds)
+    assert len(plan(apply_overrides(load_suite("llm"), ["device=cpu"]), show_progress=False)) == 2 * (1 + 2 + 2 + 1 + 1)
 
 
 def test_method_variants_plan_one_method_under_several_settings(tmp_path):
