@@ -153,6 +153,8 @@ def switch_sweep(cfg, output: Path, show_progress: bool) -> list[dict]:
     from bench.switching.sweep import QUICK, run_sweep
 
     sweep = dataclasses.replace(QUICK, model=cfg.model, device=cfg.device, adapters_from=str(output))
+    print(f"suite {cfg.name}: quick switching sweep on {cfg.model} (about a minute on MiniLM, far longer on a "
+          "larger model); --set switch= skips it", flush=True)
     try:
         return run_sweep(sweep, output, show_progress=show_progress)
     except Exception as e:  # noqa: BLE001 - the runs are recorded; a failed sweep must not hide them
