@@ -33,6 +33,10 @@ def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: 
     run's config hash. `device_for` resolves the suite's device (an executor may defer it)."""
     if not cfg.tasks or not cfg.methods or not cfg.seeds:
         raise BenchError("a suite needs at least one task, one method and one seed")
+    for key, values in (("tasks", cfg.tasks), ("methods", cfg.methods), ("seeds", cfg.seeds)):
+        repeated = sorted({str(v) for v in values if values.count(v) > 1})
+        if repeated:
+            raise BenchError(f"{key}: {', '.join(repeated)} listed more than once; each run must be distinct")
     unused = set(cfg.variants) - set(cfg.methods)
     if unused:
         raise BenchError(f"variants defined but not listed in methods: {', '.join(sorted(unused))}")

@@ -100,7 +100,7 @@ RESULTS = {  # for --resume
 }
 
 ARGS = [
-    ["--seeds", "a"], ["--seeds", ""], ["--seeds", ","], ["--tasks", ""], ["--methods", ","], ["--model", ""],
+    ["--seeds", "a"], ["--seeds", "0,0"], ["--methods", "lora,lora"], ["--tasks", "rotten_tomatoes,rotten_tomatoes"], ["--seeds", ""], ["--seeds", ","], ["--tasks", ""], ["--methods", ","], ["--model", ""],
     ["--limit", "-1"], ["--limit", "x"], ["--max-steps", "0"], ["--timeout", "0"], ["--timeout", "-5"],
     ["--timeout", "nan"], ["--timeout", "soon"], ["--executor", "slurm"], ["--executor", "local", "--ray-address", "auto"],
     ["--set", "="], ["--set", ".=1"], ["--set", "a..b=1"], ["--set", "params.lora=1"], ["--set", "budget=5"],
