@@ -9,6 +9,7 @@ prompt or output tokens: rows record them separately (`virtual_tokens`).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import time
@@ -36,6 +37,12 @@ def _inner(model):
     return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 
+@functools.lru_cache(maxsize=None)
+def _cache_kwarg(model_cls) -> str:
+    """The forward's name for the KV cache, read once per class: `cache` (transformers 5.2x) or `past_key_values`."""
+    return "cache" if "cache" in inspect.signature(model_cls.forward).parameters else "past_key_values"
+
+
 def _cache(out):
     cache = getattr(out, "cache", None)
     return cache if cache is not None else out.past_key_values
@@ -57,7 +64,7 @@ def greedy(model, batch: dict, *, max_new_tokens: int, eos_id: int, pad_id: int,
     done = torch.zeros_like(token, dtype=torch.bool)
     new = []
     inner, cache = _inner(model), _cache(out)
-    key = "cache" if "cache" in inspect.signature(inner.forward).parameters else "past_key_values"  # transformers 5.2x: cache
+    key = _cache_kwarg(type(inner))
     for step in range(max_new_tokens):
         if stop_at_eos:
             token = torch.where(done, torch.full_like(token, pad_id), token)

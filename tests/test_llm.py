@@ -165,7 +165,7 @@ def test_exact_match_rouge_and_bleu_on_known_strings():
 # ----------------------------------------------------------------------------- tasks and encoding
 
 
-def _gen_task(tmp_path, **extra) -> dict:
+def _gen_task(**extra) -> dict:
     base = {"name": "g", "version": 1, "type": "generation", "source": {"path": "x.csv"}, "label_field": "y"}
     return {**base, **extra}
 
@@ -179,7 +179,7 @@ def _gen_task(tmp_path, **extra) -> dict:
 ])
 def test_malformed_generation_tasks(tmp_path, extra, message):
     with pytest.raises(BenchError, match=message.replace("(", r"\(").replace("[", r"\[")):
-        parse_task(_gen_task(tmp_path, **extra), tmp_path / "g.yaml")
+        parse_task(_gen_task(**extra), tmp_path / "g.yaml")
 
 
 def test_classification_task_rejects_generation_keys(tmp_path):
