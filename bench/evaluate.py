@@ -36,22 +36,30 @@ def bootstrap_ci(correct, n_samples: int = 1000, seed: int = 0, level: float = 0
 # ----------------------------------------------------------------------------- generation
 
 
-def exact_match(preds: list[str], refs: list[str]) -> list[int]:
-    """1 where the answer equals the reference after stripping whitespace."""
-    return [int(p.strip() == r.strip()) for p, r in zip(preds, refs)]
+def _ref_lists(refs) -> list[list[str]]:
+    """Each example's references as a list: a plain string is one reference."""
+    return [[r] if isinstance(r, str) else list(r) for r in refs]
 
 
-def rouge_l(preds: list[str], refs: list[str]) -> list[float]:
-    """ROUGE-L F-measure per example (Google's rouge-score, with its Porter stemmer)."""
+def exact_match(preds: list[str], refs) -> list[int]:
+    """1 where the answer equals a reference after stripping whitespace. `refs`: one string or a list per example."""
+    return [int(any(p.strip() == r.strip() for r in rs)) for p, rs in zip(preds, _ref_lists(refs))]
+
+
+def rouge_l(preds: list[str], refs) -> list[float]:
+    """ROUGE-L F-measure per example against its best reference (Google's rouge-score, Porter stemmer)."""
     from rouge_score import rouge_scorer
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-    return [scorer.score(r, p)["rougeL"].fmeasure for p, r in zip(preds, refs)]
+    return [scorer.score_multi(rs, p)["rougeL"].fmeasure for p, rs in zip(preds, _ref_lists(refs))]
 
 
-def bleu(preds: list[str], refs: list[str]) -> float:
-    """Corpus BLEU (sacrebleu's defaults: 13a tokenizer, exp smoothing), on a 0-100 scale."""
+def bleu(preds: list[str], refs) -> float:
+    """Corpus BLEU with every reference (sacrebleu's defaults: 13a tokenizer, exp smoothing), 0-100 scale."""
     import sacrebleu
 
-    return float(sacrebleu.corpus_bleu(preds, [refs]).score)
+    lists = _ref_lists(refs)
+    width = max((len(rs) for rs in lists), default=1)
+    streams = [[rs[k] if k < len(rs) else None for rs in lists] for k in range(width)]  # None: no k-th reference
+    return float(sacrebleu.corpus_bleu(preds, streams).score)
 

@@ -203,7 +203,7 @@ class Encoded:
     batch_size: int
     seed: int = 0
     group_by_length: bool = True
-    targets: list[str] = field(default_factory=list)  # generation tasks: the reference outputs
+    references: list[tuple[str, ...]] = field(default_factory=list)  # generation tasks: each prompt's reference outputs
 
     def batches_for_epoch(self, epoch: int):
         from bench.data import make_batches
@@ -224,22 +224,26 @@ class Encoded:
 
 
 def _encode(splits, tok, task, kind: str, spec: RunSpec) -> dict[str, Encoded]:
-    """Token ids per split. Generation tasks: train rows hold prompt + answer with per-token labels;
-    test and validation rows hold the prompt, and the answers are kept as text."""
+    """Token ids per split. Generation tasks: train rows hold prompt + answer with per-token labels, one row
+    per reference (the cap counts inputs); test and validation rows hold the prompt, and every reference is
+    kept as text for scoring."""
     from bench.data import encode, encode_generation
+    from bench.tasks import Example
 
     caps = {"train": spec.budget.train_examples, "test": spec.budget.eval_examples,
             "validation": spec.measure.validation_examples}
     out = {}
     for name, cap in caps.items():
         examples = splits[name][: cap or None]
+        if task.is_generation and name == "train":
+            examples = [Example(e.text, e.label, r) for e in examples for r in e.references]
         bsz = spec.budget.batch_size if name == "train" else spec.budget.eval_batch_size
         if task.is_generation:
             ids, labels = encode_generation(examples, tok, task, spec.budget.max_length, with_target=name == "train")
         else:
             ids, labels = encode(examples, tok, task, kind, spec.budget.max_length), [e.label for e in examples]
         out[name] = Encoded(ids, labels, tok.pad_token_id, kind == "causal", bsz, spec.seed, spec.budget.group_by_length,
-                            targets=[e.target for e in examples])
+                            references=[e.references for e in examples])
     return out
 
 
@@ -284,7 +288,7 @@ def _score_generation(model, tok, split: Encoded, task, spec: RunSpec, device, v
     raw = generate_texts(model, tok, split.ids, max_new_tokens=task.max_new_tokens,
                          batch_size=spec.budget.eval_batch_size, device=device, virtual_tokens=virtual_tokens)
     preds = [answer_text(t, task.answer_regex) for t in raw]
-    refs = [answer_text(t, task.answer_regex) for t in split.targets]
+    refs = [[answer_text(t, task.answer_regex) for t in ts] for ts in split.references]
     correct = evaluate.exact_match(preds, refs)
     lo, hi = evaluate.bootstrap_ci(correct, spec.measure.bootstrap_samples, seed=spec.seed)
     rouge = evaluate.rouge_l(preds, refs)
@@ -293,7 +297,7 @@ def _score_generation(model, tok, split: Encoded, task, spec: RunSpec, device, v
     out = dict(accuracy=scores["exact_match"], accuracy_ci_low=lo, accuracy_ci_high=hi, metric=task.metric,
                score=scores[task.metric], exact_match=scores["exact_match"], rougeL=scores["rougeL"],
                bleu=scores["bleu"], n_eval=len(correct), test_correct="".join(map(str, correct)),
-               samples=[{"output": r, "answer": p, "target": t} for r, p, t in zip(raw[:5], preds, refs)])
+               samples=[{"output": r, "answer": p, "target": t[0], "references": len(t)} for r, p, t in zip(raw[:5], preds, refs)])
     if task.metric == "rougeL":
         out["score_ci_low"], out["score_ci_high"] = evaluate.bootstrap_ci(rouge, spec.measure.bootstrap_samples, seed=spec.seed)
     return out

@@ -61,7 +61,12 @@ class Task:
 class Example:
     text: str
     label: int  # -1 for generation tasks
-    target: str = ""  # generation tasks: the reference output
+    target: str = ""  # generation tasks: the reference output (the first one; training uses every reference)
+    refs: tuple[str, ...] = ()  # generation tasks with several references per input: all of them, target first
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        return self.refs or ((self.target,) if self.target else ())
 
 
 _REQUIRED = ("name", "version", "source")
@@ -168,7 +173,7 @@ def load_task(name_or_path: str, dirs: list[Path] | None = None) -> Task:
 def to_examples(task: Task, records: list[dict]) -> list[Example]:
     """Records from a source -> labelled examples (pure)."""
     index = {name: i for i, name in enumerate(task.labels)}
-    out, seen = [], set()
+    out, seen, refs = [], set(), {}
     for r in records:
         text, raw = r.get(task.text_field), r.get(task.label_field)
         if text is None or raw is None:
@@ -177,11 +182,14 @@ def to_examples(task: Task, records: list[dict]) -> list[Example]:
         if not text:
             continue
         if task.is_generation:
-            if task.source.get("dedupe", True):  # one reference per input: no input in two splits
+            target = str(task.label_map.get(raw, raw)).strip()
+            if task.source.get("dedupe", True):  # one example per input, all its references: no input in two splits
                 if text in seen:
+                    refs[text].append(target)
                     continue
                 seen.add(text)
-            out.append(Example(text, -1, str(task.label_map.get(raw, raw)).strip()))
+                refs[text] = [target]
+            out.append(Example(text, -1, target))
             continue
         if task.label_from == "sign":
             score = float(raw)
@@ -197,7 +205,12 @@ def to_examples(task: Task, records: list[dict]) -> list[Example]:
                 continue
             seen.add(text)
         out.append(Example(text, index[name]))
-    return out
+    return [_with_refs(e, refs[e.text]) for e in out] if refs else out
+
+
+def _with_refs(e: Example, refs: list[str]) -> Example:
+    distinct = tuple(dict.fromkeys(refs))  # in order, repeats dropped
+    return Example(e.text, e.label, e.target, distinct) if len(distinct) > 1 else e
 
 
 def load_examples(task: Task) -> list[Example]:
@@ -207,13 +220,13 @@ def load_examples(task: Task) -> list[Example]:
     cached = cache_dir() / "tasks" / f"{task.name}-v{task.version}.jsonl"
     if cached.exists():
         rows = [json.loads(line) for line in cached.read_text().splitlines() if line]
-        examples = [Example(r["text"], r["label"], r.get("target", "")) for r in rows]
+        examples = [Example(r["text"], r["label"], r.get("target", ""), tuple(r.get("refs", ()))) for r in rows]
     else:
         examples = to_examples(task, sources.read_records(task.source, task.path))
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(".partial")
-        tmp.write_text("".join(json.dumps({"text": e.text, "label": e.label, **({"target": e.target} if e.target else {})})
-                               + "\n" for e in examples))
+        tmp.write_text("".join(json.dumps({"text": e.text, "label": e.label, **({"target": e.target} if e.target else {}),
+                                           **({"refs": list(e.refs)} if e.refs else {})}) + "\n" for e in examples))
         tmp.rename(cached)
     if task.size and len(examples) != task.size:
         raise BenchError(f"task {task.name}: expected {task.size} examples, read {len(examples)}; "

@@ -15,7 +15,7 @@ from bench.errors import BenchError
 from bench.generate import answer_text, generate_texts, generation_metrics, greedy
 from bench.measure import trainable_counts
 from bench.run import RunSpec, execute
-from bench.tasks import Example, load_examples, load_task, parse_task
+from bench.tasks import Example, load_examples, load_task, parse_task, to_examples
 from bench.train import class_logits
 from tests.conftest import make_tokenizer, tiny_llama_config, write_tiny_generation_task, write_tiny_task
 
@@ -160,6 +160,51 @@ def test_exact_match_rouge_and_bleu_on_known_strings():
     assert evaluate.rouge_l(["x y"], ["a b"]) == [0.0]
     assert evaluate.bleu(["the cat sat on the mat"], ["the cat sat on the mat"]) == pytest.approx(100.0)
     assert evaluate.bleu(["completely different words here"], ["the cat sat on the mat"]) < 5
+
+
+def test_several_references_score_against_the_best_one():
+    refs = [["the cat sat on the mat", "a cat is on the mat"], ["a dog runs"]]
+    assert evaluate.exact_match(["a cat is on the mat", "a dog"], refs) == [1, 0]
+    assert evaluate.rouge_l(["a cat is on the mat"], [refs[0]]) == [pytest.approx(1.0)]
+    assert evaluate.rouge_l(["a cat is on the mat"], [refs[0][0]])[0] < 1.0
+    preds = ["a cat is on the mat", "a dog runs"]
+    one = evaluate.bleu(preds, [r[0] for r in refs])
+    both = evaluate.bleu(preds, refs)  # the second example has one reference: its missing second is None
+    assert both == pytest.approx(100.0) and one < 80
+    assert evaluate.bleu(preds, [[r] for r in preds]) == evaluate.bleu(preds, preds)
+
+
+def test_repeated_inputs_of_a_generation_task_become_one_example_with_every_reference(tmp_path):
+    task = parse_task(_gen_task(text_field="x"), tmp_path / "g.yaml")
+    records = [{"x": "p", "y": "one"}, {"x": "q", "y": "solo"}, {"x": "p", "y": "two"}, {"x": "p", "y": "one"}]
+    ex = to_examples(task, records)
+    assert ex == [Example("p", -1, "one", ("one", "two")), Example("q", -1, "solo")]
+    assert [e.references for e in ex] == [("one", "two"), ("solo",)]
+
+
+def test_references_survive_the_example_cache(tmp_path):
+    folder = tmp_path / "tasks"
+    folder.mkdir()
+    (folder / "d.csv").write_text("x,y\np,one\nq,solo\np,two\n")
+    (folder / "g.yaml").write_text("name: g\nversion: 1\ntype: generation\ntext_field: x\nlabel_field: y\n"
+                                   "source: {path: d.csv, format: csv}\nsize: 2\n")
+    task = load_task(str(folder / "g.yaml"))
+    first, cached = load_examples(task), load_examples(task)
+    assert first == cached and cached[0].references == ("one", "two")
+
+
+def test_training_rows_are_one_per_reference_and_scoring_keeps_them_all():
+    from bench.run import _encode
+
+    tok = make_tokenizer("causal")
+    task = parse_task(_gen_task(text_field="x", prompt="{text} :"), "g.yaml")
+    splits = {"train": [Example("the movie", -1, "good", ("good", "fine")), Example("the film", -1, "bad")],
+              "validation": [Example("a story", -1, "ok")],
+              "test": [Example("a plot", -1, "dull", ("dull", "slow", "long"))]}
+    spec = RunSpec(suite="t", task="g", model="m", method="lora", seed=0, device="cpu", budget=Budget(batch_size=2))
+    enc = _encode(splits, tok, task, "causal", spec)
+    assert len(enc["train"].ids) == 3 and enc["train"].references == [("good",), ("fine",), ("bad",)]
+    assert len(enc["test"].ids) == 1 and enc["test"].references == [("dull", "slow", "long")]
 
 
 # ----------------------------------------------------------------------------- tasks and encoding
