@@ -11,6 +11,7 @@ Both methods run on the same seeds and the same test examples, so their results 
   seed's two vectors, of one length; otherwise only the seed-level test is given, and the CI is the
   t-interval over seeds (two seeds or more).
 
+A method that does not train (zero-shot) pairs its one row with every seed of the other method.
 Learning-rate sweeps count with their selected rate only (bench/selection.py). When a seed has several
 ok rows of one method (stores concatenated), the last one counts.
 """
@@ -130,10 +131,19 @@ def paired(rows: list[dict], pair: tuple[str, str] = DEFAULT_PAIR, resamples: in
             by.setdefault((r.get("task"), r.get("model")), {a: {}, b: {}})[r["method"]][r.get("seed")] = r
     out = []
     for (task, model), m in by.items():
-        result = compare(m[a], m[b], task, model, a, b, resamples, seed)
+        result = compare(_every_seed(m[a], m[b]), _every_seed(m[b], m[a]), task, model, a, b, resamples, seed)
         if result:
             out.append(result)
     return out
+
+
+def _every_seed(side: dict[int, dict], other: dict[int, dict]) -> dict[int, dict]:
+    """A method that does not train (zero-shot: no step on any row) gives one result whatever the seed,
+    so its row pairs with every seed of the other method (its own seed's row where it has one)."""
+    if not side or any(r.get("train_steps", 1) != 0 for r in side.values()):
+        return side
+    first = side[min(side, key=str)]
+    return {s: side.get(s, first) for s in set(side) | set(other)}
 
 
 def fmt_p(p: float | None) -> str:

@@ -260,6 +260,16 @@ def test_paired_no_real_difference_is_not_significant():
     assert abs(c.gap) < 0.05 and c.p_examples > 0.05 and c.ci_low < 0 < c.ci_high
 
 
+def test_zero_shot_pairs_its_one_row_with_every_seed():
+    lora = [r for r in pair_rows((0.8, 0.6)) if r["method"] == "lora"]
+    zero = {**pair_rows((0.6, 0.6), seeds=(0,))[0], "method": "zero_shot", "train_steps": 0}
+    (c,) = paired.paired(lora + [zero], ("lora", "zero_shot"))
+    assert c.seeds == (0, 1, 2) and c.gaps == tuple(pytest.approx(r["accuracy"] - zero["accuracy"]) for r in lora)
+    assert c.p_seeds is not None and c.n_examples == 400 and c.ci_low < c.gap < c.ci_high
+    (trained,) = paired.paired(lora + [{**zero, "train_steps": 5}], ("lora", "zero_shot"))
+    assert trained.seeds == (0,)  # a method that trains pairs seed by seed
+
+
 def test_paired_falls_back_to_seeds_without_example_vectors():
     rows = pair_rows((0.8, 0.6))
     missing = [{**r, "test_correct": None} if r["method"] == "lora" and r["seed"] == 1 else r for r in rows]
