@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -78,6 +79,10 @@ def suite_from_args(args):
     from bench.config import apply_overrides, load_suite
 
     cfg = load_suite(args.suite)
+    if args.methods is not None:  # the suite file's per-method settings for methods left out do not apply
+        keep = {m.strip() for m in args.methods.split(",")}
+        cfg = replace(cfg, **{k: {m: v for m, v in getattr(cfg, k).items() if m in keep}
+                              for k in ("params", "lr_sweep", "variants")})
     sets = list(args.sets)
     for key, value in (("tasks", args.tasks), ("methods", args.methods), ("model", args.model),
                        ("seeds", args.seeds), ("device", args.device)):
