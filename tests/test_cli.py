@@ -202,3 +202,24 @@ def test_rank_sweep_variants_end_to_end(tiny_bert_dir, tiny_task, tmp_path):
     for name, r in (("lora_r1", 1), ("lora_r4", 4)):
         assert rows[name]["status"] == "ok" and rows[name]["base_method"] == "lora"
         assert rows[name]["trainable_params"] == 2 * 2 * r * (32 + 32) + head  # 2 layers x query, value
+
+
+def test_methods_option_narrows_the_suites_per_method_settings():
+    from bench.cli import _build_parser, suite_from_args
+    from bench.config import apply_overrides
+    from bench.errors import BenchError
+    from bench.suite import plan
+
+    def cfg(*argv):
+        return suite_from_args(_build_parser().parse_args(["run", *argv, "--device", "cpu"]))
+
+    rt = cfg("--suite", "llm_rt", "--methods", "lora", "--seeds", "1,2")
+    assert rt.methods == ("lora",) and set(rt.params) == {"lora"}  # the suite's prompt_tuning params dropped
+    assert [s.seed for s in plan(rt, show_progress=False)] == [1, 2]
+    llm = cfg("--suite", "llm", "--methods", "zero_shot,prompt_tuning")
+    assert set(llm.lr_sweep) == {"prompt_tuning"}
+    ranks = cfg("--suite", "lora_ranks", "--methods", "lora_r4")
+    assert set(ranks.variants) == {"lora_r4"} and len(plan(ranks, show_progress=False)) == 1
+    explicit = cfg("--suite", "llm_rt", "--methods", "lora", "--set", "params.prompt_tuning.lr=0.1")
+    with pytest.raises(BenchError, match="params given for method"):  # what the user asks for still counts
+        plan(apply_overrides(explicit, []), show_progress=False)
