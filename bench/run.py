@@ -297,7 +297,8 @@ def _score_generation(model, tok, split: Encoded, task, spec: RunSpec, device, v
     out = dict(accuracy=scores["exact_match"], accuracy_ci_low=lo, accuracy_ci_high=hi, metric=task.metric,
                score=scores[task.metric], exact_match=scores["exact_match"], rougeL=scores["rougeL"],
                bleu=scores["bleu"], n_eval=len(correct), test_correct="".join(map(str, correct)),
-               samples=[{"output": r, "answer": p, "target": t[0], "references": len(t)} for r, p, t in zip(raw[:5], preds, refs)])
+               samples=[{"output": r, "answer": p, "target": t[0], "references": len(t)}
+                        for r, p, t in zip(raw[:5], preds, refs)])
     if task.metric == "rougeL":
         out["score_ci_low"], out["score_ci_high"] = evaluate.bootstrap_ci(rouge, spec.measure.bootstrap_samples, seed=spec.seed)
     return out

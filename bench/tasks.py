@@ -184,10 +184,9 @@ def to_examples(task: Task, records: list[dict]) -> list[Example]:
         if task.is_generation:
             target = str(task.label_map.get(raw, raw)).strip()
             if task.source.get("dedupe", True):  # one example per input, all its references: no input in two splits
-                if text in seen:
+                if text in refs:
                     refs[text].append(target)
                     continue
-                seen.add(text)
                 refs[text] = [target]
             out.append(Example(text, -1, target))
             continue
