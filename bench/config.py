@@ -38,6 +38,9 @@ class Budget:
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     group_by_length: bool = True  # batches of similar length (HF Trainer's group_by_length): less padding
+    # training steps in fp32, or under torch.autocast to bfloat16 (weights and optimizer stay fp32);
+    # evaluation and the inference clocks always run in fp32, so scores stay comparable across settings
+    precision: typing.Literal["fp32", "bf16"] = "fp32"
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,11 @@ def coerce(value, tp, key: str):
         else:
             items = [value]
         return tuple(coerce(v, item_tp, key) for v in items)
+    if origin is typing.Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise BenchError(f"{key}: unknown value {value!r}; valid values: {choices(allowed)}")
+        return value
     if tp is bool:
         if isinstance(value, bool):
             return value

@@ -46,9 +46,12 @@ def config_hash(spec: RunSpec, method_params: dict) -> str:
     name or anything timed, so a resumed suite finds its finished runs."""
     from bench.results import SCHEMA_VERSION
 
+    budget = dataclasses.asdict(spec.budget)
+    if budget["precision"] == "fp32":  # the default: runs from before the option keep their hashes
+        del budget["precision"]
     payload = {"schema_version": SCHEMA_VERSION, "task": spec.task, "task_version": spec.task_version,
                "model": spec.model, "method": spec.method, "method_params": method_params, "seed": spec.seed,
-               "budget": dataclasses.asdict(spec.budget), "measure": dataclasses.asdict(spec.measure)}
+               "budget": budget, "measure": dataclasses.asdict(spec.measure)}
     if spec.base_method and spec.base_method != spec.method:  # a variant (plain methods keep their old hashes)
         payload["base_method"] = spec.base_method
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)

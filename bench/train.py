@@ -1,10 +1,12 @@
-"""The plain training loop (no HF Trainer): AdamW, linear warm-up then linear decay, seeded.
+"""The plain training loop (no HF Trainer): AdamW, linear warm-up then linear decay, seeded,
+optionally under bf16 autocast (`budget.precision`).
 
 Also the forward that turns a batch into class logits for both model kinds, and prediction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -64,6 +66,14 @@ def lr_lambda(total_steps: int, warmup_ratio: float):
     return f
 
 
+def autocast(device: torch.device, precision: str):
+    """The context a training step's forward and loss run in: bf16 autocast (fp32 master weights, as
+    torch.amp does it: matmuls in bf16, reductions and the loss in fp32), or nothing for fp32."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def train(model, train_batches, *, kind: str, label_token_ids, lr: float, budget: Budget, warmup_steps: int,
           device: torch.device, virtual_tokens: int = 0, seed: int = 0, show_progress: bool = True) -> TrainStats:
     """Train the parameters that require grad. `train_batches(epoch)` gives that epoch's batches."""
@@ -90,7 +100,8 @@ def train(model, train_batches, *, kind: str, label_token_ids, lr: float, budget
             timed = stats.steps >= warmup_steps
             if timed:
                 timer.__enter__()
-            loss = batch_loss(model, batch, kind, label_token_ids)
+            with autocast(device, budget.precision):
+                loss = batch_loss(model, batch, kind, label_token_ids)
             loss.backward()
             if budget.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, budget.grad_clip)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import typing
+
 import pytest
 
 from bench.config import Budget, SuiteConfig, apply_overrides, coerce, list_suites, load_suite, parse_set
@@ -30,6 +32,14 @@ def test_coerce(value, tp, expected):
 def test_coerce_rejects(value, tp):
     with pytest.raises(BenchError, match="^k: expected"):
         coerce(value, tp, "k")
+
+
+def test_coerce_choice_names_the_valid_values():
+    assert coerce("bf16", typing.Literal["fp32", "bf16"], "k") == "bf16"
+    with pytest.raises(BenchError, match="^k: unknown value 'fp16'; valid values: bf16, fp32$"):
+        coerce("fp16", typing.Literal["fp32", "bf16"], "k")
+    with pytest.raises(BenchError, match="budget.precision: unknown value 'half'; valid values: bf16, fp32"):
+        apply_overrides(SuiteConfig(), ["budget.precision=half"])
 
 
 @pytest.mark.parametrize("item", ["noequals", "=3", "a..b=1"])

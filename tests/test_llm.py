@@ -304,6 +304,28 @@ def test_every_method_runs_on_a_tiny_llama(tmp_path, tiny_llama_dir, name):
     assert row["trainable_params"] > 0 and 0 <= row["accuracy"] <= 1
 
 
+def test_bf16_autocast_trains_with_bf16_matmuls_and_fp32_weights(tmp_path, tiny_llama_dir):
+    from bench.train import autocast
+
+    layer = torch.nn.Linear(4, 4)
+    with autocast(torch.device("cpu"), "bf16"):
+        assert layer(torch.ones(1, 4)).dtype == torch.bfloat16
+    with autocast(torch.device("cpu"), "fp32"):
+        assert layer(torch.ones(1, 4)).dtype == torch.float32
+    task = write_tiny_task(tmp_path / "tasks", n=60)
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        spec = RunSpec(suite="t", task="tiny_sentiment", task_path=str(task), model=str(tiny_llama_dir), method="lora",
+                       seed=0, device="cpu", budget=Budget(max_steps=3, batch_size=8, precision=precision),
+                       measure=Measure(latency_requests=2, infer_repeats=1, infer_batch_size=4), show_progress=False)
+        row = execute(spec)
+        assert row["status"] == "ok", row["error"]
+        assert row["budget"]["precision"] == precision
+        losses[precision] = row["loss_curve"]
+    assert losses["bf16"] != losses["fp32"]  # autocast was on
+    assert losses["bf16"] == pytest.approx(losses["fp32"], abs=0.05)  # and the same training, to bf16's precision
+
+
 # ----------------------------------------------------------------------------- parameter counts
 
 

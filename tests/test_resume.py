@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.config import SuiteConfig, apply_overrides
+from bench.config import PROJECT_ROOT, SuiteConfig, apply_overrides, load_suite
 from bench.results import append_rows, drop_truncated_tail, read_rows
 from bench.suite import plan
 from tests.conftest import write_tiny_task
@@ -79,12 +79,22 @@ def test_config_hash_is_stable_and_ignores_device_and_suite_name(tiny_task):
     base = apply_overrides(SuiteConfig(), [f"tasks={tiny_task}", "methods=lora,full", "seeds=0,1", "model=minilm"])
     hashes = [s.config_hash for s in plan(base)]
     assert len(set(hashes)) == 4 and all(len(h) == 64 for h in hashes)
-    same = apply_overrides(base, ["device=cpu", "name=other", "timeout_s=5", "isolate=false"])
+    same = apply_overrides(base, ["device=cpu", "name=other", "timeout_s=5", "isolate=false", "budget.precision=fp32"])
     assert [s.config_hash for s in plan(same)] == hashes
     # resolved parameters: the default written out is the same run as the default left implicit
     assert [s.config_hash for s in plan(apply_overrides(base, ["params.lora.r=8"]))] == hashes
-    for change in ("params.lora.r=4", "budget.epochs=2", "measure.infer_repeats=9", "model=smollm2-135m"):
+    for change in ("params.lora.r=4", "budget.epochs=2", "budget.precision=bf16", "measure.infer_repeats=9", "model=smollm2-135m"):
         assert [s.config_hash for s in plan(apply_overrides(base, [change]))] != hashes, change
+
+
+def test_committed_rows_keep_their_hashes():
+    """A budget field added later with its default left out: the llm_rt rows committed before the
+    precision option are still found by --resume."""
+    rows = [json.loads(line) for line in (PROJECT_ROOT / "results/llm_rt/cpu-amd-epyc-2c.jsonl").open()]
+    committed = {(r["method"], r["seed"]): r["config_hash"] for r in rows}
+    planned = {(s.method, s.seed): s.config_hash for s in plan(load_suite("llm_rt"))}
+    assert planned[("zero_shot", 0)] == committed[("zero_shot", 0)]
+    assert planned[("lora", 0)] == committed[("lora", 0)]
 
 
 def test_resume_reruns_failed_runs_and_drops_a_truncated_tail(tiny_bert_dir, tiny_task, tmp_path, capsys):
