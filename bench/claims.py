@@ -64,7 +64,8 @@ def claim_update(rows: list[dict]) -> Claim:
 
 def claim_low_rank(rows: list[dict]) -> Claim:
     """Holds when the top 8 singular directions of dW carry LOW_RANK_ENERGY of its energy; with caveats when
-    they do not but rank-8 LoRA still matches full fine-tuning's accuracy (intervals overlap)."""
+    they do not but LoRA (rank 8 when there is one, else the highest rank run) still matches full fine-tuning's
+    accuracy (intervals overlap)."""
     title, statement = "The update is low-rank", "dW = B·A with r much smaller than d and k."
     spectra = _spectra(rows)
     if not spectra:
@@ -72,7 +73,7 @@ def claim_low_rank(rows: list[dict]) -> Claim:
                      ("Needs the singular values of dW from full fine-tuning (rows with update_spectrum); none in this run.",))
     evidence, energies = [], []
     tasks = by_task(rows)
-    matched = []
+    matched, ranks = [], set()
     for r in spectra:
         sp = r["update_spectrum"]
         e = sp["energy_top_mean"][SPECTRUM_RANK]
@@ -91,13 +92,15 @@ def claim_low_rank(rows: list[dict]) -> Claim:
         if lora and full and full.get("accuracy") is not None:
             close = not disjoint_below(lora, full)
             matched.append(close)
+            ranks.add(lora["method_params"].get("r"))
             evidence.append(f"{r['task']}: LoRA r = {lora['method_params'].get('r', '?')} {_fmt_acc(lora)} vs full "
                             f"fine-tuning {_fmt_acc(full)} ({'intervals overlap' if close else 'clearly lower'}).")
     if min(energies) >= LOW_RANK_ENERGY:
         return Claim(2, title, statement, HOLDS, tuple(evidence))
     if matched and all(matched):
+        rank = ("a rank-" + "/".join(str(r) for r in sorted(ranks)) + " update") if None not in ranks else "LoRA's update"
         return Claim(2, title, statement, CAVEATS, tuple(evidence) + (
-            "dW itself is not low-rank by energy, but a rank-8 update reaches the same accuracy: the part that matters is.",))
+            f"dW itself is not low-rank by energy, but {rank} reaches the same accuracy: the part that matters is.",))
     return Claim(2, title, statement, FAILS, tuple(evidence))
 
 

@@ -270,6 +270,8 @@ def test_claims_1_and_2_from_update_spectra():
     assert claims.claim_low_rank(low).verdict == claims.HOLDS
     spread = [run_row("t", "lora", accuracy=0.75), run_row("t", "full", accuracy=0.76, update_spectrum=_spectrum(0.3))]
     assert claims.claim_low_rank(spread).verdict == claims.CAVEATS  # not low-rank by energy, yet rank 8 suffices
+    r16 = [run_row("t", "lora", accuracy=0.75, method_params={"lr": 1e-3, "r": 16}), spread[1]]
+    assert "but a rank-16 update reaches the same accuracy" in claims.claim_low_rank(r16).evidence[-1]
     worse = [run_row("t", "lora", accuracy=0.60, accuracy_ci_low=0.57, accuracy_ci_high=0.63),
              run_row("t", "full", accuracy=0.80, accuracy_ci_low=0.78, accuracy_ci_high=0.82, update_spectrum=_spectrum(0.3))]
     assert claims.claim_low_rank(worse).verdict == claims.FAILS
