@@ -41,6 +41,9 @@ class Budget:
     # training steps in fp32, or under torch.autocast to bfloat16 (weights and optimizer stay fp32);
     # evaluation and the inference clocks always run in fp32, so scores stay comparable across settings
     precision: typing.Literal["fp32", "bf16"] = "fp32"
+    # causal LMs: the task's prompt goes in as one user turn of the tokenizer's chat template (instruction-
+    # tuned models answer after the assistant header; label words and answers lose their leading space)
+    chat_template: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,28 +6,44 @@ import random
 
 import torch
 
+from bench.errors import Unsupported
 from bench.tasks import Example, Task
 
 
-def encode(examples: list[Example], tok, task: Task, kind: str, max_length: int) -> list[list[int]]:
+def prompt_texts(examples: list[Example], tok, task: Task, chat: bool = False) -> list[str]:
+    """The task's prompt per example; with `chat`, as one user turn of the tokenizer's chat template,
+    ending with the assistant's header (the template writes its own special tokens)."""
+    texts = [task.prompt.format(text=e.text) for e in examples]
+    if not chat:
+        return texts
+    if not getattr(tok, "chat_template", None):
+        raise Unsupported("budget.chat_template: this model's tokenizer has no chat template")
+    return [tok.apply_chat_template([{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True)
+            for t in texts]
+
+
+def encode(examples: list[Example], tok, task: Task, kind: str, max_length: int, chat: bool = False) -> list[list[int]]:
     if kind == "causal":
         # The prompt's ending ("Sentiment:") must survive truncation: cut from the left.
         tok.truncation_side = "left"
-        texts = [task.prompt.format(text=e.text) for e in examples]
+        texts = prompt_texts(examples, tok, task, chat)
     else:
         tok.truncation_side = "right"
         texts = [e.text for e in examples]
-    return tok(texts, truncation=True, max_length=max_length, add_special_tokens=True)["input_ids"]
+    return tok(texts, truncation=True, max_length=max_length, add_special_tokens=not chat)["input_ids"]
 
 
-def encode_generation(examples: list[Example], tok, task: Task, max_length: int, with_target: bool) -> tuple[list, list]:
+def encode_generation(examples: list[Example], tok, task: Task, max_length: int, with_target: bool,
+                      chat: bool = False) -> tuple[list, list]:
     """Generation tasks: (token ids, per-token labels). With the target: prompt + target + EOS, labels
     -100 on the prompt (the loss is on the answer only); without: the prompt alone (labels empty).
-    The prompt is cut from the left so that prompt + target fit in max_length; the target is kept."""
+    The prompt is cut from the left so that prompt + target fit in max_length; the target is kept.
+    In a chat turn the answer starts the assistant's line, without the leading space."""
     ids, labels = [], []
-    for e in examples:
-        prompt = tok(task.prompt.format(text=e.text), add_special_tokens=True)["input_ids"]
-        target = tok(" " + e.target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] if with_target else []
+    lead = "" if chat else " "
+    for e, text in zip(examples, prompt_texts(examples, tok, task, chat)):
+        prompt = tok(text, add_special_tokens=not chat)["input_ids"]
+        target = tok(lead + e.target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] if with_target else []
         keep = max(1, max_length - len(target))
         prompt = prompt[-keep:]
         ids.append(prompt + target)

@@ -47,8 +47,9 @@ def config_hash(spec: RunSpec, method_params: dict) -> str:
     from bench.results import SCHEMA_VERSION
 
     budget = dataclasses.asdict(spec.budget)
-    if budget["precision"] == "fp32":  # the default: runs from before the option keep their hashes
-        del budget["precision"]
+    for key, default in (("precision", "fp32"), ("chat_template", False)):
+        if budget[key] == default:  # options added later: at their defaults, runs from before keep their hashes
+            del budget[key]
     payload = {"schema_version": SCHEMA_VERSION, "task": spec.task, "task_version": spec.task_version,
                "model": spec.model, "method": spec.method, "method_params": method_params, "seed": spec.seed,
                "budget": budget, "measure": dataclasses.asdict(spec.measure)}
@@ -159,7 +160,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
         raise Unsupported(f"{task.name} is a generation task: it needs a causal LM, and {spec.model} is an encoder")
     sets = _encode(splits, tok, task, kind, spec)
     fwd = dict(kind=kind, device=device,
-               label_token_ids=_label_token_ids(tok, task) if kind == "causal" and not task.is_generation else None)
+               label_token_ids=_label_token_ids(tok, task, spec.budget.chat_template) if kind == "causal" and not task.is_generation else None)
     stats = train(model, sets["train"].batches_for_epoch, lr=params.lr, budget=spec.budget,
                   warmup_steps=spec.measure.train_warmup_steps, virtual_tokens=virtual, seed=spec.seed,
                   show_progress=spec.show_progress, **fwd)
@@ -233,6 +234,9 @@ def _encode(splits, tok, task, kind: str, spec: RunSpec) -> dict[str, Encoded]:
     from bench.data import encode, encode_generation
     from bench.tasks import Example
 
+    chat = spec.budget.chat_template
+    if chat and kind != "causal":
+        raise Unsupported(f"budget.chat_template needs a causal LM; {spec.model} is an encoder")
     caps = {"train": spec.budget.train_examples, "test": spec.budget.eval_examples,
             "validation": spec.measure.validation_examples}
     out = {}
@@ -242,9 +246,10 @@ def _encode(splits, tok, task, kind: str, spec: RunSpec) -> dict[str, Encoded]:
             examples = [Example(e.text, e.label, r) for e in examples for r in e.references]
         bsz = spec.budget.batch_size if name == "train" else spec.budget.eval_batch_size
         if task.is_generation:
-            ids, labels = encode_generation(examples, tok, task, spec.budget.max_length, with_target=name == "train")
+            ids, labels = encode_generation(examples, tok, task, spec.budget.max_length, with_target=name == "train",
+                                            chat=chat)
         else:
-            ids, labels = encode(examples, tok, task, kind, spec.budget.max_length), [e.label for e in examples]
+            ids, labels = encode(examples, tok, task, kind, spec.budget.max_length, chat=chat), [e.label for e in examples]
         out[name] = Encoded(ids, labels, tok.pad_token_id, kind == "causal", bsz, spec.seed, spec.budget.group_by_length,
                             references=[e.references for e in examples])
     return out
@@ -319,10 +324,11 @@ def _adapter_targets(model) -> dict:
     return {"adapter_targets": sorted(targets)} if targets else {}
 
 
-def _label_token_ids(tok, task) -> list[int]:
+def _label_token_ids(tok, task, chat: bool = False) -> list[int]:
+    """The first token of each label word; in a chat turn the answer starts the line: no leading space."""
     if not task.label_words:
         raise BenchError(f"task {task.name} has no label_words: causal LMs score label words")
-    ids = [tok.encode(w, add_special_tokens=False)[0] for w in task.label_words]
+    ids = [tok.encode(w.lstrip() if chat else w, add_special_tokens=False)[0] for w in task.label_words]
     if len(set(ids)) != len(ids):
         raise BenchError(f"task {task.name}: label words {list(task.label_words)} share a first token")
     return ids

@@ -10,8 +10,8 @@ import torch
 
 from bench import evaluate, methods
 from bench.config import Budget, Measure
-from bench.data import collate, encode_generation
-from bench.errors import BenchError
+from bench.data import collate, encode, encode_generation, prompt_texts
+from bench.errors import BenchError, Unsupported
 from bench.generate import answer_text, generate_texts, generation_metrics, greedy
 from bench.measure import trainable_counts
 from bench.run import RunSpec, execute
@@ -254,6 +254,47 @@ def test_encode_generation_masks_the_prompt_and_keeps_the_answer():
     assert tok.decode(short[0][:6 - len(answer)]).endswith(":")
     prompt, _ = encode_generation(ex, tok, task, max_length=64, with_target=False)
     assert prompt[0] == ids[0][:-len(answer)]
+
+
+CHAT = "{% for m in messages %}review : {{ m['content'] }}{% endfor %}{% if add_generation_prompt %} sentiment :{% endif %}"
+
+
+def test_chat_template_wraps_the_prompt_as_a_user_turn():
+    tok = make_tokenizer("causal")
+    task = parse_task({"name": "g", "version": 1, "type": "generation", "source": {"path": "x"}, "prompt": "the {text}"},
+                      "g.yaml")
+    ex = [Example("movie was good", -1, "positive")]
+    with pytest.raises(Unsupported, match="no chat template"):
+        encode_generation(ex, tok, task, max_length=64, with_target=True, chat=True)
+    tok.chat_template = CHAT
+    assert prompt_texts(ex, tok, task, chat=True) == ["review : the movie was good sentiment :"]
+    assert prompt_texts(ex, tok, task) == ["the movie was good"]
+    ids, labels = encode_generation(ex, tok, task, max_length=64, with_target=True, chat=True)
+    assert tok.decode(ids[0]) == "review : the movie was good sentiment : positive <eos>"
+    assert labels[0][:-2] == [-100] * (len(ids[0]) - 2)  # the loss is on the answer and EOS only
+    cls = parse_task({"name": "c", "version": 1, "labels": ["negative", "positive"], "source": {"path": "x"},
+                      "prompt": "{text}"}, "c.yaml")
+    assert tok.decode(encode(ex, tok, cls, "causal", 64, chat=True)[0]) == "review : movie was good sentiment :"
+
+
+def test_chat_template_runs_on_a_causal_lm_and_is_unsupported_on_an_encoder(tmp_path, tiny_llama_dir, tiny_bert_dir):
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    chat_dir = shutil.copytree(tiny_llama_dir, tmp_path / "chat-llama")  # the session's model stays as it is
+    tok = AutoTokenizer.from_pretrained(chat_dir)
+    tok.chat_template = CHAT
+    tok.save_pretrained(chat_dir)
+    task = write_tiny_task(tmp_path / "tasks", n=60)
+    for model, status in ((chat_dir, "ok"), (tiny_bert_dir, "unsupported")):
+        spec = RunSpec(suite="t", task="tiny_sentiment", task_path=str(task), model=str(model), method="lora", seed=0,
+                       device="cpu", budget=Budget(max_steps=2, batch_size=8, chat_template=True),
+                       measure=Measure(latency_requests=2, infer_repeats=1, infer_batch_size=4), show_progress=False)
+        row = execute(spec)
+        assert row["status"] == status, row["error"]
+        assert row["budget"]["chat_template"] is True
+    assert "needs a causal LM" in row["error"]
 
 
 # ----------------------------------------------------------------------------- whole runs
