@@ -159,8 +159,9 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     if task.is_generation and kind != "causal":
         raise Unsupported(f"{task.name} is a generation task: it needs a causal LM, and {spec.model} is an encoder")
     sets = _encode(splits, tok, task, kind, spec)
+    words = kind == "causal" and not task.is_generation  # label-word scoring
     fwd = dict(kind=kind, device=device,
-               label_token_ids=_label_token_ids(tok, task, spec.budget.chat_template) if kind == "causal" and not task.is_generation else None)
+               label_token_ids=_label_token_ids(tok, task, spec.budget.chat_template) if words else None)
     stats = train(model, sets["train"].batches_for_epoch, lr=params.lr, budget=spec.budget,
                   warmup_steps=spec.measure.train_warmup_steps, virtual_tokens=virtual, seed=spec.seed,
                   show_progress=spec.show_progress, **fwd)
