@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.config import budget_identity
 from bench.errors import BenchError
 from bench.results import DIRECTIONS, read_rows
 
@@ -33,7 +34,7 @@ CATEGORIES = {"status": "status", "trainable_params": "params", "total_params": 
               "adapter_bytes": "params", "accuracy": "accuracy", "score": "accuracy", "peak_mem_bytes": "memory",
               **{m: "timing" for m in TIMINGS}}
 NOISY = ("timing", "memory")
-RUN_KEY = ("task", "task_version", "model", "method", "method_params", "seed")
+RUN_KEY = ("task", "task_version", "model", "method", "method_params", "seed", "budget")
 SWITCH_KEY = ("model", "strategy", "n_tasks", "batch_size", "popularity", "order", "seed")
 
 
@@ -65,8 +66,9 @@ def match_key(row: dict) -> tuple:
     kind = row.get("kind", "run")
     fields = RUN_KEY if kind == "run" else SWITCH_KEY
     env = row.get("env") or {}
+    values = {f: budget_identity(row.get(f)) if f == "budget" else row.get(f) for f in fields}
     return (kind, row.get("schema_version"), env.get("device_kind"),
-            *(json.dumps(row.get(f), sort_keys=True, default=str) for f in fields))
+            *(json.dumps(values[f], sort_keys=True, default=str) for f in fields))
 
 
 def describe(row: dict) -> str:

@@ -46,6 +46,18 @@ class Budget:
     chat_template: bool = False
 
 
+# Budget keys added after rows were committed, with their defaults: at the default they are left out of
+# what identifies a run (its config hash, the key `compare` matches on), so older rows still match.
+LATER_BUDGET_DEFAULTS = {"precision": "fp32", "chat_template": False}
+
+
+def budget_identity(budget: dict | None) -> dict | None:
+    """A row's budget as it identifies the run: later keys at their defaults dropped (pure)."""
+    if budget is None:
+        return None
+    return {k: v for k, v in budget.items() if LATER_BUDGET_DEFAULTS.get(k, object()) != v}
+
+
 @dataclass(frozen=True)
 class Measure:
     """How speed is measured: warm-up, repeats, batch sizes. Samples are kept in the rows."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.config import Budget, Measure
+from bench.config import Budget, Measure, budget_identity
 from bench.errors import BenchError, Unsupported
 
 
@@ -46,10 +46,7 @@ def config_hash(spec: RunSpec, method_params: dict) -> str:
     name or anything timed, so a resumed suite finds its finished runs."""
     from bench.results import SCHEMA_VERSION
 
-    budget = dataclasses.asdict(spec.budget)
-    for key, default in (("precision", "fp32"), ("chat_template", False)):
-        if budget[key] == default:  # options added later: at their defaults, runs from before keep their hashes
-            del budget[key]
+    budget = budget_identity(dataclasses.asdict(spec.budget))  # options added later: old runs keep their hashes
     payload = {"schema_version": SCHEMA_VERSION, "task": spec.task, "task_version": spec.task_version,
                "model": spec.model, "method": spec.method, "method_params": method_params, "seed": spec.seed,
                "budget": budget, "measure": dataclasses.asdict(spec.measure)}

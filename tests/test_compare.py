@@ -134,6 +134,16 @@ def test_matching_and_incomparable_rows():
     assert cmp.exit_code(verdicts) == 0
 
 
+def test_rows_at_other_budgets_are_other_experiments():
+    budget = {"epochs": 1, "batch_size": 16, "max_length": 48}
+    base = [make_row(seed=1, budget=budget)]
+    assert marks(cmp.compare(base, [make_row(seed=2, budget={**budget, "epochs": 2})])) == {INCOMPARABLE}
+    assert marks(cmp.compare(base, [make_row(seed=2, budget={**budget, "precision": "bf16"})])) == {INCOMPARABLE}
+    # a key added later, at its default, is the same experiment as a row written before it existed
+    same = cmp.compare(base, [make_row(seed=2, budget={**budget, "precision": "fp32", "chat_template": False})])
+    assert INCOMPARABLE not in marks(same) and marks(same, "accuracy") == {NOISE}
+
+
 def test_newly_failing_row_without_details_still_matches():
     """A run that died early records no method params or environment: it is `!`, not `x`."""
     failed = {"schema_version": 1, "kind": "run", "task": "rotten_tomatoes", "model": "minilm", "method": "lora",
