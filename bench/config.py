@@ -46,16 +46,17 @@ class Budget:
     chat_template: bool = False
 
 
-# Budget keys added after rows were committed, with their defaults: at the default they are left out of
-# what identifies a run (its config hash, the key `compare` matches on), so older rows still match.
-LATER_BUDGET_DEFAULTS = {"precision": "fp32", "chat_template": False}
+# Budget keys added after rows were committed: at their defaults they are left out of what identifies a
+# run (its config hash, the key `compare` matches on), so older rows still match.
+LATER_BUDGET_KEYS = ("precision", "chat_template")
 
 
 def budget_identity(budget: dict | None) -> dict | None:
     """A row's budget as it identifies the run: later keys at their defaults dropped (pure)."""
     if budget is None:
         return None
-    return {k: v for k, v in budget.items() if LATER_BUDGET_DEFAULTS.get(k, object()) != v}
+    defaults = Budget()
+    return {k: v for k, v in budget.items() if not (k in LATER_BUDGET_KEYS and v == getattr(defaults, k))}
 
 
 @dataclass(frozen=True)

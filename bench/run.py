@@ -142,8 +142,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     row["mem_baseline_bytes"] = memory.current_rss_bytes() if device.type == "cpu" else 0
     _seed_everything(spec.seed)
     model_spec = models.resolve(spec.model)
-    if task.is_generation and model_spec.kind == "encoder":
-        raise Unsupported(f"{task.name} is a generation task: it needs a causal LM, and {spec.model} is an encoder")
+    _causal_only(task, spec, model_spec.kind)  # known before loading for built-in models and local folders
     model, tok, kind = models.load(model_spec, num_labels=max(2, len(task.labels)))
     ctx = methods.BuildContext(kind=kind, task_text=task.description or task.name,
                                tokenizer_path=models.local_path(model_spec))
@@ -153,8 +152,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     virtual = _virtual_tokens(model)
     row.update(model_kind=kind, virtual_tokens=virtual, **trainable_counts(model), **_adapter_targets(model))
 
-    if task.is_generation and kind != "causal":
-        raise Unsupported(f"{task.name} is a generation task: it needs a causal LM, and {spec.model} is an encoder")
+    _causal_only(task, spec, kind)  # a hub id's kind is known once loaded
     sets = _encode(splits, tok, task, kind, spec)
     words = kind == "causal" and not task.is_generation  # label-word scoring
     fwd = dict(kind=kind, device=device,
@@ -233,8 +231,6 @@ def _encode(splits, tok, task, kind: str, spec: RunSpec) -> dict[str, Encoded]:
     from bench.tasks import Example
 
     chat = spec.budget.chat_template
-    if chat and kind != "causal":
-        raise Unsupported(f"budget.chat_template needs a causal LM; {spec.model} is an encoder")
     caps = {"train": spec.budget.train_examples, "test": spec.budget.eval_examples,
             "validation": spec.measure.validation_examples}
     out = {}
@@ -320,6 +316,16 @@ def _lora_targets(model) -> tuple[str, ...]:
 def _adapter_targets(model) -> dict:
     targets = getattr(getattr(model, "peft_config", {}).get("default"), "target_modules", None)
     return {"adapter_targets": sorted(targets)} if targets else {}
+
+
+def _causal_only(task, spec: RunSpec, kind: str) -> None:
+    """Generation tasks and chat-template prompts need a causal LM: on an encoder the run is `unsupported`."""
+    if kind != "encoder":
+        return
+    if task.is_generation:
+        raise Unsupported(f"{task.name} is a generation task: it needs a causal LM, and {spec.model} is an encoder")
+    if spec.budget.chat_template:
+        raise Unsupported(f"budget.chat_template needs a causal LM; {spec.model} is an encoder")
 
 
 def _label_token_ids(tok, task, chat: bool = False) -> list[int]:
