@@ -14,23 +14,41 @@ def prompt_texts(examples: list[Example], tok, task: Task, chat: bool = False) -
     """The task's prompt per example; with `chat`, as one user turn of the tokenizer's chat template,
     ending with the assistant's header (the template writes its own special tokens)."""
     texts = [task.prompt.format(text=e.text) for e in examples]
-    if not chat:
-        return texts
+    return [_chat_turn(tok, t) for t in texts] if chat else texts
+
+
+def _chat_turn(tok, content: str) -> str:
     if not getattr(tok, "chat_template", None):
         raise Unsupported("budget.chat_template: this model's tokenizer has no chat template")
-    return [tok.apply_chat_template([{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True)
-            for t in texts]
+    return tok.apply_chat_template([{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True)
+
+
+def chat_prompt_ids(examples: list[Example], tok, task: Task, limit: int) -> list[list[int]]:
+    """Each example's prompt as one user turn of the chat template, at most `limit` token ids. When it is
+    longer, only the user's text is cut (from the left, as plain prompts are): the template's own parts (a
+    system turn, the headers, the assistant's header at the end) are kept whole, unless they alone exceed
+    the limit; then the whole turn is cut from the left."""
+    marker = "\ue000"  # a private-use character: where the user's text sits in the rendered template
+    parts = _chat_turn(tok, marker).split(marker)
+    frame = [tok(p, add_special_tokens=False)["input_ids"] for p in parts] if len(parts) == 2 else None
+    room = limit - sum(map(len, frame)) if frame else 0
+    out = []
+    for e in examples:
+        content = task.prompt.format(text=e.text)
+        ids = tok(_chat_turn(tok, content), add_special_tokens=False)["input_ids"]  # tokenized whole when it fits
+        if len(ids) > limit and room >= 1:
+            ids = frame[0] + tok(content, add_special_tokens=False)["input_ids"][-room:] + frame[1]
+        out.append(ids[-limit:])
+    return out
 
 
 def encode(examples: list[Example], tok, task: Task, kind: str, max_length: int, chat: bool = False) -> list[list[int]]:
-    if kind == "causal":
-        # The prompt's ending ("Sentiment:") must survive truncation: cut from the left.
-        tok.truncation_side = "left"
-        texts = prompt_texts(examples, tok, task, chat)
-    else:
-        tok.truncation_side = "right"
-        texts = [e.text for e in examples]
-    return tok(texts, truncation=True, max_length=max_length, add_special_tokens=not chat)["input_ids"]
+    if kind == "causal" and chat:
+        return chat_prompt_ids(examples, tok, task, max_length)
+    # A causal prompt's ending ("Sentiment:") must survive truncation: cut from the left.
+    tok.truncation_side = "left" if kind == "causal" else "right"
+    texts = prompt_texts(examples, tok, task) if kind == "causal" else [e.text for e in examples]
+    return tok(texts, truncation=True, max_length=max_length)["input_ids"]
 
 
 def encode_generation(examples: list[Example], tok, task: Task, max_length: int, with_target: bool,
@@ -41,11 +59,10 @@ def encode_generation(examples: list[Example], tok, task: Task, max_length: int,
     In a chat turn the answer starts the assistant's line, without the leading space."""
     ids, labels = [], []
     lead = "" if chat else " "
-    for e, text in zip(examples, prompt_texts(examples, tok, task, chat)):
-        prompt = tok(text, add_special_tokens=not chat)["input_ids"]
+    for e, text in zip(examples, prompt_texts(examples, tok, task)):
         target = tok(lead + e.target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] if with_target else []
         keep = max(1, max_length - len(target))
-        prompt = prompt[-keep:]
+        prompt = chat_prompt_ids([e], tok, task, keep)[0] if chat else tok(text)["input_ids"][-keep:]
         ids.append(prompt + target)
         labels.append([-100] * len(prompt) + target)
     return ids, labels

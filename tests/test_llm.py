@@ -277,6 +277,25 @@ def test_chat_template_wraps_the_prompt_as_a_user_turn():
     assert tok.decode(encode(ex, tok, cls, "causal", 64, chat=True)[0]) == "review : movie was good sentiment :"
 
 
+def test_a_long_chat_turn_loses_the_users_text_not_the_templates_parts():
+    tok = make_tokenizer("causal")
+    tok.chat_template = "the plot : " + CHAT  # a system turn ("the plot :") before the user's
+    cls = parse_task({"name": "c", "version": 1, "labels": ["negative", "positive"], "source": {"path": "x"},
+                      "prompt": "{text}"}, "c.yaml")
+    gen = parse_task({"name": "g", "version": 1, "type": "generation", "source": {"path": "x"}, "prompt": "{text}"},
+                     "g.yaml")
+    ex = [Example("the movie was really quite a good story film", 0, "positive")]
+    whole = tok.decode(encode(ex, tok, cls, "causal", 64, chat=True)[0])
+    assert whole == "the plot : review : the movie was really quite a good story film sentiment :"
+    cut = encode(ex, tok, cls, "causal", 12, chat=True)[0]  # 7 template tokens + the text's last 5
+    assert len(cut) == 12 and tok.decode(cut) == "the plot : review : quite a good story film sentiment :"
+    ids, labels = encode_generation(ex, tok, gen, max_length=12, with_target=True, chat=True)
+    assert tok.decode(ids[0]) == "the plot : review : good story film sentiment : positive <eos>"
+    assert labels[0][-2:] == ids[0][-2:] and labels[0][:-2] == [-100] * 10
+    tiny = encode(ex, tok, cls, "causal", 5, chat=True)[0]  # the template alone does not fit: cut from the left
+    assert tok.decode(tiny) == "good story film sentiment :"
+
+
 def test_chat_template_runs_on_a_causal_lm_and_is_unsupported_on_an_encoder(tmp_path, tiny_llama_dir, tiny_bert_dir):
     import shutil
 
