@@ -43,6 +43,7 @@ class Task:
     label_map: dict = field(default_factory=dict)
     label_from: str = "value"  # value | sign
     label_words: tuple[str, ...] = ()
+    chat_label_words: tuple[str, ...] = ()  # with budget.chat_template (default: label_words without their leading space)
     prompt: str = "{text}\nAnswer:"
     metric: str = "accuracy"
     description: str = ""
@@ -88,7 +89,7 @@ def parse_task(data: dict, path: Path) -> Task:
         metric = data.get("metric", "exact_match")
         if metric not in GENERATION_METRICS:
             raise BenchError(f"malformed task {path}: metric {metric!r}; valid generation metrics: {choices(GENERATION_METRICS)}")
-        if labels or data.get("label_words"):
+        if labels or data.get("label_words") or data.get("chat_label_words"):
             raise BenchError(f"malformed task {path}: a generation task has a target (label_field), not labels or label_words")
         n = data.get("max_new_tokens", 16)
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 4096:
@@ -101,11 +102,12 @@ def parse_task(data: dict, path: Path) -> Task:
             raise BenchError(f"malformed task {path}: max_new_tokens and answer_regex are for type: generation")
         if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
             raise BenchError(f"malformed task {path}: labels must be a list of at least two names")
-    words = data.get("label_words", [])
-    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-        raise BenchError(f"malformed task {path}: label_words must be a list of strings")
-    if words and len(words) != len(labels):
-        raise BenchError(f"malformed task {path}: {len(words)} label_words for {len(labels)} labels")
+    words = {key: data.get(key, []) for key in ("label_words", "chat_label_words")}
+    for key, value in words.items():
+        if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
+            raise BenchError(f"malformed task {path}: {key} must be a list of non-empty strings")
+        if value and len(value) != len(labels):
+            raise BenchError(f"malformed task {path}: {len(value)} {key} for {len(labels)} labels")
     if not isinstance(data["source"], dict):
         raise BenchError(f"malformed task {path}: source must be a mapping")
     if not isinstance(data.get("label_map", {}), dict):
@@ -131,7 +133,7 @@ def parse_task(data: dict, path: Path) -> Task:
         name=str(data["name"]), version=data["version"], labels=tuple(labels), source=data["source"], type=kind,
         text_field=data.get("text_field", "text"), label_field=data.get("label_field", "label"),
         label_map=dict(data.get("label_map", {})), label_from=data.get("label_from", "value"),
-        label_words=tuple(words), prompt=data.get("prompt", "{text}\nAnswer:"),
+        label_words=tuple(words["label_words"]), chat_label_words=tuple(words["chat_label_words"]), prompt=data.get("prompt", "{text}\nAnswer:"),
         metric=data.get("metric", "exact_match" if kind == "generation" else "accuracy"),
         description=data.get("description", ""), size=int(data.get("size", 0)), split=split,
         max_new_tokens=int(data.get("max_new_tokens", 16)), answer_regex=str(data.get("answer_regex", "")),

@@ -296,6 +296,23 @@ def test_a_long_chat_turn_loses_the_users_text_not_the_templates_parts():
     assert tok.decode(tiny) == "good story film sentiment :"
 
 
+def test_chat_label_words_replace_the_label_words_in_a_chat_turn(tmp_path):
+    from bench.run import _label_token_ids
+
+    tok = make_tokenizer("causal")
+    data = {"name": "c", "version": 1, "labels": ["negative", "positive"], "source": {"path": "x"},
+            "label_words": [" negative", " positive"]}
+    plain, chat = parse_task(data, "c.yaml"), parse_task({**data, "chat_label_words": ["bad", "good"]}, "c.yaml")
+    word_ids = lambda *ws: [tok.convert_tokens_to_ids(w) for w in ws]  # noqa: E731
+    assert _label_token_ids(tok, chat) == _label_token_ids(tok, plain) == word_ids("negative", "positive")
+    assert _label_token_ids(tok, plain, chat=True) == word_ids("negative", "positive")  # the space dropped
+    assert _label_token_ids(tok, chat, chat=True) == word_ids("bad", "good")
+    with pytest.raises(BenchError, match="1 chat_label_words for 2 labels"):
+        parse_task({**data, "chat_label_words": ["bad"]}, tmp_path / "c.yaml")
+    with pytest.raises(BenchError, match="chat_label_words must be a list of non-empty strings"):
+        parse_task({**data, "chat_label_words": ["bad", " "]}, tmp_path / "c.yaml")
+
+
 def test_chat_template_runs_on_a_causal_lm_and_is_unsupported_on_an_encoder(tmp_path, tiny_llama_dir, tiny_bert_dir):
     import shutil
 
