@@ -23,7 +23,8 @@ def _git(*args: str) -> str | None:
 @lru_cache(maxsize=1)
 def git_state() -> dict:
     sha = _git("rev-parse", "HEAD")
-    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    # Rows appended to a tracked file under results/ are not a change of the code that made them.
+    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
     return {"git_sha": sha or "unknown", "git_dirty": bool(dirty) if dirty is not None else None}
 
 
