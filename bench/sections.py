@@ -16,7 +16,8 @@ def sweep_section(rows: list[dict]) -> list[dict]:
         return "-" if v is None else f"{v:.3f}"
 
     return [{"task": p.task, "model": p.model, "method": p.method, "lr": "-" if p.lr is None else f"{p.lr:g}",
-             "val_accuracy": f(p.val_accuracy), "accuracy": f(p.accuracy), "n": p.n, "n_ok": p.n_ok,
+             "val_accuracy": f(p.val_accuracy), "val_seeds": ", ".join(map(str, p.val_seeds)) or "-",
+             "accuracy": f(p.accuracy), "n": p.n, "n_ok": p.n_ok,
              "selected": p.selected} for p in sweep_points(rows)]
 
 

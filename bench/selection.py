@@ -4,8 +4,10 @@ A (task, model, method) group is swept when any of its run rows carries `lr_swee
 writes it on every run of a `lr_sweep:` suite). Within a swept group every run row is one point of
 the sweep, keyed by `method_params.lr` (a plain run of the same method at one of the rates, kept by
 --resume, counts as that rate). The selected rate is the one with the best mean `val_accuracy` over
-its ok rows; ties (within 1e-9) go to the smaller rate, the cautious choice. Rates whose ok rows have
-no validation accuracy are not candidates: the test set never picks a rate.
+its ok rows at the seeds every candidate rate has (so more seeds run at the chosen rate after the
+sweep neither change the comparison nor flip the choice; all of each rate's ok rows when the rates
+share no seed); ties (within 1e-9) go to the smaller rate, the cautious choice. Rates whose ok rows
+have no validation accuracy are not candidates: the test set never picks a rate.
 
 The main numbers (aggregate.group and everything built on it, the terminal summary, the claims) use
 only the selected rate's rows; the other rates stay in the store and in the report's sweep table.
@@ -30,7 +32,8 @@ class LrPoint:
     lr: float | None  # None: a row without method_params.lr (a run that failed before its parameters resolved)
     n: int  # rows at this rate
     n_ok: int
-    val_accuracy: float | None  # mean over ok rows that have one
+    val_accuracy: float | None  # mean over ok rows that have one, at the seeds shared by every candidate rate
+    val_seeds: tuple  # the seeds val_accuracy is over
     accuracy: float | None  # test accuracy, mean over ok rows (shown, never used to select)
     selected: bool
 
@@ -67,6 +70,20 @@ def choose(val_by_lr: dict[float, float | None]) -> float | None:
     return min(lr for lr, v in scored.items() if v >= best - TIE)
 
 
+def _has_val(row: dict) -> bool:
+    v = row.get("val_accuracy")
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
+
+
+def shared_seeds(ok_by_lr: dict[float | None, list[dict]]) -> set | None:
+    """The seeds at which every candidate rate (one with a validation accuracy) has an ok row; None when
+    they share none (then each rate is taken over all its rows)."""
+    seeds = [{r.get("seed") for r in rs if _has_val(r)} for lr, rs in ok_by_lr.items() if lr is not None]
+    seeds = [s for s in seeds if s]
+    common = set.intersection(*seeds) if seeds else set()
+    return common or None
+
+
 def sweep_points(rows: list[dict]) -> list[LrPoint]:
     """Every rate of every swept group, in order of first appearance then rate, the selected one marked."""
     swept = swept_groups(rows)
@@ -77,10 +94,14 @@ def sweep_points(rows: list[dict]) -> list[LrPoint]:
     out = []
     for (task, model, method), by_lr in by_group.items():
         ok = {lr: [r for r in rs if r.get("status") == "ok"] for lr, rs in by_lr.items()}
-        val = {lr: _mean(r.get("val_accuracy") for r in ok[lr]) for lr in by_lr}
+        common = shared_seeds(ok)
+        scored = {lr: [r for r in ok[lr] if _has_val(r) and (common is None or r.get("seed") in common)]
+                  for lr in by_lr}
+        val = {lr: _mean(r["val_accuracy"] for r in scored[lr]) for lr in by_lr}
         chosen = choose(val)
         for lr in sorted(by_lr, key=lambda x: (x is None, x or 0.0)):
-            out.append(LrPoint(task, model, method, lr, len(by_lr[lr]), len(ok[lr]), val[lr],
+            seeds = tuple(sorted({r.get("seed") for r in scored[lr]}, key=str))
+            out.append(LrPoint(task, model, method, lr, len(by_lr[lr]), len(ok[lr]), val[lr], seeds,
                                _mean(r.get("accuracy") for r in ok[lr]), lr is not None and lr == chosen))
     return out
 

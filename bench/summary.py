@@ -81,10 +81,12 @@ def sweep_table(rows: list[dict]) -> str:
     if not points:
         return ""
     f = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-    lines = [["task", "method", "lr", "val acc", "test acc", "ok/runs", "selected"]]
-    lines += [[p.task, p.method, "-" if p.lr is None else f"{p.lr:g}", f(p.val_accuracy), f(p.accuracy),
-               f"{p.n_ok}/{p.n}", "*" if p.selected else ""] for p in points]
-    return "learning-rate sweep (selected: best mean validation accuracy)\n" + _columns(lines, 2)
+    lines = [["task", "method", "lr", "val acc", "val seeds", "test acc", "ok/runs", "selected"]]
+    lines += [[p.task, p.method, "-" if p.lr is None else f"{p.lr:g}", f(p.val_accuracy),
+               ",".join(map(str, p.val_seeds)) or "-", f(p.accuracy), f"{p.n_ok}/{p.n}", "*" if p.selected else ""]
+              for p in points]
+    return ("learning-rate sweep (selected: best mean validation accuracy at the seeds every rate has)\n"
+            + _columns(lines, 2))
 
 
 def paired_table(rows: list[dict], pair: tuple[str, str] = ("lora", "prompt_tuning")) -> str:

@@ -62,6 +62,20 @@ def test_ties_go_to_the_smaller_rate():
     assert selection.choose({3e-3: None}) is None
 
 
+def test_rates_are_compared_at_the_seeds_they_share():
+    """The llm_rt workflow: the sweep at seed 0, then seeds 1 and 2 at the chosen rate. Those later seeds
+    (lower on validation here) must not flip the choice to a rate that lost at seed 0."""
+    rows = [sweep_row(lr=3e-2, seed=0, val=0.87), sweep_row(lr=3e-2, seed=1, val=0.845),
+            sweep_row(lr=3e-2, seed=2, val=0.85), sweep_row(lr=1e-1, seed=0, val=0.86)]
+    points = {p.lr: p for p in selection.sweep_points(rows)}
+    assert selection.selected_lrs(rows)[("t", "minilm", "lora")] == 3e-2  # all rows' mean (0.855) would pick 1e-1
+    assert points[3e-2].val_accuracy == pytest.approx(0.87) and points[3e-2].val_seeds == (0,)
+    assert points[3e-2].n_ok == 3 and points[3e-2].accuracy == pytest.approx(0.7)  # test: over all its seeds
+    no_shared = [sweep_row(lr=3e-2, seed=1, val=0.8), sweep_row(lr=3e-2, seed=2, val=0.6), sweep_row(lr=1e-1, seed=0, val=0.75)]
+    assert selection.selected_lrs(no_shared)[("t", "minilm", "lora")] == 1e-1  # no shared seed: every row, 0.70 vs 0.75
+    assert "val seeds" in sweep_table(rows) and "0" in sweep_table(rows)
+
+
 def test_failed_rows_are_ignored():
     rows = LORA_SWEEP + [  # 1e-5: one ok seed at 0.95 beats all, its failed seed does not pull the mean down
         sweep_row(lr=1e-5, seed=0, val=0.95), sweep_row(lr=1e-5, seed=1, status="failed", error="diverged",
