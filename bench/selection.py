@@ -51,8 +51,12 @@ def _lr(row: dict) -> float | None:
     return float(lr) if isinstance(lr, (int, float)) and not isinstance(lr, bool) else None
 
 
+def _is_num(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and not math.isnan(x)
+
+
 def _mean(values) -> float | None:
-    v = [x for x in values if isinstance(x, (int, float)) and not isinstance(x, bool) and not math.isnan(x)]
+    v = [x for x in values if _is_num(x)]
     return sum(v) / len(v) if v else None
 
 
@@ -71,8 +75,7 @@ def choose(val_by_lr: dict[float, float | None]) -> float | None:
 
 
 def _has_val(row: dict) -> bool:
-    v = row.get("val_accuracy")
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
+    return _is_num(row.get("val_accuracy"))
 
 
 def shared_seeds(ok_by_lr: dict[float | None, list[dict]]) -> set | None:

@@ -43,7 +43,7 @@ class Task:
     label_map: dict = field(default_factory=dict)
     label_from: str = "value"  # value | sign
     label_words: tuple[str, ...] = ()
-    chat_label_words: tuple[str, ...] = ()  # with budget.chat_template (default: label_words without their leading space)
+    chat_label_words: tuple[str, ...] = ()  # with budget.chat_template (default: label_words, leading space dropped)
     prompt: str = "{text}\nAnswer:"
     metric: str = "accuracy"
     description: str = ""
@@ -133,7 +133,8 @@ def parse_task(data: dict, path: Path) -> Task:
         name=str(data["name"]), version=data["version"], labels=tuple(labels), source=data["source"], type=kind,
         text_field=data.get("text_field", "text"), label_field=data.get("label_field", "label"),
         label_map=dict(data.get("label_map", {})), label_from=data.get("label_from", "value"),
-        label_words=tuple(words["label_words"]), chat_label_words=tuple(words["chat_label_words"]), prompt=data.get("prompt", "{text}\nAnswer:"),
+        label_words=tuple(words["label_words"]), chat_label_words=tuple(words["chat_label_words"]),
+        prompt=data.get("prompt", "{text}\nAnswer:"),
         metric=data.get("metric", "exact_match" if kind == "generation" else "accuracy"),
         description=data.get("description", ""), size=int(data.get("size", 0)), split=split,
         max_new_tokens=int(data.get("max_new_tokens", 16)), answer_regex=str(data.get("answer_regex", "")),

@@ -71,7 +71,8 @@ def test_rates_are_compared_at_the_seeds_they_share():
     assert selection.selected_lrs(rows)[("t", "minilm", "lora")] == 3e-2  # all rows' mean (0.855) would pick 1e-1
     assert points[3e-2].val_accuracy == pytest.approx(0.87) and points[3e-2].val_seeds == (0,)
     assert points[3e-2].n_ok == 3 and points[3e-2].accuracy == pytest.approx(0.7)  # test: over all its seeds
-    no_shared = [sweep_row(lr=3e-2, seed=1, val=0.8), sweep_row(lr=3e-2, seed=2, val=0.6), sweep_row(lr=1e-1, seed=0, val=0.75)]
+    no_shared = [sweep_row(lr=3e-2, seed=1, val=0.8), sweep_row(lr=3e-2, seed=2, val=0.6),
+                 sweep_row(lr=1e-1, seed=0, val=0.75)]
     assert selection.selected_lrs(no_shared)[("t", "minilm", "lora")] == 1e-1  # no shared seed: every row, 0.70 vs 0.75
     assert "val seeds" in sweep_table(rows) and "0" in sweep_table(rows)
 
