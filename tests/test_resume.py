@@ -92,11 +92,11 @@ def test_committed_rows_keep_their_hashes():
     """A budget field added later with its default left out: the llm_rt rows committed before the
     precision option are still found by --resume."""
     rows = [json.loads(line) for line in (PROJECT_ROOT / "results/llm_rt/cpu-amd-epyc-2c.jsonl").open()]
-    committed = {(r["method"], r["seed"]): r["config_hash"] for r in rows}
-    planned = {(s.method, s.seed, s.params.get("lr")): s.config_hash for s in plan(load_suite("llm_rt"))}
-    assert planned[("zero_shot", 0, None)] == committed[("zero_shot", 0)]
-    assert planned[("lora", 0, 1e-3)] == committed[("lora", 0)]  # the swept rate the rows were run at
-    assert planned[("prompt_tuning", 0, 3e-2)] == committed[("prompt_tuning", 0)]
+    committed = {(r["method"], r["seed"], r["method_params"].get("lr")): r["config_hash"] for r in rows}
+    planned = {(s.method, s.seed, s.params.get("lr", 0.0)): s.config_hash for s in plan(load_suite("llm_rt"))}
+    assert planned.keys() <= committed.keys()  # every run of the suite (the whole sweep) is in the file
+    for key, hash_ in planned.items():  # rows run before the sweep and before the precision option included
+        assert committed[key] == hash_, key
 
 
 def test_resume_reruns_failed_runs_and_drops_a_truncated_tail(tiny_bert_dir, tiny_task, tmp_path, capsys):
