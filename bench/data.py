@@ -59,10 +59,13 @@ def encode_generation(examples: list[Example], tok, task: Task, max_length: int,
     In a chat turn the answer starts the assistant's line, without the leading space."""
     ids, labels = [], []
     lead = "" if chat else " "
-    for e, text in zip(examples, prompt_texts(examples, tok, task)):
+    for e in examples:
         target = tok(lead + e.target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] if with_target else []
         keep = max(1, max_length - len(target))
-        prompt = chat_prompt_ids([e], tok, task, keep)[0] if chat else tok(text)["input_ids"][-keep:]
+        if chat:
+            prompt = chat_prompt_ids([e], tok, task, keep)[0]
+        else:
+            prompt = tok(task.prompt.format(text=e.text))["input_ids"][-keep:]
         ids.append(prompt + target)
         labels.append([-100] * len(prompt) + target)
     return ids, labels
