@@ -13,7 +13,7 @@ from bench.tasks import Example, Task
 def prompt_texts(examples: list[Example], tok, task: Task, chat: bool = False) -> list[str]:
     """The task's prompt per example; with `chat`, as one user turn of the tokenizer's chat template,
     ending with the assistant's header (the template writes its own special tokens)."""
-    texts = [task.prompt.format(text=e.text) for e in examples]
+    texts = [task.prompt_for(e.text) for e in examples]
     return [_chat_turn(tok, t) for t in texts] if chat else texts
 
 
@@ -34,7 +34,7 @@ def chat_prompt_ids(examples: list[Example], tok, task: Task, limit: int) -> lis
     room = limit - sum(map(len, frame)) if frame else 0
     out = []
     for e in examples:
-        content = task.prompt.format(text=e.text)
+        content = task.prompt_for(e.text)
         ids = tok(_chat_turn(tok, content), add_special_tokens=False)["input_ids"]  # tokenized whole when it fits
         if len(ids) > limit and room >= 1:
             ids = frame[0] + tok(content, add_special_tokens=False)["input_ids"][-room:] + frame[1]
@@ -65,7 +65,7 @@ def encode_generation(examples: list[Example], tok, task: Task, max_length: int,
         if chat:
             prompt = chat_prompt_ids([e], tok, task, keep)[0]
         else:
-            prompt = tok(task.prompt.format(text=e.text))["input_ids"][-keep:]
+            prompt = tok(task.prompt_for(e.text))["input_ids"][-keep:]
         ids.append(prompt + target)
         labels.append([-100] * len(prompt) + target)
     return ids, labels

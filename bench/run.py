@@ -329,11 +329,10 @@ def _causal_only(task, spec: RunSpec, kind: str) -> None:
 
 
 def _label_token_ids(tok, task, chat: bool = False) -> list[int]:
-    """The first token of each label word. In a chat turn the answer starts the assistant's line: the task's
-    chat_label_words, else its label words without their leading space."""
+    """The first token of each label word scored (Task.words_for: the chat turn's words with `chat`)."""
     if not task.label_words:
         raise BenchError(f"task {task.name} has no label_words: causal LMs score label words")
-    words = (task.chat_label_words or tuple(w.lstrip() for w in task.label_words)) if chat else task.label_words
+    words = task.words_for(chat)
     ids = [tok.encode(w, add_special_tokens=False)[0] for w in words]
     if len(set(ids)) != len(ids):
         raise BenchError(f"task {task.name}: label words {list(words)} share a first token")

@@ -53,6 +53,17 @@ class Task:
     answer_regex: str = ""  # generation: score the first match in the output (BIG-bench's output_regex)
     path: str = ""
 
+    def prompt_for(self, text: str) -> str:
+        """The prompt a causal LM reads for one example's text."""
+        return self.prompt.format(text=text)
+
+    def words_for(self, chat: bool) -> tuple[str, ...]:
+        """The label words scored: in a chat turn the answer starts the assistant's line, so the task's
+        chat_label_words, else its label words without their leading space."""
+        if not chat:
+            return self.label_words
+        return self.chat_label_words or tuple(w.lstrip() for w in self.label_words)
+
     @property
     def is_generation(self) -> bool:
         return self.type == "generation"
