@@ -58,9 +58,9 @@ def encode_generation(examples: list[Example], tok, task: Task, max_length: int,
     The prompt is cut from the left so that prompt + target fit in max_length; the target is kept.
     In a chat turn the answer starts the assistant's line, without the leading space."""
     ids, labels = [], []
-    lead = "" if chat else " "
     for e in examples:
-        target = tok(lead + e.target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] if with_target else []
+        answer = task.answer_for(e.target, chat)
+        target = tok(answer, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] if with_target else []
         keep = max(1, max_length - len(target))
         if chat:
             prompt = chat_prompt_ids([e], tok, task, keep)[0]

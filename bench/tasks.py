@@ -64,6 +64,11 @@ class Task:
             return self.label_words
         return self.chat_label_words or tuple(w.lstrip() for w in self.label_words)
 
+    def answer_for(self, target: str, chat: bool) -> str:
+        """A generation target as the model writes it: after a space that ends the plain prompt, or at the
+        start of the assistant's line in a chat turn (the rule words_for applies to label words)."""
+        return target if chat else " " + target
+
     @property
     def is_generation(self) -> bool:
         return self.type == "generation"

@@ -29,6 +29,7 @@ def test_chat_template_wraps_the_prompt_as_a_user_turn():
     ids, labels = encode_generation(ex, tok, task, max_length=64, with_target=True, chat=True)
     assert tok.decode(ids[0]) == "review : the movie was good sentiment : positive <eos>"
     assert labels[0][:-2] == [-100] * (len(ids[0]) - 2)  # the loss is on the answer and EOS only
+    assert task.answer_for("positive", chat=True) == "positive" and task.answer_for("positive", chat=False) == " positive"
     cls = parse_task({"name": "c", "version": 1, "labels": ["negative", "positive"], "source": {"path": "x"},
                       "prompt": "{text}"}, "c.yaml")
     assert tok.decode(encode(ex, tok, cls, "causal", 64, chat=True)[0]) == "review : movie was good sentiment :"
