@@ -82,7 +82,7 @@ def suite_from_args(args):
     if args.methods is not None:  # the suite file's per-method settings for methods left out do not apply
         keep = {m.strip() for m in args.methods.split(",")}
         cfg = replace(cfg, **{k: {m: v for m, v in getattr(cfg, k).items() if m in keep}
-                              for k in ("params", "lr_sweep", "variants")})
+                              for k in ("params", "lr_sweep", "sweep", "variants")})
     sets = list(args.sets)
     for key, value in (("tasks", args.tasks), ("methods", args.methods), ("model", args.model),
                        ("seeds", args.seeds), ("device", args.device)):

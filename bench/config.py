@@ -100,10 +100,15 @@ class SuiteConfig:
     # method name -> learning rates: one run per rate (x tasks x seeds); reports keep the rate with the best
     # mean validation accuracy (bench/selection.py). Set as lr_sweep.<method>=1e-4,3e-4,1e-3
     lr_sweep: dict = field(default_factory=dict)
+    # method name -> more points of its sweep, each a mapping of parameters (a LoRA rank point: {r: 64,
+    # alpha: 128, lr: 1e-3}); one run per point (x tasks x seeds), not crossed with lr_sweep's rates, selected
+    # together with them. Set as sweep.<method>='[{r: 64, alpha: 128}]' (YAML)
+    sweep: dict = field(default_factory=dict)
 
 
 NESTED_MAPS = ("params", "task_budget", "variants")  # name -> {key: value} fields, set as NAME.<name>.<key>=value
 LIST_MAPS = ("lr_sweep",)  # name -> list of numbers, set as NAME.<name>=a,b,c
+POINT_MAPS = ("sweep",)  # name -> list of {key: value}, set as NAME.<name>='[{key: value}, ...]' (YAML)
 
 
 # ----------------------------------------------------------------------------- typed values
@@ -225,9 +230,37 @@ def update_dataclass(obj, updates: dict, prefix: str):
                 else:  # an empty list drops the method's sweep
                     merged.pop(str(method), None)
             changes[name] = merged
+        elif name in POINT_MAPS:
+            changes[name] = _merge_points(current, value, key)
         else:
             changes[name] = coerce(value, hints[name], key)
     return dataclasses.replace(obj, **changes)
+
+
+def sweep_points(value, key: str) -> tuple[dict, ...]:
+    """A sweep's extra points: a list (or its YAML text) of non-empty {parameter: value} mappings."""
+    if isinstance(value, str):
+        try:
+            value = yaml.safe_load(value) if value.strip() else []
+        except yaml.YAMLError as e:
+            raise BenchError(f"{key}: not valid YAML ({str(e).splitlines()[0]}); e.g. {key}='[{{r: 64, alpha: 128}}]'")
+    value = [] if value is None else value
+    if not isinstance(value, list) or not all(isinstance(p, dict) and p for p in value):
+        raise BenchError(f"{key}: expected a list of parameter mappings, e.g. [{{r: 64, alpha: 128}}], got {value!r}")
+    return tuple({str(k): v for k, v in p.items()} for p in value)
+
+
+def _merge_points(current: dict, value, key: str) -> dict:
+    if not isinstance(value, dict):
+        raise BenchError(f"{key}: expected a mapping of method -> points, e.g. {{lora: [{{r: 64, alpha: 128}}]}}")
+    merged = dict(current)
+    for method, points in value.items():
+        points = sweep_points(points, f"{key}.{method}")
+        if points:
+            merged[str(method)] = points
+        else:  # an empty list drops the method's points
+            merged.pop(str(method), None)
+    return merged
 
 
 def apply_overrides(cfg: SuiteConfig, sets: list[str]) -> SuiteConfig:
@@ -243,6 +276,8 @@ def apply_overrides(cfg: SuiteConfig, sets: list[str]) -> SuiteConfig:
             raise BenchError(f"--set {item!r}: {parts[0]} is set as {parts[0]}.<name>.<key>=value")
         if parts[0] in LIST_MAPS and len(parts) != 2:
             raise BenchError(f"--set {item!r}: {parts[0]} is set as {parts[0]}.<method>=1e-4,3e-4,1e-3")
+        if parts[0] in POINT_MAPS and len(parts) != 2:
+            raise BenchError(f"--set {item!r}: {parts[0]} is set as {parts[0]}.<method>='[{{r: 64, alpha: 128}}]'")
         cfg = update_dataclass(cfg, nested, "")
     return cfg
 

@@ -86,8 +86,8 @@ def method_table(rows: list[dict]) -> list[dict]:
                 cells.append({"metric": metric, "text": text, "value": v,
                               "best": v is not None and len(ok) > 1 and v == best[metric]})
             status = "ok" if rec["n_ok"] == rec["n"] else ", ".join(rec["statuses"])
-            chosen = [pt.lr for pt in swept.get((task, rec["method"]), []) if pt.selected]
-            note = (f"lr {chosen[0]:g}, best of {len(swept[task, rec['method']])} by validation accuracy" if chosen
+            chosen = [pt for pt in swept.get((task, rec["method"]), []) if pt.selected]
+            note = (f"{chosen[0].label}, best of {len(swept[task, rec['method']])} by validation accuracy" if chosen
                     else "")
             lines.append({"method": rec["method"], "status": status, "n": rec["n"], "cells": cells, "note": note})
         out.append({"task": task, "rows": lines})

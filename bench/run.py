@@ -38,6 +38,7 @@ class RunSpec:
     config_hash: str = ""  # see config_hash(): what makes two runs the same run (--resume matches on it)
     base_method: str = ""  # the registered method a variant runs (empty: `method` itself)
     lr_sweep: tuple[float, ...] = ()  # the learning rates of the sweep this run is one point of (empty: no sweep)
+    sweep: tuple[dict, ...] = ()  # the sweep's other points (suite `sweep:`; empty: none)
 
 
 def config_hash(spec: RunSpec, method_params: dict) -> str:
@@ -74,6 +75,7 @@ def base_row(spec: RunSpec) -> dict:
         "seed": spec.seed, "budget": dataclasses.asdict(spec.budget), "measure": dataclasses.asdict(spec.measure),
         "method_params": dict(spec.params), "status": "failed", "error": None,
         **({"lr_sweep": list(spec.lr_sweep)} if spec.lr_sweep else {}),  # one point of a learning-rate sweep
+        **({"sweep": [dict(p) for p in spec.sweep]} if spec.sweep else {}),  # ... or of a sweep with other points
     }
 
 

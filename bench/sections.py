@@ -9,13 +9,14 @@ ARROW = {"higher": "↑", "lower": "↓"}
 
 
 def sweep_section(rows: list[dict]) -> list[dict]:
-    """One line per swept (task, model, method, learning rate), the selected rate marked (empty: no sweep)."""
+    """One line per swept (task, model, method, setting), the selected setting marked (empty: no sweep)."""
     from bench.selection import sweep_points
 
     def f(v):
         return "-" if v is None else f"{v:.3f}"
 
-    return [{"task": p.task, "model": p.model, "method": p.method, "lr": "-" if p.lr is None else f"{p.lr:g}",
+    return [{"task": p.task, "model": p.model, "method": p.method, "setting": p.setting,
+             "lr": "-" if p.lr is None else f"{p.lr:g}",
              "val_accuracy": f(p.val_accuracy), "val_seeds": ", ".join(map(str, p.val_seeds)) or "-",
              "accuracy": f(p.accuracy), "n": p.n, "n_ok": p.n_ok,
              "selected": p.selected} for p in sweep_points(rows)]

@@ -1,21 +1,24 @@
-"""Learning-rate sweeps: which rate each swept method keeps, and the rows the main numbers use (pure).
+"""Hyper-parameter sweeps: which setting each swept method keeps, and the rows the main numbers use (pure).
 
-A (task, model, method) group is swept when any of its run rows carries `lr_sweep` (bench/suite.py
-writes it on every run of a `lr_sweep:` suite). Within a swept group every run row is one point of
-the sweep, keyed by `method_params.lr` (a plain run of the same method at one of the rates, kept by
---resume, counts as that rate). The selected rate is the one with the best mean `val_accuracy` over
-its ok rows at the seeds every candidate rate has (so more seeds run at the chosen rate after the
-sweep neither change the comparison nor flip the choice; all of each rate's ok rows when the rates
-share no seed); ties (within 1e-9) go to the smaller rate, the cautious choice. Rates whose ok rows
-have no validation accuracy are not candidates: the test set never picks a rate.
+A (task, model, method) group is swept when any of its run rows carries `lr_sweep` or `sweep` (bench/suite.py
+writes them on every run of a suite with `lr_sweep:` or `sweep:` points). Within a swept group every run row
+is one point of the sweep, keyed by its setting: `method_params.lr` and every other parameter whose value
+differs between the group's rows (a LoRA rank point: r and alpha). A plain run of the same method with one
+point's parameters (kept by --resume: same config hash) counts as that point. The selected setting is the
+one with the best mean `val_accuracy` over its ok rows at the seeds every candidate has (so more seeds run at
+the chosen setting after the sweep neither change the comparison nor flip the choice; all of each setting's
+ok rows when they share no seed); ties (within 1e-9) go to the first setting in table order (smaller values
+of the other swept parameters, then the smaller rate): the cautious choice. Settings whose ok rows have no
+validation accuracy are not candidates: the test set never picks a setting.
 
-The main numbers (aggregate.group and everything built on it, the terminal summary, the claims) use
-only the selected rate's rows; the other rates stay in the store and in the report's sweep table.
-Groups without sweep rows are untouched.
+The main numbers (aggregate.group and everything built on it, the terminal summary, the claims) use only
+the selected setting's rows; the other settings stay in the store and in the report's sweep table. Groups
+without sweep rows are untouched.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -23,19 +26,30 @@ TIE = 1e-9  # mean validation accuracies this close are a tie
 
 
 @dataclass(frozen=True)
-class LrPoint:
-    """One rate of one swept (task, model, method): means over its ok rows."""
+class SweepPoint:
+    """One setting of one swept (task, model, method): means over its ok rows."""
 
     task: str
     model: str
     method: str
     lr: float | None  # None: a row without method_params.lr (a run that failed before its parameters resolved)
-    n: int  # rows at this rate
+    others: tuple  # ((name, value), ...): the other swept parameters, by name (empty: a learning-rate sweep)
+    n: int  # rows at this setting
     n_ok: int
-    val_accuracy: float | None  # mean over ok rows that have one, at the seeds shared by every candidate rate
+    val_accuracy: float | None  # mean over ok rows that have one, at the seeds shared by every candidate setting
     val_seeds: tuple  # the seeds val_accuracy is over
     accuracy: float | None  # test accuracy, mean over ok rows (shown, never used to select)
     selected: bool
+
+    @property
+    def setting(self) -> str:
+        """'r=64, alpha=128' style text of the other swept parameters ('' for a learning-rate sweep)."""
+        return ", ".join(f"{k}={_text(v)}" for k, v in self.others)
+
+    @property
+    def label(self) -> str:
+        """'alpha=128, r=64, lr 0.001': the setting with its rate."""
+        return ", ".join(filter(None, [self.setting, "" if self.lr is None else f"lr {self.lr:g}"]))
 
 
 def _is_run(row: dict) -> bool:
@@ -48,7 +62,7 @@ def group_key(row: dict) -> tuple:
 
 def _lr(row: dict) -> float | None:
     lr = (row.get("method_params") or {}).get("lr")
-    return float(lr) if isinstance(lr, (int, float)) and not isinstance(lr, bool) else None
+    return float(lr) if _is_num(lr) else None
 
 
 def _is_num(x) -> bool:
@@ -60,71 +74,131 @@ def _mean(values) -> float | None:
     return sum(v) / len(v) if v else None
 
 
+def _text(v) -> str:
+    return f"{v:g}" if _is_num(v) else json.dumps(v, default=str)
+
+
+def _frozen(v) -> str:
+    return json.dumps(v, sort_keys=True, default=str)
+
+
+def _order(setting: tuple) -> tuple:
+    """Table order of a setting (others, lr): numbers numerically, other values as text; no rate last."""
+    others, lr = setting
+    return tuple((0, v, "") if _is_num(v) else (1, 0, _frozen(v)) for _, v in others), (lr is None, lr or 0.0)
+
+
 def swept_groups(rows: list[dict]) -> set[tuple]:
     """(task, model, method) of every group with at least one sweep row."""
-    return {group_key(r) for r in rows if _is_run(r) and r.get("lr_sweep")}
+    return {group_key(r) for r in rows if _is_run(r) and (r.get("lr_sweep") or r.get("sweep"))}
 
 
-def choose(val_by_lr: dict[float, float | None]) -> float | None:
-    """The rate with the highest mean validation accuracy; ties -> the smaller rate; None when no rate has one."""
-    scored = {lr: v for lr, v in val_by_lr.items() if lr is not None and v is not None}
+def swept_names(rows: list[dict]) -> tuple[str, ...]:
+    """The parameters, other than lr, whose values differ between these rows (a row without a parameter
+    does not make it differ: a run that failed before its parameters resolved)."""
+    values: dict[str, set] = {}
+    for r in rows:
+        for k, v in (r.get("method_params") or {}).items():
+            values.setdefault(k, set()).add(_frozen(v))
+    return tuple(sorted(k for k, vs in values.items() if len(vs) > 1 and k != "lr"))
+
+
+def setting_of(row: dict, names: tuple[str, ...]) -> tuple:
+    """(others, lr): the row's values of the swept parameters."""
+    params = row.get("method_params") or {}
+    return tuple((k, params.get(k)) for k in names), _lr(row)
+
+
+def choose(val_by_setting: dict, order=lambda s: s):
+    """The setting with the highest mean validation accuracy; ties -> the first in `order`; None when no
+    setting has one (settings are rates in a learning-rate sweep: ties go to the smaller rate)."""
+    scored = {s: v for s, v in val_by_setting.items() if s is not None and v is not None}
     if not scored:
         return None
     best = max(scored.values())
-    return min(lr for lr, v in scored.items() if v >= best - TIE)
+    return min((s for s, v in scored.items() if v >= best - TIE), key=order)
 
 
 def _has_val(row: dict) -> bool:
     return _is_num(row.get("val_accuracy"))
 
 
-def shared_seeds(ok_by_lr: dict[float | None, list[dict]]) -> set | None:
-    """The seeds at which every candidate rate (one with a validation accuracy) has an ok row; None when
-    they share none (then each rate is taken over all its rows)."""
-    seeds = [{r.get("seed") for r in rs if _has_val(r)} for lr, rs in ok_by_lr.items() if lr is not None]
+def shared_seeds(ok_by_setting: dict) -> set | None:
+    """The seeds at which every candidate setting (one with a validation accuracy) has an ok row; None when
+    they share none (then each setting is taken over all its rows)."""
+    seeds = [{r.get("seed") for r in rs if _has_val(r)} for s, rs in ok_by_setting.items() if s is not None]
     seeds = [s for s in seeds if s]
     common = set.intersection(*seeds) if seeds else set()
     return common or None
 
 
-def sweep_points(rows: list[dict]) -> list[LrPoint]:
-    """Every rate of every swept group, in order of first appearance then rate, the selected one marked."""
+def _by_setting(rows: list[dict]) -> dict[tuple, dict[tuple, list[dict]]]:
+    """group -> setting -> its rows, for every swept group (settings keyed with unhashable values frozen)."""
     swept = swept_groups(rows)
-    by_group: dict[tuple, dict[float | None, list[dict]]] = {}
+    groups: dict[tuple, list[dict]] = {}
     for r in rows:
         if _is_run(r) and group_key(r) in swept:
-            by_group.setdefault(group_key(r), {}).setdefault(_lr(r), []).append(r)
+            groups.setdefault(group_key(r), []).append(r)
+    out = {}
+    for g, rs in groups.items():
+        names = swept_names(rs)
+        out[g] = {}
+        for r in rs:
+            out[g].setdefault(_key(setting_of(r, names)), []).append(r)
+    return out
+
+
+def _key(setting: tuple) -> tuple:
+    others, lr = setting
+    return tuple((k, _frozen(v)) for k, v in others), lr
+
+
+def sweep_points(rows: list[dict]) -> list[SweepPoint]:
+    """Every setting of every swept group, in order of first appearance then table order, the selected one marked."""
     out = []
-    for (task, model, method), by_lr in by_group.items():
-        ok = {lr: [r for r in rs if r.get("status") == "ok"] for lr, rs in by_lr.items()}
-        common = shared_seeds(ok)
-        scored = {lr: [r for r in ok[lr] if _has_val(r) and (common is None or r.get("seed") in common)]
-                  for lr in by_lr}
-        val = {lr: _mean(r["val_accuracy"] for r in scored[lr]) for lr in by_lr}
-        chosen = choose(val)
-        for lr in sorted(by_lr, key=lambda x: (x is None, x or 0.0)):
-            seeds = tuple(sorted({r.get("seed") for r in scored[lr]}, key=str))
-            out.append(LrPoint(task, model, method, lr, len(by_lr[lr]), len(ok[lr]), val[lr], seeds,
-                               _mean(r.get("accuracy") for r in ok[lr]), lr is not None and lr == chosen))
+    for (task, model, method), by_key in _by_setting(rows).items():
+        names = tuple(k for k, _ in next(iter(by_key))[0])
+        settings = {k: setting_of(rs[0], names) for k, rs in by_key.items()}
+        ok = {k: [r for r in rs if r.get("status") == "ok"] for k, rs in by_key.items()}
+        common = shared_seeds({k: v for k, v in ok.items() if settings[k][1] is not None})
+        scored = {k: [r for r in ok[k] if _has_val(r) and (common is None or r.get("seed") in common)] for k in by_key}
+        val = {k: _mean(r["val_accuracy"] for r in scored[k]) for k in by_key}
+        chosen = choose({k: v for k, v in val.items() if settings[k][1] is not None}, lambda k: _order(settings[k]))
+        for k in sorted(by_key, key=lambda k: _order(settings[k])):
+            others, lr = settings[k]
+            seeds = tuple(sorted({r.get("seed") for r in scored[k]}, key=str))
+            out.append(SweepPoint(task, model, method, lr, others, len(by_key[k]), len(ok[k]), val[k], seeds,
+                                  _mean(r.get("accuracy") for r in ok[k]), k == chosen))
+    return out
+
+
+def selected_points(rows: list[dict]) -> dict[tuple, SweepPoint | None]:
+    """(task, model, method) -> the selected point of each swept group (None: no setting has a validation accuracy)."""
+    out: dict[tuple, SweepPoint | None] = {}
+    for p in sweep_points(rows):
+        out.setdefault((p.task, p.model, p.method), None)
+        if p.selected:
+            out[p.task, p.model, p.method] = p
     return out
 
 
 def selected_lrs(rows: list[dict]) -> dict[tuple, float | None]:
-    """(task, model, method) -> the selected rate of each swept group (None: no rate has a validation accuracy)."""
-    out: dict[tuple, float | None] = {}
-    for p in sweep_points(rows):
-        out.setdefault((p.task, p.model, p.method), None)
-        if p.selected:
-            out[p.task, p.model, p.method] = p.lr
-    return out
+    """(task, model, method) -> the learning rate of each swept group's selected point (None: none selected)."""
+    return {g: p.lr if p else None for g, p in selected_points(rows).items()}
 
 
 def main_rows(rows: list[dict]) -> list[dict]:
-    """The rows the main numbers use: everything, except the rows of a swept group at a rate not selected
+    """The rows the main numbers use: everything, except the rows of a swept group at a setting not selected
     (all of a swept group's rows when none of them finished ok, so its failures still show)."""
-    chosen = selected_lrs(rows)
+    chosen = selected_points(rows)
     if not chosen:
         return rows
-    has_ok = {group_key(r) for r in rows if _is_run(r) and r.get("status") == "ok" and group_key(r) in chosen}
-    return [r for r in rows if not _is_run(r) or group_key(r) not in chosen
-            or (group_key(r) not in has_ok) or (_lr(r) is not None and _lr(r) == chosen[group_key(r)])]
+    keep = set()
+    for g, by_key in _by_setting(rows).items():
+        if not any(r.get("status") == "ok" for rs in by_key.values() for r in rs):
+            keep |= {id(r) for rs in by_key.values() for r in rs}
+            continue
+        p = chosen.get(g)
+        if p is not None:
+            keep |= {id(r) for r in by_key.get(_key((p.others, p.lr)), [])}
+    return [r for r in rows if not _is_run(r) or group_key(r) not in chosen or id(r) in keep]

@@ -3,6 +3,7 @@ hand the runs to an executor (bench/executors.py), append each row to the store 
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -53,11 +54,7 @@ def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: 
     loaded = {name: tasks.load_task(name, tasks_dirs) for name in cfg.tasks}
     settings = {name: _method_settings(name, cfg) for name in cfg.methods}  # name -> (base method, overrides)
     prefix = {name: f"variants.{name}." if name in cfg.variants else "" for name in cfg.methods}
-    sweeps = _lr_sweeps(cfg, settings)  # method -> its learning rates
-    # (method, swept lr or None) -> resolved parameters: each rate has its own config hash, so --resume tells them apart
-    resolved = {(name, None): _resolved_params(*settings[name], key_prefix=prefix[name]) for name in cfg.methods}
-    resolved.update({(m, lr): _resolved_params(settings[m][0], {**settings[m][1], "lr": lr}, prefix[m])
-                     for m, lrs in sweeps.items() for lr in lrs})
+    lr_sweeps, runs, points = _method_runs(cfg, settings, prefix)
     models.resolve(cfg.model)
     for b in budgets.values():
         if b.batch_size < 1 or b.max_length < 2 or b.epochs < 1 or b.max_steps < 0:
@@ -71,14 +68,42 @@ def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: 
     if not cfg.timeout_s >= 0:
         raise BenchError(f"timeout_s: {cfg.timeout_s}; give seconds > 0, or 0 for no timeout")
     device = device_for(cfg.device)
-    points = {m: [({**settings[m][1], "lr": lr}, sweeps[m]) for lr in sweeps[m]] if m in sweeps
-              else [(settings[m][1], ())] for m in cfg.methods}  # (parameter overrides, the sweep they belong to)
-    specs = [RunSpec(suite=cfg.name, task=loaded[t].name, task_path=loaded[t].path, model=cfg.model, method=m,
-                     base_method=settings[m][0], seed=s, device=device, budget=budgets[t], measure=cfg.measure,
-                     params=params, show_progress=show_progress, task_version=loaded[t].version, lr_sweep=sweep)
-             for t in cfg.tasks for m in cfg.methods for params, sweep in points[m] for s in cfg.seeds]
-    return [replace(s, config_hash=config_hash(s, resolved[s.method, s.params["lr"] if s.lr_sweep else None]))
-            for s in specs]
+    specs = []
+    for t in cfg.tasks:
+        for m in cfg.methods:
+            for params, resolved in runs[m]:
+                for seed in cfg.seeds:
+                    spec = RunSpec(suite=cfg.name, task=loaded[t].name, task_path=loaded[t].path, model=cfg.model,
+                                   method=m, base_method=settings[m][0], seed=seed, device=device, budget=budgets[t],
+                                   measure=cfg.measure, params=params, show_progress=show_progress,
+                                   task_version=loaded[t].version, lr_sweep=lr_sweeps.get(m, ()), sweep=points.get(m, ()))
+                    specs.append(replace(spec, config_hash=config_hash(spec, resolved)))
+    return specs
+
+
+def _method_runs(cfg: SuiteConfig, settings: dict[str, tuple[str, dict]], prefix: dict[str, str]):
+    """Each method's runs, checked: (method -> its learning rates, method -> [(parameter overrides, resolved
+    parameters)] per run: its own setting once per swept rate (or once), then each `sweep` point on top of it;
+    method -> its `sweep` points as rows record them). The resolved parameters make each run's config hash,
+    so --resume tells the points apart."""
+    lr_sweeps = _lr_sweeps(cfg, settings)
+    runs, points = {}, {}
+    for m in cfg.methods:
+        base, overrides = settings[m]
+        extra = cfg.sweep.get(m, ())
+        if extra and base == "zero_shot":
+            raise BenchError(f"sweep.{m}: zero_shot does not train; sweep a method that does")
+        own = [{**overrides, "lr": lr} for lr in lr_sweeps.get(m, ())] or [overrides]
+        runs[m] = [(p, _resolved_params(base, p, prefix[m])) for p in own]
+        resolved = [_resolved_params(base, {**overrides, **p}, f"sweep.{m}[{i}].") for i, p in enumerate(extra)]
+        pts = [{k: r[k] for k in p} for p, r in zip(extra, resolved)]  # as the method reads them (YAML: 1e-3 is text)
+        runs[m] += [({**overrides, **p}, r) for p, r in zip(pts, resolved)]
+        seen = [json.dumps(r, sort_keys=True, default=str) for _, r in runs[m]]
+        if len(set(seen)) < len(seen):
+            raise BenchError(f"sweep.{m}: two points of {m}'s sweep have the same parameters; each run must be distinct")
+        if pts:
+            points[m] = tuple(pts)
+    return lr_sweeps, runs, points
 
 
 def _method_settings(name: str, cfg: SuiteConfig) -> tuple[str, dict]:
@@ -97,10 +122,11 @@ def _method_settings(name: str, cfg: SuiteConfig) -> tuple[str, dict]:
 
 def _lr_sweeps(cfg: SuiteConfig, settings: dict[str, tuple[str, dict]]) -> dict[str, tuple[float, ...]]:
     """method -> its learning rates, checked: a method of the suite that trains, without a fixed lr of its own."""
-    unknown = set(cfg.lr_sweep) - set(cfg.methods)
-    if unknown:
-        raise BenchError(f"lr_sweep given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
-                         f"suite methods: {', '.join(cfg.methods)}")
+    for key in ("lr_sweep", "sweep"):
+        unknown = set(getattr(cfg, key)) - set(cfg.methods)
+        if unknown:
+            raise BenchError(f"{key} given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
+                             f"suite methods: {', '.join(cfg.methods)}")
     sweeps = {}
     for m in dict.fromkeys(cfg.methods):
         lrs = learning_rates(cfg.lr_sweep.get(m, ()), f"lr_sweep.{m}")

@@ -74,19 +74,22 @@ def _columns(lines: list[list], left: int) -> str:
 
 
 def sweep_table(rows: list[dict]) -> str:
-    """The learning-rate sweep: each rate's mean validation and test accuracy, * on the selected rate ("" if none)."""
+    """The sweep: each setting's mean validation and test accuracy, * on the selected one ("" if none)."""
     from bench.selection import sweep_points
 
     points = sweep_points(rows)
     if not points:
         return ""
     f = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-    lines = [["task", "method", "lr", "val acc", "val seeds", "test acc", "ok/runs", "selected"]]
-    lines += [[p.task, p.method, "-" if p.lr is None else f"{p.lr:g}", f(p.val_accuracy),
+    lines = [["task", "method", "setting", "lr", "val acc", "val seeds", "test acc", "ok/runs", "selected"]]
+    lines += [[p.task, p.method, p.setting or "-", "-" if p.lr is None else f"{p.lr:g}", f(p.val_accuracy),
                ",".join(map(str, p.val_seeds)) or "-", f(p.accuracy), f"{p.n_ok}/{p.n}", "*" if p.selected else ""]
               for p in points]
-    return ("learning-rate sweep (selected: best mean validation accuracy at the seeds every rate has)\n"
-            + _columns(lines, 2))
+    title = "sweep of the learning rate and other parameters"
+    if not any(p.setting for p in points):  # a learning-rate sweep only: no setting column
+        lines, title = [line[:2] + line[3:] for line in lines], "learning-rate sweep"
+    return (f"{title} (selected: best mean validation accuracy at the seeds every setting has)\n"
+            + _columns(lines, len(lines[0]) - 6))
 
 
 def paired_table(rows: list[dict], pair: tuple[str, str] = ("lora", "prompt_tuning")) -> str:

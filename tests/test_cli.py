@@ -214,9 +214,9 @@ def test_methods_option_narrows_the_suites_per_method_settings():
         return suite_from_args(_build_parser().parse_args(["run", *argv, "--device", "cpu"]))
 
     rt = cfg("--suite", "llm_rt", "--methods", "lora", "--seeds", "1,2")
-    assert rt.methods == ("lora",) and set(rt.params) == set(rt.lr_sweep) == {"lora"}  # prompt_tuning's dropped
-    assert [(s.params["lr"], s.seed) for s in plan(rt, show_progress=False)] == [
-        (lr, seed) for lr in (3e-4, 1e-3, 3e-3) for seed in (1, 2)]
+    assert rt.methods == ("lora",) and set(rt.params) == set(rt.lr_sweep) == set(rt.sweep) == {"lora"}  # prompt_tuning's dropped
+    assert [(s.params["lr"], s.params["r"], s.seed) for s in plan(rt, show_progress=False)] == [
+        (lr, 16, seed) for lr in (3e-4, 1e-3, 3e-3) for seed in (1, 2)] + [(lr, 64, seed) for lr in (1e-3, 3e-4) for seed in (1, 2)]
     llm = cfg("--suite", "llm", "--methods", "zero_shot,prompt_tuning")
     assert set(llm.lr_sweep) == {"prompt_tuning"}
     ranks = cfg("--suite", "lora_ranks", "--methods", "lora_r4")

@@ -75,7 +75,8 @@ def test_every_shipped_suite_loads_and_plans():
     for name in suites:
         cfg = load_suite(name)
         specs = plan(apply_overrides(cfg, ["device=cpu"]), show_progress=False)
-        points = sum(len(cfg.lr_sweep.get(m, ())) or 1 for m in cfg.methods)  # a swept method: one run per rate
+        # a swept method: one run per rate (or its own setting), and one per `sweep` point
+        points = sum((len(cfg.lr_sweep.get(m, ())) or 1) + len(cfg.sweep.get(m, ())) for m in cfg.methods)
         assert len(specs) == len(cfg.tasks) * points * len(cfg.seeds)
     assert len(plan(apply_overrides(load_suite("llm"), ["device=cpu"]), show_progress=False)) == 2 * (1 + 2 + 2 + 1 + 1)
 

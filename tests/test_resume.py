@@ -90,10 +90,12 @@ def test_config_hash_is_stable_and_ignores_device_and_suite_name(tiny_task):
 
 def test_committed_rows_keep_their_hashes():
     """A budget field added later with its default left out: the llm_rt rows committed before the
-    precision option are still found by --resume."""
+    precision option are still found by --resume; so is the r = 64 point, run with --set before `sweep:` existed."""
     rows = [json.loads(line) for line in (PROJECT_ROOT / "results/llm_rt/cpu-amd-epyc-2c.jsonl").open()]
-    committed = {(r["method"], r["seed"], r["method_params"].get("lr")): r["config_hash"] for r in rows}
-    planned = {(s.method, s.seed, s.params.get("lr", 0.0)): s.config_hash for s in plan(load_suite("llm_rt"))}
+    committed = {(r["method"], r["seed"], r["method_params"].get("lr"), r["method_params"].get("r")): r["config_hash"]
+                 for r in rows}
+    planned = {(s.method, s.seed, s.params.get("lr", 0.0), s.params.get("r")): s.config_hash
+               for s in plan(load_suite("llm_rt"))}
     assert planned.keys() <= committed.keys()  # every run of the suite (the whole sweep) is in the file
     for key, hash_ in planned.items():  # rows run before the sweep and before the precision option included
         assert committed[key] == hash_, key
