@@ -220,18 +220,9 @@ def update_dataclass(obj, updates: dict, prefix: str):
                 merged.setdefault(str(method), {}).update(p)
             changes[name] = merged
         elif name in LIST_MAPS:
-            if not isinstance(value, dict):
-                raise BenchError(f"{key}: expected a mapping of method -> learning rates, e.g. {{lora: [1e-4, 3e-4, 1e-3]}}")
-            merged = dict(current)
-            for method, rates in value.items():
-                rates = learning_rates(rates, f"{key}.{method}")
-                if rates:
-                    merged[str(method)] = rates
-                else:  # an empty list drops the method's sweep
-                    merged.pop(str(method), None)
-            changes[name] = merged
+            changes[name] = _merge_per_method(current, value, key, learning_rates, "learning rates", "[1e-4, 3e-4, 1e-3]")
         elif name in POINT_MAPS:
-            changes[name] = _merge_points(current, value, key)
+            changes[name] = _merge_per_method(current, value, key, sweep_points, "points", "[{r: 64, alpha: 128}]")
         else:
             changes[name] = coerce(value, hints[name], key)
     return dataclasses.replace(obj, **changes)
@@ -250,15 +241,16 @@ def sweep_points(value, key: str) -> tuple[dict, ...]:
     return tuple({str(k): v for k, v in p.items()} for p in value)
 
 
-def _merge_points(current: dict, value, key: str) -> dict:
+def _merge_per_method(current: dict, value, key: str, parse, what: str, example: str) -> dict:
+    """method -> list (lr_sweep, sweep): each method's list parsed and replaced; an empty list drops it."""
     if not isinstance(value, dict):
-        raise BenchError(f"{key}: expected a mapping of method -> points, e.g. {{lora: [{{r: 64, alpha: 128}}]}}")
+        raise BenchError(f"{key}: expected a mapping of method -> {what}, e.g. {{lora: {example}}}")
     merged = dict(current)
-    for method, points in value.items():
-        points = sweep_points(points, f"{key}.{method}")
-        if points:
-            merged[str(method)] = points
-        else:  # an empty list drops the method's points
+    for method, items in value.items():
+        items = parse(items, f"{key}.{method}")
+        if items:
+            merged[str(method)] = items
+        else:  # an empty list drops the method's sweep
             merged.pop(str(method), None)
     return merged
 
