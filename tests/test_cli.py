@@ -220,7 +220,7 @@ def test_methods_option_narrows_the_suites_per_method_settings():
     llm = cfg("--suite", "llm", "--methods", "zero_shot,prompt_tuning")
     assert set(llm.lr_sweep) == {"prompt_tuning"}
     ranks = cfg("--suite", "lora_ranks", "--methods", "lora_r4")
-    assert set(ranks.variants) == {"lora_r4"} and len(plan(ranks, show_progress=False)) == 1
+    assert set(ranks.variants) == set(ranks.lr_sweep) == {"lora_r4"} and len(plan(ranks, show_progress=False)) == 3
     explicit = cfg("--suite", "llm_rt", "--methods", "lora", "--set", "params.prompt_tuning.lr=0.1")
     with pytest.raises(BenchError, match="params given for method"):  # what the user asks for still counts
         plan(apply_overrides(explicit, []), show_progress=False)
