@@ -132,8 +132,9 @@ def shared_seeds(ok_by_setting: dict) -> set | None:
     return common or None
 
 
-def _by_setting(rows: list[dict]) -> dict[tuple, dict[tuple, list[dict]]]:
-    """group -> setting -> its rows, for every swept group (settings keyed with unhashable values frozen)."""
+def _by_setting(rows: list[dict]) -> dict[tuple, tuple[tuple[str, ...], dict[tuple, list[dict]]]]:
+    """group -> (its swept parameter names, setting -> its rows), for every swept group (settings keyed
+    with unhashable values frozen)."""
     swept = swept_groups(rows)
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
@@ -142,9 +143,10 @@ def _by_setting(rows: list[dict]) -> dict[tuple, dict[tuple, list[dict]]]:
     out = {}
     for g, rs in groups.items():
         names = swept_names(rs)
-        out[g] = {}
+        by_key: dict[tuple, list[dict]] = {}
         for r in rs:
-            out[g].setdefault(_key(setting_of(r, names)), []).append(r)
+            by_key.setdefault(_key(setting_of(r, names)), []).append(r)
+        out[g] = names, by_key
     return out
 
 
@@ -153,11 +155,11 @@ def _key(setting: tuple) -> tuple:
     return tuple((k, _frozen(v)) for k, v in others), lr
 
 
-def sweep_points(rows: list[dict]) -> list[SweepPoint]:
-    """Every setting of every swept group, in order of first appearance then table order, the selected one marked."""
+def _points_with_rows(rows: list[dict]) -> list[tuple[SweepPoint, list[dict]]]:
+    """Every setting of every swept group with its rows, in order of first appearance then table order,
+    the selected one marked."""
     out = []
-    for (task, model, method), by_key in _by_setting(rows).items():
-        names = tuple(k for k, _ in next(iter(by_key))[0])
+    for (task, model, method), (names, by_key) in _by_setting(rows).items():
         settings = {k: setting_of(rs[0], names) for k, rs in by_key.items()}
         ok = {k: [r for r in rs if r.get("status") == "ok"] for k, rs in by_key.items()}
         common = shared_seeds({k: v for k, v in ok.items() if settings[k][1] is not None})
@@ -167,9 +169,14 @@ def sweep_points(rows: list[dict]) -> list[SweepPoint]:
         for k in sorted(by_key, key=lambda k: _order(settings[k])):
             others, lr = settings[k]
             seeds = tuple(sorted({r.get("seed") for r in scored[k]}, key=str))
-            out.append(SweepPoint(task, model, method, lr, others, len(by_key[k]), len(ok[k]), val[k], seeds,
-                                  _mean(r.get("accuracy") for r in ok[k]), k == chosen))
+            out.append((SweepPoint(task, model, method, lr, others, len(by_key[k]), len(ok[k]), val[k], seeds,
+                                   _mean(r.get("accuracy") for r in ok[k]), k == chosen), by_key[k]))
     return out
+
+
+def sweep_points(rows: list[dict]) -> list[SweepPoint]:
+    """Every setting of every swept group, in order of first appearance then table order, the selected one marked."""
+    return [p for p, _ in _points_with_rows(rows)]
 
 
 def selected_points(rows: list[dict]) -> dict[tuple, SweepPoint | None]:
@@ -190,15 +197,10 @@ def selected_lrs(rows: list[dict]) -> dict[tuple, float | None]:
 def main_rows(rows: list[dict]) -> list[dict]:
     """The rows the main numbers use: everything, except the rows of a swept group at a setting not selected
     (all of a swept group's rows when none of them finished ok, so its failures still show)."""
-    chosen = selected_points(rows)
-    if not chosen:
+    points = _points_with_rows(rows)
+    if not points:
         return rows
-    keep = set()
-    for g, by_key in _by_setting(rows).items():
-        if not any(r.get("status") == "ok" for rs in by_key.values() for r in rs):
-            keep |= {id(r) for rs in by_key.values() for r in rs}
-            continue
-        p = chosen.get(g)
-        if p is not None:
-            keep |= {id(r) for r in by_key.get(_key((p.others, p.lr)), [])}
-    return [r for r in rows if not _is_run(r) or group_key(r) not in chosen or id(r) in keep]
+    has_ok = {group_key(r) for _, rs in points for r in rs if r.get("status") == "ok"}
+    keep = {id(r) for p, rs in points if p.selected or (p.task, p.model, p.method) not in has_ok for r in rs}
+    swept = {(p.task, p.model, p.method) for p, _ in points}
+    return [r for r in rows if not _is_run(r) or group_key(r) not in swept or id(r) in keep]

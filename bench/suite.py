@@ -87,6 +87,10 @@ def _method_runs(cfg: SuiteConfig, settings: dict[str, tuple[str, dict]], prefix
     method -> its `sweep` points as rows record them). The resolved parameters make each run's config hash,
     so --resume tells the points apart."""
     lr_sweeps = _lr_sweeps(cfg, settings)
+    unknown = set(cfg.sweep) - set(cfg.methods)
+    if unknown:
+        raise BenchError(f"sweep given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
+                         f"suite methods: {', '.join(cfg.methods)}")
     runs, points = {}, {}
     for m in cfg.methods:
         base, overrides = settings[m]
@@ -122,11 +126,10 @@ def _method_settings(name: str, cfg: SuiteConfig) -> tuple[str, dict]:
 
 def _lr_sweeps(cfg: SuiteConfig, settings: dict[str, tuple[str, dict]]) -> dict[str, tuple[float, ...]]:
     """method -> its learning rates, checked: a method of the suite that trains, without a fixed lr of its own."""
-    for key in ("lr_sweep", "sweep"):
-        unknown = set(getattr(cfg, key)) - set(cfg.methods)
-        if unknown:
-            raise BenchError(f"{key} given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
-                             f"suite methods: {', '.join(cfg.methods)}")
+    unknown = set(cfg.lr_sweep) - set(cfg.methods)
+    if unknown:
+        raise BenchError(f"lr_sweep given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
+                         f"suite methods: {', '.join(cfg.methods)}")
     sweeps = {}
     for m in dict.fromkeys(cfg.methods):
         lrs = learning_rates(cfg.lr_sweep.get(m, ()), f"lr_sweep.{m}")
