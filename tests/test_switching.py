@@ -205,3 +205,23 @@ def test_trained_adapters_fill_the_first_slots(tiny_bert_dir, tmp_path):
         assert torch.equal(f.prompt_table[0], got.prompts[0])
     finally:
         f.close()
+
+
+def test_trained_adapters_of_a_sweep_are_the_selected_settings(tiny_bert_dir, tmp_path):
+    """--adapters-from on a learning-rate sweep serves the adapter of the rate selected on validation only."""
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import BertForSequenceClassification
+
+    from bench.switching import trained
+
+    rows = []
+    for lr, val in ((1e-3, 0.70), (3e-3, 0.80), (1e-2, 0.50)):
+        model = get_peft_model(BertForSequenceClassification.from_pretrained(tiny_bert_dir, num_labels=2),
+                               LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8))
+        model.save_pretrained(tmp_path / str(lr))
+        rows.append({"kind": "run", "status": "ok", "model": "tiny", "method": "lora", "task": "t", "seed": 0,
+                     "run_id": f"lr{lr}", "method_params": {"r": 4, "lr": lr}, "lr_sweep": [1e-3, 3e-3, 1e-2],
+                     "val_accuracy": val, "adapter_path": str(tmp_path / str(lr))})
+    got = trained.load(rows, "tiny", rank=4, virtual_tokens=3, base_prefix="bert")
+    assert got.sources == ["lora t (lr0.003)"]
+    assert len(trained.load([{**r, "lr_sweep": []} for r in rows], "tiny", 4, 3, "bert").lora) == 3  # no sweep: all

@@ -28,12 +28,16 @@ def _module(key: str, prefixes: tuple[str, ...]) -> str:
 
 
 def load(rows: list[dict], model: str, rank: int, virtual_tokens: int, base_prefix: str) -> Trained:
-    """Every ok run of `model` whose kept adapter matches the sweep's rank or number of virtual tokens."""
+    """Every ok run of `model` whose kept adapter matches the sweep's rank or number of virtual tokens,
+    among the rows the main numbers use: of a swept method, only the selected setting's runs (a rejected
+    learning rate's adapter, diverged or not, is not one a user would serve)."""
     from safetensors.torch import load_file
+
+    from bench.selection import main_rows
 
     out = Trained()
     prefixes = (f"{base_prefix}.",) if base_prefix else ()
-    for r in rows:
+    for r in main_rows(rows):
         if r.get("kind", "run") != "run" or r.get("status") != "ok" or r.get("model") != model:
             continue
         path = r.get("adapter_path")
