@@ -109,6 +109,7 @@ def suite_from_args(args):
 
 def cmd_run(args) -> int:
     from bench.suite import run_suite
+    from bench.health import warnings_text
     from bench.summary import paired_table, summary_table, sweep_table
 
     if args.resume and args.output is None:
@@ -129,7 +130,7 @@ def cmd_run(args) -> int:
     print(summary_table(rows))
     failed = sum(r["status"] != "ok" for r in rows)
     print(f"\n{len(rows)} runs, {len(rows) - failed} ok, {failed} not ok")
-    for extra in (sweep_table(rows), paired_table(rows)):
+    for extra in (sweep_table(rows), paired_table(rows), warnings_text(rows)):
         if extra:
             print("\n" + extra)
     if switch_rows:

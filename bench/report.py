@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench import aggregate as agg
-from bench import sections
+from bench import health, sections
 from bench.sections import ARROW
 from bench.errors import BenchError
 from bench.paired import DEFAULT_PAIR
@@ -281,6 +281,7 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "claims": assess(rows),
         "spectrum": _spectrum_figure(rows),
         "failures": failures(rows),
+        "warnings": health.warnings(rows),
         "provenance": provenance(rows),
         "csv_uri": csv_data_uri(rows),
         "history": history_section(history),

@@ -1,0 +1,46 @@
+"""Warnings on ok runs whose training went wrong (bench/health.py), in the terminal and the report."""
+
+import math
+
+from bench import health
+from bench.report import render
+
+
+def curve(start: float, end: float, n: int = 100) -> list[float]:
+    return [start + (end - start) * i / (n - 1) for i in range(n)]
+
+
+def run_row(losses, status="ok", **over) -> dict:
+    return {"kind": "run", "status": status, "task": "rotten_tomatoes", "model": "m", "method": "lora", "seed": 0,
+            "method_params": {"r": 64, "alpha": 128, "lr": 1e-3}, "accuracy": 0.6, "loss_curve": losses, **over}
+
+
+def test_a_loss_that_rises_is_flagged_and_one_that_falls_is_not():
+    assert health.loss_warning(curve(0.45, 0.70)).startswith("training loss rose: 0.")
+    assert health.loss_warning(curve(0.45, 0.10)) is None
+    assert health.loss_warning(curve(0.69, 0.69)) is None  # flat: not learning is not divergence
+    assert health.loss_warning(curve(0.45, 0.70, n=10)) is None  # too few steps to tell
+    assert "non-finite" in health.loss_warning(curve(0.45, 0.2)[:50] + [math.nan] * 50)
+
+
+def test_a_rise_just_under_the_threshold_is_not_flagged():
+    n, k = 100, 10
+    flat = [0.5] * n
+    assert health.loss_warning(flat[: n - k] + [0.5 * health.ROSE * 0.99] * k) is None
+    assert health.loss_warning(flat[: n - k] + [0.5 * health.ROSE * 1.01] * k) is not None
+
+
+def test_only_ok_runs_are_warned_about_and_the_setting_is_named():
+    rows = [run_row(curve(0.45, 0.7)), run_row(curve(0.45, 0.1), seed=1),
+            run_row(curve(0.45, 0.7), status="failed", error="boom"), {"kind": "switch", "status": "ok"}]
+    (w,) = health.warnings(rows)
+    assert (w["seed"], w["setting"]) == (0, "r=64, alpha=128, lr 0.001")
+    text = health.warnings_text(rows)
+    assert text.splitlines()[1].startswith("  lora rotten_tomatoes seed 0 (r=64, alpha=128, lr 0.001): training loss rose")
+    assert health.warnings_text(rows[1:]) == ""
+
+
+def test_the_report_lists_the_warning_beside_the_failures():
+    html = render([run_row(curve(0.45, 0.7)), run_row(curve(0.45, 0.1), seed=1)])
+    assert "Warnings: ok runs to read with care" in html and html.count("training loss rose") == 1
+    assert "Warnings: ok runs" not in render([run_row(curve(0.45, 0.1))])
