@@ -35,6 +35,7 @@ class RunSpec:
     adapters_dir: str = ""  # where trained PEFT adapters are kept (empty: measured, then discarded)
     show_progress: bool = True
     task_version: int = 0
+    task_digest: str = ""  # Task.digest: the task file's content, recorded so --resume sees an edited task
     config_hash: str = ""  # see config_hash(): what makes two runs the same run (--resume matches on it)
     base_method: str = ""  # the registered method a variant runs (empty: `method` itself)
     lr_sweep: tuple[float, ...] = ()  # the learning rates of the sweep this run is one point of (empty: no sweep)
@@ -69,8 +70,8 @@ def base_row(spec: RunSpec) -> dict:
         "machine_id": envinfo.machine_id(),
         "machine_class": envinfo.machine_class(spec.device),
         "config_hash": spec.config_hash,
-        "suite": spec.suite, "task": spec.task, "task_version": spec.task_version, "model": spec.model,
-        "method": spec.method,
+        "suite": spec.suite, "task": spec.task, "task_version": spec.task_version,
+        "task_digest": spec.task_digest, "model": spec.model, "method": spec.method,
         "base_method": spec.base_method or spec.method,
         "seed": spec.seed, "budget": dataclasses.asdict(spec.budget), "measure": dataclasses.asdict(spec.measure),
         "method_params": dict(spec.params), "status": "failed", "error": None,
@@ -137,7 +138,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     row["env"] = envinfo.environment(device)
     task = tasks.load_task(spec.task_path or spec.task)
     method, params = methods.resolve(spec.base_method or spec.method, spec.params)
-    row.update(task_version=task.version, method_params=methods.params_dict(params), lr_source=method.lr_source)
+    row.update(task_version=task.version, task_digest=task.digest, method_params=methods.params_dict(params), lr_source=method.lr_source)
     splits = tasks.split_examples(tasks.load_examples(task), task.split)
 
     memory.reset_peak(device)

@@ -76,7 +76,8 @@ def plan(cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: 
                     spec = RunSpec(suite=cfg.name, task=loaded[t].name, task_path=loaded[t].path, model=cfg.model,
                                    method=m, base_method=settings[m][0], seed=seed, device=device, budget=budgets[t],
                                    measure=cfg.measure, params=params, show_progress=show_progress,
-                                   task_version=loaded[t].version, lr_sweep=lr_sweeps.get(m, ()), sweep=points.get(m, ()))
+                                   task_version=loaded[t].version,
+                                   task_digest=loaded[t].digest, lr_sweep=lr_sweeps.get(m, ()), sweep=points.get(m, ()))
                     specs.append(replace(spec, config_hash=config_hash(spec, resolved)))
     return specs
 
@@ -181,6 +182,7 @@ def run_suite(cfg: SuiteConfig, output: Path, tasks_dirs: list[Path] | None = No
     done = ok_runs(read_rows(output)) if resume and output.exists() else {}
     todo = [s for s in specs if s.config_hash not in done]
     kept = [done[s.config_hash] for s in specs if s.config_hash in done]
+    _check_tasks_unchanged(specs, done, output)
     if resume:
         print(f"resume: {len(kept)} of {len(specs)} runs already ok in {output}; running {len(todo)}", flush=True)
     if not todo:
@@ -195,6 +197,17 @@ def run_suite(cfg: SuiteConfig, output: Path, tasks_dirs: list[Path] | None = No
         return kept + _collect(ex, todo, cfg, output, show_progress, initial=len(kept), total=len(specs))
     finally:
         ex.close()
+
+
+def _check_tasks_unchanged(specs: list[RunSpec], done: dict[str, dict], output: Path) -> None:
+    """--resume must not keep rows measured on another definition of a task of the same version (rows
+    written before digests were recorded are kept)."""
+    for s in specs:
+        row = done.get(s.config_hash)
+        if row and row.get("task_digest") and row["task_digest"] != s.task_digest:
+            raise BenchError(f"--resume: task {s.task} (version {s.task_version}) changed since its rows in {output} "
+                             f"were recorded (task digest {row['task_digest']}, now {s.task_digest}); bump the task's "
+                             "version (the changed task then runs anew beside the old rows) or give a new --output")
 
 
 def _check_device_name(requested: str) -> str:

@@ -10,6 +10,8 @@ trained on prompt + target and scored on what it generates greedily (exact match
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import random
 from dataclasses import dataclass, field
@@ -72,6 +74,14 @@ class Task:
     @property
     def is_generation(self) -> bool:
         return self.type == "generation"
+
+    @property
+    def digest(self) -> str:
+        """16 hex digits of sha256 over everything the task file defines (its path aside). Rows record it, so
+        --resume can tell a task edited without a version bump (a new prompt or label word) from the one
+        its rows were measured on; the example cache is keyed on it too."""
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "path"}
+        return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -235,7 +245,7 @@ def load_examples(task: Task) -> list[Example]:
     """All examples of a task, cached as JSONL after the first read."""
     from bench.assets import cache_dir
 
-    cached = cache_dir() / "tasks" / f"{task.name}-v{task.version}.jsonl"
+    cached = cache_dir() / "tasks" / f"{task.name}-v{task.version}-{task.digest}.jsonl"
     if cached.exists():
         rows = [json.loads(line) for line in cached.read_text().splitlines() if line]
         examples = [Example(r["text"], r["label"], r.get("target", ""), tuple(r.get("refs", ()))) for r in rows]

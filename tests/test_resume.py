@@ -186,3 +186,36 @@ def test_ctrl_c_records_cancelled_and_exits_130(tiny_bert_dir, tmp_path):
     rows = read_rows(out)
     assert [(r["task"], r["status"]) for r in rows] == [("tiny_fast", "ok"), ("tiny_slow", "cancelled")]
     assert runs and not psutil.wait_procs(runs, timeout=10)[1]  # the run's child process is gone
+
+
+def test_resume_refuses_rows_of_a_task_edited_without_a_version_bump(tiny_bert_dir, tiny_task, tmp_path, capsys):
+    """A task file changed under the same version (here its label words) is not the task the rows measured:
+    --resume says so in one line, exit 2, and the store is untouched; a bumped version runs anew beside them."""
+    out = tmp_path / "rows.jsonl"
+    args = ["run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "head_only", "--limit", "16",
+            "--output", out, "--no-isolate", *FAST]
+    assert main(list(map(str, args))) == 0
+    (row,) = read_rows(out)
+    assert len(row["task_digest"]) == 16
+    stored = out.read_bytes()
+    yaml = Path(tiny_task)
+    yaml.write_text(yaml.read_text().replace('[" negative", " positive"]', '[" bad", " good"]'))
+    capsys.readouterr()
+    assert main(list(map(str, args)) + ["--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "task tiny_sentiment (version 1) changed since its rows" in err, err
+    assert out.read_bytes() == stored
+    yaml.write_text(yaml.read_text().replace("version: 1", "version: 2"))
+    assert main(list(map(str, args)) + ["--resume"]) == 0
+    assert [r["task_version"] for r in read_rows(out)] == [1, 2] and read_rows(out)[1]["task_digest"] != row["task_digest"]
+
+
+def test_task_digest_follows_the_task_files_content(tiny_task):
+    from bench.tasks import load_task, parse_task
+    from bench.config import read_yaml
+
+    task = load_task(str(tiny_task))
+    data = read_yaml(Path(tiny_task))
+    assert parse_task(dict(data), Path("elsewhere.yaml")).digest == task.digest  # the path is not the task
+    for key, value in (("prompt", "{text}\nMood:"), ("chat_label_words", ["bad", "good"]), ("description", "x")):
+        assert parse_task({**data, key: value}, Path(tiny_task)).digest != task.digest, key
