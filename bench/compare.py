@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.config import budget_identity
+from bench.config import budget_identity, params_identity
 from bench.errors import BenchError
 from bench.results import DIRECTIONS, read_rows
 
@@ -66,7 +66,8 @@ def match_key(row: dict) -> tuple:
     kind = row.get("kind", "run")
     fields = RUN_KEY if kind == "run" else SWITCH_KEY
     env = row.get("env") or {}
-    values = {f: budget_identity(row.get(f)) if f == "budget" else row.get(f) for f in fields}
+    identity = {"budget": budget_identity, "method_params": lambda p: params_identity(p or {})}
+    values = {f: identity[f](row.get(f)) if f in identity else row.get(f) for f in fields}
     return (kind, row.get("schema_version"), env.get("device_kind"),
             *(json.dumps(values[f], sort_keys=True, default=str) for f in fields))
 

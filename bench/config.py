@@ -49,6 +49,13 @@ class Budget:
 # Budget keys added after rows were committed: at their defaults they are left out of what identifies a
 # run (its config hash, the key `compare` matches on), so older rows still match.
 LATER_BUDGET_KEYS = ("precision", "chat_template")
+LATER_PARAM_KEYS = {"use_rslora": False}  # method parameters added later, with their defaults
+
+
+def params_identity(params: dict) -> dict:
+    """A run's resolved method parameters as they identify it: parameters added later, at their defaults,
+    dropped, so the runs recorded before them keep their config hashes (pure)."""
+    return {k: v for k, v in params.items() if not (k in LATER_PARAM_KEYS and v == LATER_PARAM_KEYS[k])}
 
 
 def budget_identity(budget: dict | None) -> dict | None:

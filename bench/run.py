@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.config import Budget, Measure, budget_identity
+from bench.config import Budget, Measure, budget_identity, params_identity
 from bench.errors import BenchError, Unsupported
 
 
@@ -50,7 +50,7 @@ def config_hash(spec: RunSpec, method_params: dict) -> str:
 
     budget = budget_identity(dataclasses.asdict(spec.budget))  # options added later: old runs keep their hashes
     payload = {"schema_version": SCHEMA_VERSION, "task": spec.task, "task_version": spec.task_version,
-               "model": spec.model, "method": spec.method, "method_params": method_params, "seed": spec.seed,
+               "model": spec.model, "method": spec.method, "method_params": params_identity(method_params), "seed": spec.seed,
                "budget": budget, "measure": dataclasses.asdict(spec.measure)}
     if spec.base_method and spec.base_method != spec.method:  # a variant (plain methods keep their old hashes)
         payload["base_method"] = spec.base_method

@@ -121,3 +121,13 @@ def test_prefix_tuning_on_an_encoder_without_cache_is_unsupported():
     method, params = methods.resolve("prefix_tuning", {})
     with pytest.raises(Unsupported, match="prefix_tuning on"):
         method.build(_tiny_bert(), params, CTX)
+
+
+def test_rslora_scales_by_alpha_over_the_root_of_the_rank():
+    method, params = methods.resolve("lora", {"r": 4, "alpha": 8, "use_rslora": True})
+    model = method.build(_tiny_bert(), params, CTX)
+    layer = model.base_model.model.bert.encoder.layer[0].attention.self.query
+    assert layer.scaling["default"] == pytest.approx(8 / 2)  # alpha / sqrt(4); plain LoRA: alpha / r = 2
+    plain = methods.resolve("lora", {"r": 4, "alpha": 8})[0].build(_tiny_bert(), methods.resolve("lora", {"r": 4, "alpha": 8})[1], CTX)
+    assert plain.base_model.model.bert.encoder.layer[0].attention.self.query.scaling["default"] == pytest.approx(2)
+    assert trainable_counts(model) == trainable_counts(plain)  # the same weights, another scale

@@ -80,11 +80,11 @@ def test_config_hash_is_stable_and_ignores_device_and_suite_name(tiny_task):
     hashes = [s.config_hash for s in plan(base)]
     assert len(set(hashes)) == 4 and all(len(h) == 64 for h in hashes)
     same = apply_overrides(base, ["device=cpu", "name=other", "timeout_s=5", "isolate=false", "budget.precision=fp32",
-                                 "budget.chat_template=false"])
+                                 "budget.chat_template=false", "params.lora.use_rslora=false"])
     assert [s.config_hash for s in plan(same)] == hashes
     # resolved parameters: the default written out is the same run as the default left implicit
     assert [s.config_hash for s in plan(apply_overrides(base, ["params.lora.r=8"]))] == hashes
-    for change in ("params.lora.r=4", "budget.epochs=2", "budget.precision=bf16", "budget.chat_template=true", "measure.infer_repeats=9", "model=smollm2-135m"):
+    for change in ("params.lora.r=4", "params.lora.use_rslora=true", "budget.epochs=2", "budget.precision=bf16", "budget.chat_template=true", "measure.infer_repeats=9", "model=smollm2-135m"):
         assert [s.config_hash for s in plan(apply_overrides(base, [change]))] != hashes, change
 
 

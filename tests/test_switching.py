@@ -191,7 +191,7 @@ def test_trained_adapters_fill_the_first_slots(tiny_bert_dir, tmp_path):
         model = get_peft_model(BertForSequenceClassification.from_pretrained(tiny_bert_dir, num_labels=2), cfg)
         model.save_pretrained(tmp_path / method)
         rows.append({"kind": "run", "status": "ok", "model": "tiny", "method": method, "task": "t", "run_id": method,
-                     "method_params": {"r": 4} if method == "lora" else {"num_virtual_tokens": 3},
+                     "method_params": {"r": 4, "alpha": 8} if method == "lora" else {"num_virtual_tokens": 3},
                      "adapter_path": str(tmp_path / method)})
     base = AutoModel.from_pretrained(tiny_bert_dir).eval()
     got = trained.load(rows, "tiny", rank=4, virtual_tokens=3, base_prefix=base.base_model_prefix)
@@ -220,8 +220,32 @@ def test_trained_adapters_of_a_sweep_are_the_selected_settings(tiny_bert_dir, tm
                                LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8))
         model.save_pretrained(tmp_path / str(lr))
         rows.append({"kind": "run", "status": "ok", "model": "tiny", "method": "lora", "task": "t", "seed": 0,
-                     "run_id": f"lr{lr}", "method_params": {"r": 4, "lr": lr}, "lr_sweep": [1e-3, 3e-3, 1e-2],
+                     "run_id": f"lr{lr}", "method_params": {"r": 4, "alpha": 8, "lr": lr}, "lr_sweep": [1e-3, 3e-3, 1e-2],
                      "val_accuracy": val, "adapter_path": str(tmp_path / str(lr))})
     got = trained.load(rows, "tiny", rank=4, virtual_tokens=3, base_prefix="bert")
     assert got.sources == ["lora t (lr0.003)"]
     assert len(trained.load([{**r, "lr_sweep": []} for r in rows], "tiny", 4, 3, "bert").lora) == 3  # no sweep: all
+
+
+def test_a_trained_adapter_is_served_with_the_update_it_trained(tiny_bert_dir, tmp_path):
+    """Fleet adapters scale B A by alpha / r = 2; a trained one with another alpha, or rsLoRA's alpha / sqrt(r),
+    is rescaled so the served update equals the one PEFT applied in training."""
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import BertForSequenceClassification
+
+    from bench.switching import trained
+    from bench.switching.fleet import ALPHA_PER_RANK
+
+    torch.manual_seed(0)
+    for params in ({"r": 4, "alpha": 4}, {"r": 4, "alpha": 8, "use_rslora": True}):
+        model = get_peft_model(BertForSequenceClassification.from_pretrained(tiny_bert_dir, num_labels=2),
+                               LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=params["alpha"],
+                                          use_rslora=params.get("use_rslora", False), init_lora_weights=False))
+        model.save_pretrained(tmp_path / "a")
+        layer = model.base_model.model.bert.encoder.layer[0].attention.self.query
+        update = layer.scaling["default"] * layer.lora_B["default"].weight @ layer.lora_A["default"].weight
+        row = {"kind": "run", "status": "ok", "model": "tiny", "method": "lora", "task": "t", "run_id": "a",
+               "method_params": params, "adapter_path": str(tmp_path / "a")}
+        a, b = trained.load([row], "tiny", rank=4, virtual_tokens=3, base_prefix="bert").lora[0]["encoder.layer.0.attention.self.query"]
+        assert torch.allclose(ALPHA_PER_RANK * b @ a, update, atol=1e-6), params
+    assert trained.lora_scale({"r": 16, "alpha": 32}) == 2 and trained.lora_scale({"r": 16, "alpha": 8, "use_rslora": True}) == 2

@@ -57,6 +57,9 @@ def adapter_name(i: int) -> str:
     return f"task{i}"
 
 
+ALPHA_PER_RANK = 2  # every fleet adapter has alpha = 2r: the update is scaled by 2 (trained ones are rescaled to it)
+
+
 def build(base: torch.nn.Module, n: int, device: torch.device, rank: int = 8, virtual_tokens: int = 20,
           target_modules: list[str] | None = None, seed: int = 0, trained=None) -> Fleet:
     """`trained` (switching.trained.Trained): adapters and prompts of earlier runs take the first slots;
@@ -67,7 +70,7 @@ def build(base: torch.nn.Module, n: int, device: torch.device, rank: int = 8, vi
     gen = torch.Generator().manual_seed(seed)
     base = base.eval()
     plain = base
-    lora_cfg = LoraConfig(task_type=TaskType.FEATURE_EXTRACTION, r=rank, lora_alpha=2 * rank,
+    lora_cfg = LoraConfig(task_type=TaskType.FEATURE_EXTRACTION, r=rank, lora_alpha=ALPHA_PER_RANK * rank,
                           target_modules=target_modules)
     multi = get_peft_model(copy.deepcopy(base), lora_cfg, adapter_name=adapter_name(0))
     for i in range(1, n):

@@ -3,12 +3,14 @@ the PEFT folders that `run` keeps beside its rows (`adapter_path`), keyed by bac
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from bench.errors import BenchError
+from bench.switching.fleet import ALPHA_PER_RANK
 
 
 @dataclass
@@ -25,6 +27,12 @@ def _module(key: str, prefixes: tuple[str, ...]) -> str:
         if name.startswith(p):
             name = name[len(p):]
     return name
+
+
+def lora_scale(params: dict) -> float:
+    """The factor PEFT multiplies a LoRA update B A by: alpha / r, or alpha / sqrt(r) with rsLoRA."""
+    r, alpha = params["r"], params.get("alpha", params["r"])
+    return alpha / (math.sqrt(r) if params.get("use_rslora") else r)
 
 
 def load(rows: list[dict], model: str, rank: int, virtual_tokens: int, base_prefix: str) -> Trained:
@@ -51,7 +59,8 @@ def load(rows: list[dict], model: str, rank: int, virtual_tokens: int, base_pref
             for k, v in weights.items():
                 if ".lora_A." in k or ".lora_B." in k:
                     pairs.setdefault(_module(k, prefixes), {})["A" if ".lora_A." in k else "B"] = v
-            out.lora.append({m: (p["A"], p["B"]) for m, p in pairs.items() if "A" in p and "B" in p})
+            scale = lora_scale(params) / ALPHA_PER_RANK  # served at the fleet's scaling: the same update B A
+            out.lora.append({m: (p["A"], p["B"] * scale) for m, p in pairs.items() if "A" in p and "B" in p})
             out.sources.append(f"lora {r['task']} ({r['run_id']})")
         elif base == "prompt_tuning" and "prompt_embeddings" in weights:
             if weights["prompt_embeddings"].shape[0] == virtual_tokens:
