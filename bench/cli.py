@@ -35,6 +35,8 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--output", type=Path, help="JSONL file to append rows to (default: results/runs/<time>-<suite>.jsonl)")
     r.add_argument("--tasks-dir", action="append", type=Path, default=[], help="extra folder of task .yaml files")
     r.add_argument("--no-isolate", action="store_true", help="run in this process (faster start, shared peak memory)")
+    r.add_argument("--no-adapters", action="store_true", help="do not keep the trained PEFT adapters beside the rows "
+                   "(<results>.adapters/; sized, then dropped; the switching sweep then serves fresh ones)")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.add_argument("--resume", action="store_true",
                    help="with --output FILE: skip runs that already have an ok row in FILE (same config hash), run the rest")
@@ -104,6 +106,8 @@ def suite_from_args(args):
     cfg = apply_overrides(cfg, sets)
     if args.no_isolate:
         cfg = apply_overrides(cfg, ["isolate=false"])
+    if args.no_adapters:
+        cfg = apply_overrides(cfg, ["keep_adapters=false"])
     return cfg
 
 

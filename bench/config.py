@@ -95,6 +95,7 @@ class SuiteConfig:
     seeds: tuple[int, ...] = (0,)
     device: str = "auto"
     isolate: bool = True  # one child process per run: peak memory per run, crashes become rows
+    keep_adapters: bool = True  # keep each trained PEFT adapter in <results>.adapters/<run_id>/ (false: size it, drop it)
     timeout_s: float = 0.0  # per run, process start included; 0: none. A run past it is killed: a `timeout` row
     budget: Budget = field(default_factory=Budget)
     measure: Measure = field(default_factory=Measure)

@@ -191,7 +191,7 @@ def run_suite(cfg: SuiteConfig, output: Path, tasks_dirs: list[Path] | None = No
     ex.start()
     try:
         device = ex.resolve_device(cfg.device)
-        todo = [replace(s, adapters_dir=str(adapters), device=device) for s in todo]
+        todo = [replace(s, adapters_dir=str(adapters) if cfg.keep_adapters else "", device=device) for s in todo]
         prepare(todo)
         drop_truncated_tail(output)
         return kept + _collect(ex, todo, cfg, output, show_progress, initial=len(kept), total=len(specs))

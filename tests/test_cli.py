@@ -85,6 +85,15 @@ def test_default_suite_appends_the_switching_sweep_and_reports_it(tiny_bert_dir,
     assert "Not measured in this run: no switching rows" not in html and "gathered_lora" in html
 
 
+def test_no_adapters_sizes_the_adapter_and_keeps_nothing(tiny_bert_dir, tiny_task, tmp_path):
+    out = tmp_path / "rows.jsonl"
+    assert run_cli("run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "lora", "--limit", "16",
+                   "--output", out, "--no-isolate", "--no-adapters", *FAST) == 0
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["adapter_bytes"] > 0 and "adapter_path" not in row
+    assert not out.with_name(out.stem + ".adapters").exists()
+
+
 def test_causal_lm_label_word_run(tiny_llama_dir, tiny_task, tmp_path):
     out = tmp_path / "rows.jsonl"
     code = run_cli("run", "--model", tiny_llama_dir, "--tasks", tiny_task, "--methods", "lora,prompt_tuning,head_only,zero_shot",
