@@ -281,6 +281,8 @@ def _score(model, split: Encoded, num_labels: int, spec: RunSpec, fwd: dict) -> 
     acc = evaluate.accuracy(preds, labels)
     return dict(accuracy=acc, accuracy_ci_low=lo, accuracy_ci_high=hi, metric="accuracy", score=acc,
                 macro_f1=evaluate.macro_f1(preds, labels, num_labels), n_eval=len(labels),
+                label_counts=[labels.count(i) for i in range(num_labels)],  # per class, in the task's label order
+                pred_counts=[preds.count(i) for i in range(num_labels)],
                 test_correct="".join(map(str, by_example)))  # 1 where the test example was right
 
 

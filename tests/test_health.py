@@ -44,3 +44,30 @@ def test_the_report_lists_the_warning_beside_the_failures():
     html = render([run_row(curve(0.45, 0.7)), run_row(curve(0.45, 0.1), seed=1)])
     assert "Warnings: ok runs to read with care" in html and html.count("training loss rose") == 1
     assert "Warnings: ok runs" not in render([run_row(curve(0.45, 0.1))])
+
+
+def test_a_classifier_that_answers_one_class_or_no_better_than_the_majority_is_flagged():
+    ok = run_row(curve(0.45, 0.1), accuracy=0.85, label_counts=[45, 55], pred_counts=[44, 56])
+    assert health.prediction_warning(ok) is None
+    one = {**ok, "accuracy": 0.55, "pred_counts": [0, 100]}
+    assert health.prediction_warning(one) == "answers one class (label 1) for 100% of the test examples"
+    chance = {**ok, "accuracy": 0.55, "pred_counts": [40, 60]}
+    assert "no better than always answering the commonest class (0.550)" in health.prediction_warning(chance)
+    skewed = {**one, "label_counts": [2, 98], "accuracy": 0.98}  # a test set of one class: nothing to say
+    assert health.prediction_warning(skewed) is None
+    assert health.prediction_warning({**one, "label_counts": None}) is None  # rows from before the counts
+    both = health.warnings([{**one, "loss_curve": curve(0.45, 0.7)}])[0]["warning"]
+    assert both.startswith("training loss rose") and "; answers one class" in both
+
+
+def test_a_run_records_its_class_counts(tiny_bert_dir, tiny_task, tmp_path):
+    from bench.cli import main
+    from bench.results import read_rows
+    from tests.test_cli import FAST
+
+    out = tmp_path / "rows.jsonl"
+    assert main(["run", "--model", str(tiny_bert_dir), "--tasks", str(tiny_task), "--methods", "head_only", "--limit", "16",
+                 "--output", str(out), "--no-isolate", *FAST]) == 0
+    (row,) = read_rows(out)
+    assert sum(row["label_counts"]) == sum(row["pred_counts"]) == row["n_eval"] and len(row["label_counts"]) == 2
+    assert row["accuracy"] <= sum(min(a, b) for a, b in zip(row["label_counts"], row["pred_counts"])) / row["n_eval"]
