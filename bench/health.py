@@ -3,9 +3,10 @@
 A run can finish, evaluate and be recorded `ok` and still have trained badly: a learning rate too high
 for its rank sends the loss back up to chance (llm_rt's LoRA r = 64 at 1e-3: 0.45 at the start, 0.71 at
 the end, test accuracy 0.578), or a classifier ends no better than always answering the commonest class
-(llm's prefix tuning: 0.555, below the 0.558 share of its test set's commonest class). Such a row stays `ok`, since it is a
-true measurement of that setting and a sweep's selection must see it, but the terminal and the report name
-it beside the failures. The class counts behind the second check are on rows written since they were added.
+(llm's prefix tuning: 0.555, below the 0.558 share of its test set's commonest class). Such a row stays
+`ok`, since it is a true measurement of that setting and a sweep's selection must see it, but the terminal
+and the report name it beside the failures. The class counts behind the second check are on rows written
+since they were added.
 """
 
 from __future__ import annotations
