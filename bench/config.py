@@ -49,7 +49,9 @@ class Budget:
 # Budget keys added after rows were committed: at their defaults they are left out of what identifies a
 # run (its config hash, the key `compare` matches on), so older rows still match.
 LATER_BUDGET_KEYS = ("precision", "chat_template")
-LATER_PARAM_KEYS = {"use_rslora": False}  # method parameters added later, with their defaults
+# Method parameters added after rows were committed, with their defaults: left out of the config hash and
+# compare's match at those defaults (rows written while one was new recorded it: --resume accepts both hashes)
+LATER_PARAM_KEYS = {"use_rslora": False, "projection": False}  # lora's rsLoRA, prefix tuning's reparameterisation
 
 
 def params_identity(params: dict) -> dict:

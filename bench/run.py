@@ -37,12 +37,15 @@ class RunSpec:
     task_version: int = 0
     task_digest: str = ""  # Task.digest: the task file's content, recorded so --resume sees an edited task
     config_hash: str = ""  # see config_hash(): what makes two runs the same run (--resume matches on it)
+    # the hash with a later parameter written out at its default, as rows recorded it while the parameter was
+    # new and not yet left out (empty: the same as config_hash); --resume accepts either
+    also_hash: str = ""
     base_method: str = ""  # the registered method a variant runs (empty: `method` itself)
     lr_sweep: tuple[float, ...] = ()  # the learning rates of the sweep this run is one point of (empty: no sweep)
     sweep: tuple[dict, ...] = ()  # the sweep's other points (suite `sweep:`; empty: none)
 
 
-def config_hash(spec: RunSpec, method_params: dict) -> str:
+def config_hash(spec: RunSpec, method_params: dict, every_param: bool = False) -> str:
     """sha256 of what decides a run's result: task and its version, model, method and its resolved
     parameters, seed, budget, measurement settings and the row schema. Not the device, the suite's
     name or anything timed, so a resumed suite finds its finished runs."""
@@ -50,7 +53,7 @@ def config_hash(spec: RunSpec, method_params: dict) -> str:
 
     budget = budget_identity(dataclasses.asdict(spec.budget))  # options added later: old runs keep their hashes
     payload = {"schema_version": SCHEMA_VERSION, "task": spec.task, "task_version": spec.task_version,
-               "model": spec.model, "method": spec.method, "method_params": params_identity(method_params), "seed": spec.seed,
+               "model": spec.model, "method": spec.method, "method_params": method_params if every_param else params_identity(method_params), "seed": spec.seed,
                "budget": budget, "measure": dataclasses.asdict(spec.measure)}
     if spec.base_method and spec.base_method != spec.method:  # a variant (plain methods keep their old hashes)
         payload["base_method"] = spec.base_method

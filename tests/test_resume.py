@@ -101,6 +101,25 @@ def test_committed_rows_keep_their_hashes():
         assert committed[key] == hash_, key
 
 
+def test_rows_from_before_and_after_a_parameter_was_added_are_both_found():
+    """Prefix tuning's `projection` came while llm's rows were being written: one prefix-tuning row records
+    it, one does not, and neither hash has it. With `projection` a later parameter every planned run of
+    the suite finds its committed row, and compare matches both rows; a row whose hash wrote the new
+    parameter out at its default is found through `also_hash`."""
+    from bench.compare import match_key
+    from bench.run import config_hash
+
+    rows = [json.loads(line) for line in (PROJECT_ROOT / "results/llm/cpu-amd-epyc-2c.jsonl").open()]
+    specs = plan(load_suite("llm"))
+    assert len(specs) == len(rows) == 14 and {s.config_hash for s in specs} == {r["config_hash"] for r in rows}
+    prefix = [r for r in rows if r["method"] == "prefix_tuning"]
+    assert ["projection" in r["method_params"] for r in prefix] == [False, True]
+    without = {**prefix[1], "method_params": {k: v for k, v in prefix[1]["method_params"].items() if k != "projection"}}
+    assert match_key(without) == match_key(prefix[1])
+    spec = next(s for s in specs if s.method == "prefix_tuning")
+    assert spec.also_hash == config_hash(spec, prefix[1]["method_params"], every_param=True) != spec.config_hash
+
+
 def test_resume_reruns_failed_runs_and_drops_a_truncated_tail(tiny_bert_dir, tiny_task, tmp_path, capsys):
     out = tmp_path / "rows.jsonl"
     args = ["run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "head_only,lora", "--limit", "16",
