@@ -181,10 +181,10 @@ def run_suite(cfg: SuiteConfig, output: Path, tasks_dirs: list[Path] | None = No
             raise BenchError("a run timeout needs isolated runs (one process each): drop --no-isolate or the timeout")
     specs = plan(cfg, tasks_dirs, show_progress and ex.name == "local", device_for=_check_device_name)
     done = ok_runs(read_rows(output)) if resume and output.exists() else {}
-    found = {id(s): done.get(s.config_hash) or done.get(s.also_hash or s.config_hash) for s in specs}
-    todo = [s for s in specs if not found[id(s)]]
-    kept = [found[id(s)] for s in specs if found[id(s)]]
-    _check_tasks_unchanged(specs, found, output)
+    found = [(s, done.get(s.config_hash) or done.get(s.also_hash)) for s in specs]  # also_hash "": no row has it
+    todo = [s for s, row in found if not row]
+    kept = [row for _, row in found if row]
+    _check_tasks_unchanged(found, output)
     if resume:
         print(f"resume: {len(kept)} of {len(specs)} runs already ok in {output}; running {len(todo)}", flush=True)
     if not todo:
@@ -201,11 +201,10 @@ def run_suite(cfg: SuiteConfig, output: Path, tasks_dirs: list[Path] | None = No
         ex.close()
 
 
-def _check_tasks_unchanged(specs: list[RunSpec], found: dict[int, dict | None], output: Path) -> None:
+def _check_tasks_unchanged(found: list[tuple[RunSpec, dict | None]], output: Path) -> None:
     """--resume must not keep rows measured on another definition of a task of the same version (rows
     written before digests were recorded are kept)."""
-    for s in specs:
-        row = found[id(s)]
+    for s, row in found:
         if row and row.get("task_digest") and row["task_digest"] != s.task_digest:
             raise BenchError(f"--resume: task {s.task} (version {s.task_version}) changed since its rows in {output} "
                              f"were recorded (task digest {row['task_digest']}, now {s.task_digest}); bump the task's "

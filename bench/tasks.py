@@ -11,6 +11,7 @@ trained on prompt + target and scored on what it generates greedily (exact match
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import random
@@ -75,7 +76,7 @@ class Task:
     def is_generation(self) -> bool:
         return self.type == "generation"
 
-    @property
+    @functools.cached_property  # computed once per loaded task (plan asks for it once per run)
     def digest(self) -> str:
         """16 hex digits of sha256 over everything the task file defines (its path aside). Rows record it, so
         --resume can tell a task edited without a version bump (a new prompt or label word) from the one
