@@ -97,7 +97,9 @@ class SuiteConfig:
     seeds: tuple[int, ...] = (0,)
     device: str = "auto"
     isolate: bool = True  # one child process per run: peak memory per run, crashes become rows
-    keep_adapters: bool = True  # keep each trained PEFT adapter in <results>.adapters/<run_id>/ (false: size it, drop it)
+    keep_adapters: bool = (
+        True  # keep each trained PEFT adapter in <results>.adapters/<run_id>/ (false: size it, drop it)
+    )
     timeout_s: float = 0.0  # per run, process start included; 0: none. A run past it is killed: a `timeout` row
     budget: Budget = field(default_factory=Budget)
     measure: Measure = field(default_factory=Measure)
@@ -230,7 +232,9 @@ def update_dataclass(obj, updates: dict, prefix: str):
                 merged.setdefault(str(method), {}).update(p)
             changes[name] = merged
         elif name in LIST_MAPS:
-            changes[name] = _merge_per_method(current, value, key, learning_rates, "learning rates", "[1e-4, 3e-4, 1e-3]")
+            changes[name] = _merge_per_method(
+                current, value, key, learning_rates, "learning rates", "[1e-4, 3e-4, 1e-3]"
+            )
         elif name in POINT_MAPS:
             changes[name] = _merge_per_method(current, value, key, sweep_points, "points", "[{r: 64, alpha: 128}]")
         else:
@@ -244,7 +248,9 @@ def sweep_points(value, key: str) -> tuple[dict, ...]:
         try:
             value = yaml.safe_load(value) if value.strip() else []
         except yaml.YAMLError as e:
-            raise BenchError(f"{key}: not valid YAML ({str(e).splitlines()[0]}); e.g. {key}='[{{r: 64, alpha: 128}}]'")
+            raise BenchError(
+                f"{key}: not valid YAML ({str(e).splitlines()[0]}); e.g. {key}='[{{r: 64, alpha: 128}}]'"
+            ) from None
     value = [] if value is None else value
     if not isinstance(value, list) or not all(isinstance(p, dict) and p for p in value):
         raise BenchError(f"{key}: expected a list of parameter mappings, e.g. [{{r: 64, alpha: 128}}], got {value!r}")
@@ -316,7 +322,9 @@ def named_yaml(name_or_path: str, files, what: str) -> Path:
     known = files()
     if name_or_path not in known:
         plural = "suites" if what == "suite" else f"{what}s"
-        raise BenchError(f"unknown {what} {name_or_path!r}; valid {plural}: {choices(known)} (or a path to a {what} .yaml)")
+        raise BenchError(
+            f"unknown {what} {name_or_path!r}; valid {plural}: {choices(known)} (or a path to a {what} .yaml)"
+        )
     return known[name_or_path]
 
 

@@ -28,8 +28,8 @@ def timed_ms(fn, device) -> float:
 
 
 def main() -> None:
-    from bench.run import quiet_libraries
-    from bench.suite import resolve_device
+    from bench.execute.device import resolve_device
+    from bench.execute.run import quiet_libraries
     from bench.switching import fleet as fleets
     from bench.switching.strategies import SERVERS
 
@@ -49,26 +49,36 @@ def main() -> None:
     fleet = fleets.build(base, max(ns), device)
     vocab = base.get_input_embeddings().weight.shape[0]
     ids = torch.randint(1000 if vocab > 2000 else 5, vocab, (args.batch, args.tokens)).to(device)
-    servers = {s: SERVERS[s](fleet) for s in ("base", "peft_mixed_batch", "gathered_lora", "prompt_swap", "mixed_prompt_batch")}
+    servers = {
+        s: SERVERS[s](fleet) for s in ("base", "peft_mixed_batch", "gathered_lora", "prompt_swap", "mixed_prompt_batch")
+    }
 
-    print(f"{args.model} on {device.type}, batch {args.batch} x {args.tokens} tokens, {args.rounds} interleaved rounds; "
-          f"median ms per batch")
-    print(f"{'N':>3} {'base':>9} {'peft_mixed':>11} {'vs base':>8} {'gathered':>9} {'vs base':>8} {'gathered/peft':>14}")
+    print(
+        f"{args.model} on {device.type}, batch {args.batch} x {args.tokens} tokens, {args.rounds} interleaved rounds; "
+        f"median ms per batch"
+    )
+    print(
+        f"{'N':>3} {'base':>9} {'peft_mixed':>11} {'vs base':>8} {'gathered':>9} {'vs base':>8} {'gathered/peft':>14}"
+    )
     verdicts = []
     with torch.inference_mode():
         for s in servers.values():  # warm-up
             s.forward(ids, torch.zeros(args.batch, dtype=torch.long, device=device))
         for n in ns:
-            tasks = (torch.arange(args.batch, device=device) % n)
+            tasks = torch.arange(args.batch, device=device) % n
             samples = {k: [] for k in ("base", "peft_mixed_batch", "gathered_lora")}
             for _ in range(args.rounds):
                 for name in samples:
                     samples[name].append(timed_ms(lambda: servers[name].forward(ids, tasks), device))
             b, p, g = (statistics.median(samples[k]) for k in ("base", "peft_mixed_batch", "gathered_lora"))
-            print(f"{n:>3} {b:>9.2f} {p:>11.2f} {100 * (p / b - 1):>+7.1f}% {g:>9.2f} {100 * (g / b - 1):>+7.1f}% "
-                  f"{g / p:>14.3f}")
+            print(
+                f"{n:>3} {b:>9.2f} {p:>11.2f} {100 * (p / b - 1):>+7.1f}% {g:>9.2f} {100 * (g / b - 1):>+7.1f}% "
+                f"{g / p:>14.3f}"
+            )
             if n == 16:
-                verdicts.append(("gathered_lora within 10 % of base at N = 16", g / b - 1 <= 0.10, f"{100 * (g / b - 1):+.1f} %"))
+                verdicts.append(
+                    ("gathered_lora within 10 % of base at N = 16", g / b - 1 <= 0.10, f"{100 * (g / b - 1):+.1f} %")
+                )
             if n >= 4:
                 verdicts.append((f"gathered_lora faster than peft_mixed_batch at N = {n}", g < p, f"ratio {g / p:.3f}"))
 
@@ -79,10 +89,17 @@ def main() -> None:
             for name in samples:
                 samples[name].append(timed_ms(lambda: servers[name].forward(ids, tasks), device))
         single, mixed = (statistics.median(samples[k]) for k in ("prompt_swap", "mixed_prompt_batch"))
-        print(f"\nsoft prompts ({fleet.virtual_tokens} virtual tokens): single-prompt batch (PEFT) {single:.2f} ms, "
-              f"mixed-prompt batch ({int(tasks.max()) + 1} tasks) {mixed:.2f} ms, ratio {mixed / single:.3f}")
-        verdicts.append(("mixed_prompt_batch within 10 % of a single-prompt batch", mixed / single - 1 <= 0.10,
-                         f"{100 * (mixed / single - 1):+.1f} %"))
+        print(
+            f"\nsoft prompts ({fleet.virtual_tokens} virtual tokens): single-prompt batch (PEFT) {single:.2f} ms, "
+            f"mixed-prompt batch ({int(tasks.max()) + 1} tasks) {mixed:.2f} ms, ratio {mixed / single:.3f}"
+        )
+        verdicts.append(
+            (
+                "mixed_prompt_batch within 10 % of a single-prompt batch",
+                mixed / single - 1 <= 0.10,
+                f"{100 * (mixed / single - 1):+.1f} %",
+            )
+        )
     print()
     for what, ok, value in verdicts:
         print(f"{'met    ' if ok else 'NOT met'}  {what}: {value}")

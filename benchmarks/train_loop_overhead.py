@@ -28,10 +28,11 @@ def minimal_loop(model, batches, lr):
 
 
 def main() -> None:
-    from bench import data, methods, models, tasks
+    from bench.catalog import methods, models, tasks
     from bench.config import Budget
-    from bench.run import quiet_libraries
-    from bench.train import train
+    from bench.execute.run import quiet_libraries
+    from bench.measure import data
+    from bench.measure.train import train
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="minilm")
@@ -55,23 +56,43 @@ def main() -> None:
     model_a, tok, lr = fresh()
     model_b, _, _ = fresh()
     ids = data.encode(ex, tok, task, "encoder", 64)
-    batches = data.make_batches(ids, [e.label for e in ex], args.batch_size, tok.pad_token_id, left=False, shuffle_seed=0)
+    batches = data.make_batches(
+        ids, [e.label for e in ex], args.batch_size, tok.pad_token_id, left=False, shuffle_seed=0
+    )
     tokens = sum(int(b["attention_mask"].sum()) for b in batches)
     budget = Budget(max_steps=len(batches), batch_size=args.batch_size)
     cpu = torch.device("cpu")
 
     minimal_loop(model_a, batches[:2], lr)  # warm both up
-    train(model_b, lambda e: batches[:2], kind="encoder", label_token_ids=None, lr=lr, budget=Budget(max_steps=2),
-          warmup_steps=0, device=cpu, show_progress=False)
+    train(
+        model_b,
+        lambda e: batches[:2],
+        kind="encoder",
+        label_token_ids=None,
+        lr=lr,
+        budget=Budget(max_steps=2),
+        warmup_steps=0,
+        device=cpu,
+        show_progress=False,
+    )
     rates = {"minimal": [], "suite": []}
     for r in range(args.rounds):
-        for name in (("minimal", "suite") if r % 2 == 0 else ("suite", "minimal")):
+        for name in ("minimal", "suite") if r % 2 == 0 else ("suite", "minimal"):
             t0 = time.perf_counter()
             if name == "minimal":
                 minimal_loop(model_a, batches, lr)
             else:
-                train(model_b, lambda e: batches, kind="encoder", label_token_ids=None, lr=lr, budget=budget,
-                      warmup_steps=0, device=cpu, show_progress=False)
+                train(
+                    model_b,
+                    lambda e: batches,
+                    kind="encoder",
+                    label_token_ids=None,
+                    lr=lr,
+                    budget=budget,
+                    warmup_steps=0,
+                    device=cpu,
+                    show_progress=False,
+                )
             rates[name].append(tokens / (time.perf_counter() - t0))
     med = {k: statistics.median(v) for k, v in rates.items()}
     for k, v in rates.items():

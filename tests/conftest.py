@@ -28,27 +28,46 @@ def make_tokenizer(kind: str):
     tk.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
     if kind == "encoder":
         tk.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
-        return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]",
-                                       cls_token="[CLS]", sep_token="[SEP]")
+            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])]
+        )
+        return PreTrainedTokenizerFast(
+            tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]"
+        )
     return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]", eos_token="<eos>")
 
 
 def tiny_bert_config():
     from transformers import BertConfig
 
-    return BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                      intermediate_size=64, max_position_embeddings=128, pad_token_id=0,
-                      architectures=["BertForSequenceClassification"])
+    return BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=0,
+        architectures=["BertForSequenceClassification"],
+    )
 
 
 def tiny_llama_config():
     from transformers import LlamaConfig
 
-    return LlamaConfig(vocab_size=len(VOCAB), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
-                       pad_token_id=0, eos_token_id=4, bos_token_id=4, tie_word_embeddings=True,
-                       architectures=["LlamaForCausalLM"])
+    return LlamaConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        pad_token_id=0,
+        eos_token_id=4,
+        bos_token_id=4,
+        tie_word_embeddings=True,
+        architectures=["LlamaForCausalLM"],
+    )
 
 
 def save_tiny(folder: Path, model_cls, config, kind: str) -> Path:
@@ -82,7 +101,9 @@ def write_tiny_task(folder: Path, n: int = 240, name: str = "tiny_sentiment") ->
         label = i % 2
         words = rng.sample(FILLER, 5) + [rng.choice(POS if label else NEG)]
         rng.shuffle(words)
-        rows.append({"sentence": " ".join(words) + f" {FILLER[i % len(FILLER)]}" * (i % 3), "y": "pos" if label else "neg"})
+        rows.append(
+            {"sentence": " ".join(words) + f" {FILLER[i % len(FILLER)]}" * (i % 3), "y": "pos" if label else "neg"}
+        )
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / f"{name}.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["sentence", "y"])

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from bench import assets
+from bench.catalog import assets
 from bench.errors import BenchError
 
 

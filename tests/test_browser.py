@@ -15,15 +15,27 @@ import urllib.request
 
 import pytest
 
-from bench.report import write_report
+from bench.render.html import write_report
 from tests.test_report import ROWS, SWITCH, run_row
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,1000"]
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)",
+)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1000",
+]
 
 
 class Browser:
@@ -34,7 +46,9 @@ class Browser:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         self.base = f"http://127.0.0.1:{port}"
-        self.driver = subprocess.Popen([CHROMEDRIVER, f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.driver = subprocess.Popen(
+            [CHROMEDRIVER, f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -44,13 +58,18 @@ class Browser:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        caps = {"browserName": "chrome", "goog:loggingPrefs": {"browser": "ALL"},
-                "goog:chromeOptions": {"binary": CHROMIUM, "args": FLAGS + [f"--user-data-dir={profile_dir}"]}}
+        caps = {
+            "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": FLAGS + [f"--user-data-dir={profile_dir}"]},
+        }
         self.session = self._call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})["sessionId"]
 
     def _call(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=60) as r:
             return json.loads(r.read())["value"]
 
@@ -96,8 +115,10 @@ def test_report_in_headless_chromium(browser, tmp_path):
     assert errors == []
     assert browser.js("return performance.getEntriesByType('resource').length") == 0  # no request of any kind
 
-    sizes = browser.js("return Array.from(document.querySelectorAll('figure > svg'))"
-                       ".map(s => { const r = s.getBoundingClientRect(); return [r.width, r.height]; })")
+    sizes = browser.js(
+        "return Array.from(document.querySelectorAll('figure > svg'))"
+        ".map(s => { const r = s.getBoundingClientRect(); return [r.width, r.height]; })"
+    )
     assert len(sizes) == 3 + 3 + 1  # Pareto x3, switching x3 (swap latency, throughput and time vs N), history
     assert all(w > 100 and h > 100 for w, h in sizes), sizes
 
@@ -118,8 +139,10 @@ def test_report_in_headless_chromium(browser, tmp_path):
 def test_console_check_is_live(browser, tmp_path):
     """The negative control: a page that tries to load from the network under the report's policy logs an error."""
     page = tmp_path / "bad.html"
-    page.write_text('<!DOCTYPE html><meta http-equiv="Content-Security-Policy" content="default-src \'none\'">'
-                    '<img src="http://127.0.0.1:9/x.png"><p>bad</p>')
+    page.write_text(
+        '<!DOCTYPE html><meta http-equiv="Content-Security-Policy" content="default-src \'none\'">'
+        '<img src="http://127.0.0.1:9/x.png"><p>bad</p>'
+    )
     browser.console()  # drain
     browser.open(page.as_uri())
     assert any(e["level"] == "SEVERE" for e in browser.console())

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from bench.catalog.tasks import Example, parse_task
 from bench.config import Budget, Measure
-from bench.data import encode, encode_generation, prompt_texts
 from bench.errors import BenchError, Unsupported
-from bench.run import RunSpec, execute
-from bench.tasks import Example, parse_task
+from bench.execute.run import RunSpec, execute
+from bench.measure.data import encode, encode_generation, prompt_texts
 from tests.conftest import make_tokenizer, write_tiny_task
 
 CHAT = "{% for m in messages %}review : {{ m['content'] }}{% endfor %}{% if add_generation_prompt %} sentiment :{% endif %}"
@@ -18,8 +18,9 @@ CHAT = "{% for m in messages %}review : {{ m['content'] }}{% endfor %}{% if add_
 
 def test_chat_template_wraps_the_prompt_as_a_user_turn():
     tok = make_tokenizer("causal")
-    task = parse_task({"name": "g", "version": 1, "type": "generation", "source": {"path": "x"}, "prompt": "the {text}"},
-                      "g.yaml")
+    task = parse_task(
+        {"name": "g", "version": 1, "type": "generation", "source": {"path": "x"}, "prompt": "the {text}"}, "g.yaml"
+    )
     ex = [Example("movie was good", -1, "positive")]
     with pytest.raises(Unsupported, match="no chat template"):
         encode_generation(ex, tok, task, max_length=64, with_target=True, chat=True)
@@ -29,19 +30,26 @@ def test_chat_template_wraps_the_prompt_as_a_user_turn():
     ids, labels = encode_generation(ex, tok, task, max_length=64, with_target=True, chat=True)
     assert tok.decode(ids[0]) == "review : the movie was good sentiment : positive <eos>"
     assert labels[0][:-2] == [-100] * (len(ids[0]) - 2)  # the loss is on the answer and EOS only
-    assert task.answer_for("positive", chat=True) == "positive" and task.answer_for("positive", chat=False) == " positive"
-    cls = parse_task({"name": "c", "version": 1, "labels": ["negative", "positive"], "source": {"path": "x"},
-                      "prompt": "{text}"}, "c.yaml")
+    assert (
+        task.answer_for("positive", chat=True) == "positive" and task.answer_for("positive", chat=False) == " positive"
+    )
+    cls = parse_task(
+        {"name": "c", "version": 1, "labels": ["negative", "positive"], "source": {"path": "x"}, "prompt": "{text}"},
+        "c.yaml",
+    )
     assert tok.decode(encode(ex, tok, cls, "causal", 64, chat=True)[0]) == "review : movie was good sentiment :"
 
 
 def test_a_long_chat_turn_loses_the_users_text_not_the_templates_parts():
     tok = make_tokenizer("causal")
     tok.chat_template = "the plot : " + CHAT  # a system turn ("the plot :") before the user's
-    cls = parse_task({"name": "c", "version": 1, "labels": ["negative", "positive"], "source": {"path": "x"},
-                      "prompt": "{text}"}, "c.yaml")
-    gen = parse_task({"name": "g", "version": 1, "type": "generation", "source": {"path": "x"}, "prompt": "{text}"},
-                     "g.yaml")
+    cls = parse_task(
+        {"name": "c", "version": 1, "labels": ["negative", "positive"], "source": {"path": "x"}, "prompt": "{text}"},
+        "c.yaml",
+    )
+    gen = parse_task(
+        {"name": "g", "version": 1, "type": "generation", "source": {"path": "x"}, "prompt": "{text}"}, "g.yaml"
+    )
     ex = [Example("the movie was really quite a good story film", 0, "positive")]
     whole = tok.decode(encode(ex, tok, cls, "causal", 64, chat=True)[0])
     assert whole == "the plot : review : the movie was really quite a good story film sentiment :"
@@ -55,11 +63,16 @@ def test_a_long_chat_turn_loses_the_users_text_not_the_templates_parts():
 
 
 def test_chat_label_words_replace_the_label_words_in_a_chat_turn(tmp_path):
-    from bench.run import _label_token_ids
+    from bench.execute.run import _label_token_ids
 
     tok = make_tokenizer("causal")
-    data = {"name": "c", "version": 1, "labels": ["negative", "positive"], "source": {"path": "x"},
-            "label_words": [" negative", " positive"]}
+    data = {
+        "name": "c",
+        "version": 1,
+        "labels": ["negative", "positive"],
+        "source": {"path": "x"},
+        "label_words": [" negative", " positive"],
+    }
     plain, chat = parse_task(data, "c.yaml"), parse_task({**data, "chat_label_words": ["bad", "good"]}, "c.yaml")
     word_ids = lambda *ws: [tok.convert_tokens_to_ids(w) for w in ws]  # noqa: E731
     assert _label_token_ids(tok, chat) == _label_token_ids(tok, plain) == word_ids("negative", "positive")
@@ -82,9 +95,18 @@ def test_chat_template_runs_on_a_causal_lm_and_is_unsupported_on_an_encoder(tmp_
     tok.save_pretrained(chat_dir)
     task = write_tiny_task(tmp_path / "tasks", n=60)
     for model, status in ((chat_dir, "ok"), (tiny_bert_dir, "unsupported")):
-        spec = RunSpec(suite="t", task="tiny_sentiment", task_path=str(task), model=str(model), method="lora", seed=0,
-                       device="cpu", budget=Budget(max_steps=2, batch_size=8, chat_template=True),
-                       measure=Measure(latency_requests=2, infer_repeats=1, infer_batch_size=4), show_progress=False)
+        spec = RunSpec(
+            suite="t",
+            task="tiny_sentiment",
+            task_path=str(task),
+            model=str(model),
+            method="lora",
+            seed=0,
+            device="cpu",
+            budget=Budget(max_steps=2, batch_size=8, chat_template=True),
+            measure=Measure(latency_requests=2, infer_repeats=1, infer_batch_size=4),
+            show_progress=False,
+        )
         row = execute(spec)
         assert row["status"] == status, row["error"]
         assert row["budget"]["chat_template"] is True

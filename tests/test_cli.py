@@ -11,8 +11,19 @@ import pytest
 
 from bench.cli import main
 
-FAST = ["--set", "budget.batch_size=16", "--set", "measure.latency_requests=3", "--set", "measure.infer_repeats=2",
-        "--set", "measure.bootstrap_samples=100", "--set", "switch=", "--no-progress"]
+FAST = [
+    "--set",
+    "budget.batch_size=16",
+    "--set",
+    "measure.latency_requests=3",
+    "--set",
+    "measure.infer_repeats=2",
+    "--set",
+    "measure.bootstrap_samples=100",
+    "--set",
+    "switch=",
+    "--no-progress",
+]
 
 
 def run_cli(*args) -> int:
@@ -21,20 +32,57 @@ def run_cli(*args) -> int:
 
 def test_run_end_to_end_tiny_bert(tiny_bert_dir, tiny_task, tmp_path, capsys):
     out = tmp_path / "rows.jsonl"
-    code = run_cli("run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "lora,prompt_tuning,head_only,full",
-                   "--set", "params.prompt_tuning.num_virtual_tokens=4", "--set", "budget.epochs=2",
-                   "--output", out, "--no-isolate", *FAST)
+    code = run_cli(
+        "run",
+        "--model",
+        tiny_bert_dir,
+        "--tasks",
+        tiny_task,
+        "--methods",
+        "lora,prompt_tuning,head_only,full",
+        "--set",
+        "params.prompt_tuning.num_virtual_tokens=4",
+        "--set",
+        "budget.epochs=2",
+        "--output",
+        out,
+        "--no-isolate",
+        *FAST,
+    )
     assert code == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["method"] for r in rows] == ["lora", "prompt_tuning", "head_only", "full"]
     for r in rows:
         assert r["status"] == "ok", r["error"]
-        for key in ("schema_version", "run_id", "created_at", "git_sha", "machine_id", "env", "task_version",
-                    "trainable_params", "total_params", "trainable_pct", "adapter_bytes", "accuracy",
-                    "accuracy_ci_low", "accuracy_ci_high", "macro_f1", "n_eval", "train_tokens_per_s",
-                    "train_tokens_per_s_effective", "train_step_ms_p50", "train_step_ms_iqr", "peak_mem_bytes",
-                    "infer_tokens_per_s", "infer_latency_ms_p50", "infer_latency_ms_p95", "infer_tokens_per_s_batch",
-                    "train_step_ms_samples", "infer_latency_ms_samples"):
+        for key in (
+            "schema_version",
+            "run_id",
+            "created_at",
+            "git_sha",
+            "machine_id",
+            "env",
+            "task_version",
+            "trainable_params",
+            "total_params",
+            "trainable_pct",
+            "adapter_bytes",
+            "accuracy",
+            "accuracy_ci_low",
+            "accuracy_ci_high",
+            "macro_f1",
+            "n_eval",
+            "train_tokens_per_s",
+            "train_tokens_per_s_effective",
+            "train_step_ms_p50",
+            "train_step_ms_iqr",
+            "peak_mem_bytes",
+            "infer_tokens_per_s",
+            "infer_latency_ms_p50",
+            "infer_latency_ms_p95",
+            "infer_tokens_per_s_batch",
+            "train_step_ms_samples",
+            "infer_latency_ms_samples",
+        ):
             assert r.get(key) is not None, key
         assert r["accuracy_ci_low"] <= r["accuracy"] <= r["accuracy_ci_high"]
         assert r["env"]["torch"] and r["env"]["num_threads"] >= 1
@@ -56,8 +104,20 @@ def test_run_end_to_end_tiny_bert(tiny_bert_dir, tiny_task, tmp_path, capsys):
 def test_run_isolated_child_process_and_appends(tiny_bert_dir, tiny_task, tmp_path):
     out = tmp_path / "rows.jsonl"
     out.write_text("")
-    args = ["run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "lora", "--limit", "32",
-            "--output", out, *FAST]
+    args = [
+        "run",
+        "--model",
+        tiny_bert_dir,
+        "--tasks",
+        tiny_task,
+        "--methods",
+        "lora",
+        "--limit",
+        "32",
+        "--output",
+        out,
+        *FAST,
+    ]
     assert run_cli(*args) == 0
     first = out.read_text()
     assert run_cli(*args) == 0
@@ -69,8 +129,23 @@ def test_run_isolated_child_process_and_appends(tiny_bert_dir, tiny_task, tmp_pa
 
 def test_default_suite_appends_the_switching_sweep_and_reports_it(tiny_bert_dir, tiny_task, tmp_path):
     out = tmp_path / "rows.jsonl"
-    code = run_cli("run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "lora", "--limit", "16",
-                   "--output", out, "--no-isolate", "--set", "budget.batch_size=16", "--no-progress")
+    code = run_cli(
+        "run",
+        "--model",
+        tiny_bert_dir,
+        "--tasks",
+        tiny_task,
+        "--methods",
+        "lora",
+        "--limit",
+        "16",
+        "--output",
+        out,
+        "--no-isolate",
+        "--set",
+        "budget.batch_size=16",
+        "--no-progress",
+    )
     assert code == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     kinds = [r["kind"] for r in rows]
@@ -87,8 +162,25 @@ def test_default_suite_appends_the_switching_sweep_and_reports_it(tiny_bert_dir,
 
 def test_no_adapters_sizes_the_adapter_and_keeps_nothing(tiny_bert_dir, tiny_task, tmp_path):
     out = tmp_path / "rows.jsonl"
-    assert run_cli("run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "lora", "--limit", "16",
-                   "--output", out, "--no-isolate", "--no-adapters", *FAST) == 0
+    assert (
+        run_cli(
+            "run",
+            "--model",
+            tiny_bert_dir,
+            "--tasks",
+            tiny_task,
+            "--methods",
+            "lora",
+            "--limit",
+            "16",
+            "--output",
+            out,
+            "--no-isolate",
+            "--no-adapters",
+            *FAST,
+        )
+        == 0
+    )
     (row,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert row["adapter_bytes"] > 0 and "adapter_path" not in row
     assert not out.with_name(out.stem + ".adapters").exists()
@@ -96,9 +188,23 @@ def test_no_adapters_sizes_the_adapter_and_keeps_nothing(tiny_bert_dir, tiny_tas
 
 def test_causal_lm_label_word_run(tiny_llama_dir, tiny_task, tmp_path):
     out = tmp_path / "rows.jsonl"
-    code = run_cli("run", "--model", tiny_llama_dir, "--tasks", tiny_task, "--methods", "lora,prompt_tuning,head_only,zero_shot",
-                   "--set", "params.prompt_tuning.num_virtual_tokens=4", "--set", "params.prompt_tuning.init=random",
-                   "--output", out, "--no-isolate", *FAST)
+    code = run_cli(
+        "run",
+        "--model",
+        tiny_llama_dir,
+        "--tasks",
+        tiny_task,
+        "--methods",
+        "lora,prompt_tuning,head_only,zero_shot",
+        "--set",
+        "params.prompt_tuning.num_virtual_tokens=4",
+        "--set",
+        "params.prompt_tuning.init=random",
+        "--output",
+        out,
+        "--no-isolate",
+        *FAST,
+    )
     assert code == 0
     rows = {r["method"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert rows["lora"]["status"] == "ok" and rows["lora"]["model_kind"] == "causal"
@@ -114,8 +220,22 @@ def test_same_seed_same_result(tiny_bert_dir, tiny_task, tmp_path):
     rows = []
     for i in range(2):
         out = tmp_path / f"r{i}.jsonl"
-        assert run_cli("run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "lora",
-                       "--output", out, "--no-isolate", *FAST) == 0
+        assert (
+            run_cli(
+                "run",
+                "--model",
+                tiny_bert_dir,
+                "--tasks",
+                tiny_task,
+                "--methods",
+                "lora",
+                "--output",
+                out,
+                "--no-isolate",
+                *FAST,
+            )
+            == 0
+        )
         rows.append(json.loads(out.read_text()))
     assert rows[0]["accuracy"] == rows[1]["accuracy"]
     assert rows[0]["loss_curve"] == rows[1]["loss_curve"]
@@ -124,8 +244,23 @@ def test_same_seed_same_result(tiny_bert_dir, tiny_task, tmp_path):
 def test_failed_run_is_a_row_and_suite_goes_on(tiny_bert_dir, tiny_task, tmp_path):
     out = tmp_path / "rows.jsonl"
     # lr so large the loss becomes NaN: a failed row, and the next method still runs
-    code = run_cli("run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "full,lora",
-                   "--set", "params.full.lr=1e30", "--set", "budget.grad_clip=0", "--output", out, "--no-isolate", *FAST)
+    code = run_cli(
+        "run",
+        "--model",
+        tiny_bert_dir,
+        "--tasks",
+        tiny_task,
+        "--methods",
+        "full,lora",
+        "--set",
+        "params.full.lr=1e30",
+        "--set",
+        "budget.grad_clip=0",
+        "--output",
+        out,
+        "--no-isolate",
+        *FAST,
+    )
     assert code == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows[0]["status"] == "failed" and "diverged" in rows[0]["error"]
@@ -173,10 +308,14 @@ def test_cuda_without_cuda_is_exit_2(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     out = tmp_path / "rows.jsonl"
-    proc = subprocess.run([sys.executable, "-m", "bench", "run", "--device", "cuda", "--output", str(out)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--device", "cuda", "--output", str(out)], capture_output=True, text=True
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: --device cuda: CUDA is not available on this machine; valid devices here: auto, cpu"
+    assert (
+        proc.stderr.strip()
+        == "error: --device cuda: CUDA is not available on this machine; valid devices here: auto, cpu"
+    )
     assert not out.exists()
 
 
@@ -191,8 +330,18 @@ def test_malformed_suite_yaml(tmp_path, capsys):
 def test_list_and_env(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for word in ("rotten_tomatoes", "debates_party", "lora", "prompt_tuning", "head_only", "full", "minilm",
-                 "smollm2-135m", "quick", "smoke"):
+    for word in (
+        "rotten_tomatoes",
+        "debates_party",
+        "lora",
+        "prompt_tuning",
+        "head_only",
+        "full",
+        "minilm",
+        "smollm2-135m",
+        "quick",
+        "smoke",
+    ):
         assert word in out
     assert main(["env"]) == 0
     env = json.loads(capsys.readouterr().out)
@@ -201,11 +350,29 @@ def test_list_and_env(capsys):
 
 def test_rank_sweep_variants_end_to_end(tiny_bert_dir, tiny_task, tmp_path):
     suite = tmp_path / "ranks.yaml"
-    suite.write_text("methods: [lora_r1, lora_r4]\nvariants:\n  lora_r1: {method: lora, r: 1, alpha: 2}\n"
-                     "  lora_r4: {method: lora, r: 4, alpha: 8}\n")
+    suite.write_text(
+        "methods: [lora_r1, lora_r4]\nvariants:\n  lora_r1: {method: lora, r: 1, alpha: 2}\n"
+        "  lora_r4: {method: lora, r: 4, alpha: 8}\n"
+    )
     out = tmp_path / "rows.jsonl"
-    assert run_cli("run", "--suite", suite, "--model", tiny_bert_dir, "--tasks", tiny_task, "--limit", "16",
-                   "--output", out, "--no-isolate", *FAST) == 0
+    assert (
+        run_cli(
+            "run",
+            "--suite",
+            suite,
+            "--model",
+            tiny_bert_dir,
+            "--tasks",
+            tiny_task,
+            "--limit",
+            "16",
+            "--output",
+            out,
+            "--no-isolate",
+            *FAST,
+        )
+        == 0
+    )
     rows = {r["method"]: r for r in map(json.loads, out.read_text().splitlines())}
     head = 32 * 2 + 2
     for name, r in (("lora_r1", 1), ("lora_r4", 4)):
@@ -217,15 +384,18 @@ def test_methods_option_narrows_the_suites_per_method_settings():
     from bench.cli import _build_parser, suite_from_args
     from bench.config import apply_overrides
     from bench.errors import BenchError
-    from bench.suite import plan
+    from bench.execute.suite import plan
 
     def cfg(*argv):
         return suite_from_args(_build_parser().parse_args(["run", *argv, "--device", "cpu"]))
 
     rt = cfg("--suite", "llm_rt", "--methods", "lora", "--seeds", "1,2")
-    assert rt.methods == ("lora",) and set(rt.params) == set(rt.lr_sweep) == set(rt.sweep) == {"lora"}  # prompt_tuning's dropped
+    assert rt.methods == ("lora",) and set(rt.params) == set(rt.lr_sweep) == set(rt.sweep) == {
+        "lora"
+    }  # prompt_tuning's dropped
     assert [(s.params["lr"], s.params["r"], s.seed) for s in plan(rt, show_progress=False)] == [
-        (lr, 16, seed) for lr in (3e-4, 1e-3, 3e-3) for seed in (1, 2)] + [(lr, 64, seed) for lr in (1e-3, 3e-4) for seed in (1, 2)]
+        (lr, 16, seed) for lr in (3e-4, 1e-3, 3e-3) for seed in (1, 2)
+    ] + [(lr, 64, seed) for lr in (1e-3, 3e-4) for seed in (1, 2)]
     llm = cfg("--suite", "llm", "--methods", "zero_shot,prompt_tuning")
     assert set(llm.lr_sweep) == {"prompt_tuning"}
     ranks = cfg("--suite", "lora_ranks", "--methods", "lora_r4")

@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from bench import compare as cmp
+from bench.analysis import compare as cmp
+from bench.analysis.compare import BETTER, FAILING, INCOMPARABLE, NOISE, WORSE
 from bench.cli import main
-from bench.compare import BETTER, FAILING, INCOMPARABLE, NOISE, WORSE
 
 
 def timing_samples(rng: random.Random, median_ms: float, n: int) -> list[float]:
@@ -18,21 +18,42 @@ def timing_samples(rng: random.Random, median_ms: float, n: int) -> list[float]:
     return [median_ms * rng.lognormvariate(0, 0.08) * (1.6 if rng.random() < 0.05 else 1.0) for _ in range(n)]
 
 
-def make_row(seed: int = 0, method: str = "lora", slow: float = 1.0, accuracy: float = 0.72, device: str = "cpu",
-             **over) -> dict:
+def make_row(
+    seed: int = 0, method: str = "lora", slow: float = 1.0, accuracy: float = 0.72, device: str = "cpu", **over
+) -> dict:
     rng = random.Random(seed)
     train = timing_samples(rng, 500 * slow, 60)
     lat = timing_samples(rng, 12 * slow, 24)
     batch = timing_samples(rng, 230 * slow, 5)
-    row = {"schema_version": 1, "kind": "run", "task": "rotten_tomatoes", "task_version": 1, "model": "minilm",
-           "method": method, "method_params": {"r": 8, "lr": 0.003}, "seed": 0, "suite": "smoke", "machine_id": "m1",
-           "machine_class": "cpu-test-2c",
-           "env": {"device_kind": device}, "status": "ok", "error": None, "trainable_params": 74498,
-           "total_params": 22788484, "adapter_bytes": 307868, "accuracy": accuracy,
-           "accuracy_ci_low": accuracy - 0.027, "accuracy_ci_high": accuracy + 0.027,
-           "train_step_ms_samples": train, "train_step_ms_p50": sorted(train)[30],
-           "infer_latency_ms_samples": lat, "infer_latency_ms_p50": sorted(lat)[12],
-           "infer_batch_ms_samples": batch, "infer_batch_ms_p50": sorted(batch)[2], "peak_mem_bytes": 1_443_164_160}
+    row = {
+        "schema_version": 1,
+        "kind": "run",
+        "task": "rotten_tomatoes",
+        "task_version": 1,
+        "model": "minilm",
+        "method": method,
+        "method_params": {"r": 8, "lr": 0.003},
+        "seed": 0,
+        "suite": "smoke",
+        "machine_id": "m1",
+        "machine_class": "cpu-test-2c",
+        "env": {"device_kind": device},
+        "status": "ok",
+        "error": None,
+        "trainable_params": 74498,
+        "total_params": 22788484,
+        "adapter_bytes": 307868,
+        "accuracy": accuracy,
+        "accuracy_ci_low": accuracy - 0.027,
+        "accuracy_ci_high": accuracy + 0.027,
+        "train_step_ms_samples": train,
+        "train_step_ms_p50": sorted(train)[30],
+        "infer_latency_ms_samples": lat,
+        "infer_latency_ms_p50": sorted(lat)[12],
+        "infer_batch_ms_samples": batch,
+        "infer_batch_ms_p50": sorted(batch)[2],
+        "peak_mem_bytes": 1_443_164_160,
+    }
     row.update(over)
     return row
 
@@ -70,8 +91,13 @@ def test_timing_needs_both_the_factor_and_the_test():
     v = cmp.timing_verdict("r", "infer_latency_ms_p50", base, slightly, 1.25)  # significant, but under the factor
     assert v.mark == NOISE and v.p_value < 0.01
     # over the factor, but three samples a side can never reach p < 0.01: the test does not agree
-    few = cmp.timing_verdict("r", "infer_latency_ms_p50", {"infer_latency_ms_samples": [10, 11, 12]},
-                             {"infer_latency_ms_samples": [30, 31, 32]}, 1.25)
+    few = cmp.timing_verdict(
+        "r",
+        "infer_latency_ms_p50",
+        {"infer_latency_ms_samples": [10, 11, 12]},
+        {"infer_latency_ms_samples": [30, 31, 32]},
+        1.25,
+    )
     assert few.mark == NOISE and few.p_value >= 0.01
     assert cmp.timing_verdict("r", "infer_latency_ms_p50", base, {}, 1.25).mark == INCOMPARABLE
     assert cmp.timing_verdict("r", "infer_latency_ms_p50", base, slow, 1.6).mark == NOISE  # configurable factor
@@ -146,8 +172,17 @@ def test_rows_at_other_budgets_are_other_experiments():
 
 def test_newly_failing_row_without_details_still_matches():
     """A run that died early records no method params or environment: it is `!`, not `x`."""
-    failed = {"schema_version": 1, "kind": "run", "task": "rotten_tomatoes", "model": "minilm", "method": "lora",
-              "seed": 0, "method_params": {}, "status": "failed", "error": "run process died (SIGTERM)"}
+    failed = {
+        "schema_version": 1,
+        "kind": "run",
+        "task": "rotten_tomatoes",
+        "model": "minilm",
+        "method": "lora",
+        "seed": 0,
+        "method_params": {},
+        "status": "failed",
+        "error": "run process died (SIGTERM)",
+    }
     verdicts = cmp.compare([make_row(seed=1)], [failed])
     assert [v.mark for v in verdicts] == [FAILING] and "SIGTERM" in verdicts[0].note
     assert cmp.exit_code(verdicts, advisory=("timing", "memory")) == 1
@@ -200,7 +235,7 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, case):
 
 
 def test_baseline_save_and_path(tmp_path, capsys):
-    from bench.baseline import baseline_path, save_baseline
+    from bench.rows.baselines import baseline_path, save_baseline
 
     rows = [make_row(seed=1), make_row(seed=1, method="full")]
     src = write(tmp_path / "smoke.jsonl", rows)

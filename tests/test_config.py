@@ -21,9 +21,18 @@ def test_precedence_defaults_yaml_cli(tmp_path):
     assert cfg.name == "s"
 
 
-@pytest.mark.parametrize("value,tp,expected", [("3", int, 3), ("3e-3", float, 0.003), (2, float, 2.0),
-                                               ("true", bool, True), ("off", bool, False), ("a,b", tuple[str, ...], ("a", "b")),
-                                               ([1, 2], tuple[int, ...], (1, 2))])
+@pytest.mark.parametrize(
+    "value,tp,expected",
+    [
+        ("3", int, 3),
+        ("3e-3", float, 0.003),
+        (2, float, 2.0),
+        ("true", bool, True),
+        ("off", bool, False),
+        ("a,b", tuple[str, ...], ("a", "b")),
+        ([1, 2], tuple[int, ...], (1, 2)),
+    ],
+)
 def test_coerce(value, tp, expected):
     assert coerce(value, tp, "k") == expected
 
@@ -68,7 +77,7 @@ def test_yaml_types_checked(tmp_path):
 
 
 def test_every_shipped_suite_loads_and_plans():
-    from bench.suite import plan
+    from bench.execute.suite import plan
 
     suites = list_suites()
     assert {"quick", "smoke"} <= set(suites)
@@ -82,11 +91,13 @@ def test_every_shipped_suite_loads_and_plans():
 
 
 def test_method_variants_plan_one_method_under_several_settings(tmp_path):
-    from bench.suite import plan
+    from bench.execute.suite import plan
 
     suite = tmp_path / "ranks.yaml"
-    suite.write_text("methods: [lora_r1, lora_r4, full]\nvariants:\n  lora_r1: {method: lora, r: 1}\n"
-                     "  lora_r4: {method: lora, r: 4}\nparams: {lora_r4: {lr: 0.01}}\n")
+    suite.write_text(
+        "methods: [lora_r1, lora_r4, full]\nvariants:\n  lora_r1: {method: lora, r: 1}\n"
+        "  lora_r4: {method: lora, r: 4}\nparams: {lora_r4: {lr: 0.01}}\n"
+    )
     specs = plan(apply_overrides(load_suite(str(suite)), ["device=cpu"]), show_progress=False)
     by = {s.method: s for s in specs}
     assert by["lora_r1"].base_method == "lora" and by["lora_r1"].params == {"r": 1}

@@ -1,4 +1,4 @@
-from bench.data import batch_order, collate
+from bench.measure.data import batch_order, collate
 
 
 def test_collate_pads_right_for_encoders_and_left_for_causal():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from bench.evaluate import accuracy, bootstrap_ci, macro_f1
-from bench.timing import Timer, summarize
+from bench.measure.evaluate import accuracy, bootstrap_ci, macro_f1
+from bench.measure.timing import Timer, summarize
 
 
 def test_accuracy_and_macro_f1():

@@ -15,8 +15,20 @@ from bench.config import SuiteConfig, apply_overrides, parse_set
 from bench.errors import BenchError
 from tests.conftest import write_tiny_task
 
-GOOD_ROW = json.dumps({"schema_version": 1, "kind": "run", "task": "t", "method": "lora", "seed": 0,
-                       "status": "ok", "config_hash": "x" * 64}) + "\n"
+GOOD_ROW = (
+    json.dumps(
+        {
+            "schema_version": 1,
+            "kind": "run",
+            "task": "t",
+            "method": "lora",
+            "seed": 0,
+            "status": "ok",
+            "config_hash": "x" * 64,
+        }
+    )
+    + "\n"
+)
 GARBAGE = b"\xff\xfe\x00\x9c binary \x00\x01"
 
 TASKS = {  # file content -> a malformed task
@@ -100,15 +112,47 @@ RESULTS = {  # for --resume
 }
 
 ARGS = [
-    ["--seeds", "a"], ["--seeds", "0,0"], ["--methods", "lora,lora"], ["--tasks", "rotten_tomatoes,rotten_tomatoes"], ["--seeds", ""], ["--seeds", ","], ["--tasks", ""], ["--methods", ","], ["--model", ""],
-    ["--limit", "-1"], ["--limit", "x"], ["--max-steps", "0"], ["--timeout", "0"], ["--timeout", "-5"],
-    ["--timeout", "nan"], ["--timeout", "soon"], ["--executor", "slurm"], ["--executor", "local", "--ray-address", "auto"],
-    ["--set", "="], ["--set", ".=1"], ["--set", "a..b=1"], ["--set", "params.lora=1"], ["--set", "budget=5"],
-    ["--set", "budget.batch_size"], ["--set", "seeds=1.5"], ["--set", "tasks="], ["--set", "isolate=maybe"],
-    ["--set", "name.x=1"], ["--set", "params.lora.r.x=1"], ["--set", "task_budget.x=1"], ["--set", "kind=run"],
-    ["--set", "lr_sweep.lora=x"], ["--set", "lr_sweep.lora=0"], ["--set", "lr_sweep=1e-3"], ["--set", "lr_sweep.nope=1e-3"],
-    ["--suite", ""], ["--tasks-dir", "/no/such/folder"], ["--device", "gpu"], ["--no-isolate", "--timeout", "5"],
-    ["--bogus"], ["--limit"],
+    ["--seeds", "a"],
+    ["--seeds", "0,0"],
+    ["--methods", "lora,lora"],
+    ["--tasks", "rotten_tomatoes,rotten_tomatoes"],
+    ["--seeds", ""],
+    ["--seeds", ","],
+    ["--tasks", ""],
+    ["--methods", ","],
+    ["--model", ""],
+    ["--limit", "-1"],
+    ["--limit", "x"],
+    ["--max-steps", "0"],
+    ["--timeout", "0"],
+    ["--timeout", "-5"],
+    ["--timeout", "nan"],
+    ["--timeout", "soon"],
+    ["--executor", "slurm"],
+    ["--executor", "local", "--ray-address", "auto"],
+    ["--set", "="],
+    ["--set", ".=1"],
+    ["--set", "a..b=1"],
+    ["--set", "params.lora=1"],
+    ["--set", "budget=5"],
+    ["--set", "budget.batch_size"],
+    ["--set", "seeds=1.5"],
+    ["--set", "tasks="],
+    ["--set", "isolate=maybe"],
+    ["--set", "name.x=1"],
+    ["--set", "params.lora.r.x=1"],
+    ["--set", "task_budget.x=1"],
+    ["--set", "kind=run"],
+    ["--set", "lr_sweep.lora=x"],
+    ["--set", "lr_sweep.lora=0"],
+    ["--set", "lr_sweep=1e-3"],
+    ["--set", "lr_sweep.nope=1e-3"],
+    ["--suite", ""],
+    ["--tasks-dir", "/no/such/folder"],
+    ["--device", "gpu"],
+    ["--no-isolate", "--timeout", "5"],
+    ["--bogus"],
+    ["--limit"],
 ]
 
 
@@ -120,14 +164,14 @@ class GotPastValidation(AssertionError):
 def no_fetch_no_runs(monkeypatch):
     """Most cases sit in the default suite: a case that got past validation must fail here, loudly,
     instead of fetching the real model or training anything."""
-    import bench.assets
-    import bench.executors
+    import bench.catalog.assets
+    import bench.execute.executors
 
     def refuse(*args, **kwargs):
         raise GotPastValidation("a malformed input got past validation")
 
-    monkeypatch.setattr(bench.assets, "fetch", refuse)
-    monkeypatch.setattr(bench.executors.LocalExecutor, "rows", refuse)
+    monkeypatch.setattr(bench.catalog.assets, "fetch", refuse)
+    monkeypatch.setattr(bench.execute.executors.LocalExecutor, "rows", refuse)
 
 
 def run_bad(argv, store, capsys) -> str:
@@ -153,8 +197,11 @@ def _write(path, content):
 def test_malformed_task_file(name, tiny_bert_dir, tmp_path, capsys):
     write_tiny_task(tmp_path)  # a real data file beside it
     task = _write(tmp_path / "bad.yaml", TASKS[name])
-    err = run_bad(["run", "--tasks", task, "--methods", "lora", "--model", tiny_bert_dir,
-                   "--output", tmp_path / "rows.jsonl"], tmp_path / "rows.jsonl", capsys)
+    err = run_bad(
+        ["run", "--tasks", task, "--methods", "lora", "--model", tiny_bert_dir, "--output", tmp_path / "rows.jsonl"],
+        tmp_path / "rows.jsonl",
+        capsys,
+    )
     assert "task" in err or "YAML" in err or "file" in err
 
 
@@ -162,7 +209,6 @@ def test_malformed_task_file(name, tiny_bert_dir, tmp_path, capsys):
 def test_malformed_suite_file(name, tmp_path, capsys):
     suite = _write(tmp_path / "bad.yaml", SUITES[name])
     run_bad(["run", "--suite", suite, "--output", tmp_path / "rows.jsonl"], tmp_path / "rows.jsonl", capsys)
-
 
 
 @pytest.mark.parametrize("name", ADAPTERS)
@@ -200,12 +246,38 @@ def test_output_folder_and_resume_without_output(tmp_path, capsys):
 
 # ----------------------------------------------------------------------------- --set, property-based
 
-KEYS = ["name", "model", "tasks", "methods", "seeds", "device", "isolate", "timeout_s", "switch", "budget",
-        "budget.epochs", "budget.batch_size", "budget.warmup_ratio", "budget.group_by_length", "measure.infer_repeats",
-        "params.lora.r", "params.lora.lr", "params.full", "task_budget.x.epochs", "params", "lr_sweep", "lr_sweep.lora",
-        "nope", ""]
-VALUES = st.one_of(st.text(max_size=12), st.integers().map(str), st.floats().map(str),
-                   st.sampled_from(["true", "no", "", ",", "0,1", "1e400", "-0", "nan", "inf", "=", ".", "lora,full"]))
+KEYS = [
+    "name",
+    "model",
+    "tasks",
+    "methods",
+    "seeds",
+    "device",
+    "isolate",
+    "timeout_s",
+    "switch",
+    "budget",
+    "budget.epochs",
+    "budget.batch_size",
+    "budget.warmup_ratio",
+    "budget.group_by_length",
+    "measure.infer_repeats",
+    "params.lora.r",
+    "params.lora.lr",
+    "params.full",
+    "task_budget.x.epochs",
+    "params",
+    "lr_sweep",
+    "lr_sweep.lora",
+    "nope",
+    "",
+]
+VALUES = st.one_of(
+    st.text(max_size=12),
+    st.integers().map(str),
+    st.floats().map(str),
+    st.sampled_from(["true", "no", "", ",", "0,1", "1e400", "-0", "nan", "inf", "=", ".", "lora,full"]),
+)
 
 
 def _applies_or_bench_error(item: str) -> None:

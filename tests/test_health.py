@@ -2,8 +2,8 @@
 
 import math
 
-from bench import health
-from bench.report import render
+from bench.analysis import health
+from bench.render.html import render
 
 
 def curve(start: float, end: float, n: int = 100) -> list[float]:
@@ -11,8 +11,18 @@ def curve(start: float, end: float, n: int = 100) -> list[float]:
 
 
 def run_row(losses, status="ok", **over) -> dict:
-    return {"kind": "run", "status": status, "task": "rotten_tomatoes", "model": "m", "method": "lora", "seed": 0,
-            "method_params": {"r": 64, "alpha": 128, "lr": 1e-3}, "accuracy": 0.6, "loss_curve": losses, **over}
+    return {
+        "kind": "run",
+        "status": status,
+        "task": "rotten_tomatoes",
+        "model": "m",
+        "method": "lora",
+        "seed": 0,
+        "method_params": {"r": 64, "alpha": 128, "lr": 1e-3},
+        "accuracy": 0.6,
+        "loss_curve": losses,
+        **over,
+    }
 
 
 def test_a_loss_that_rises_is_flagged_and_one_that_falls_is_not():
@@ -31,12 +41,18 @@ def test_a_rise_just_under_the_threshold_is_not_flagged():
 
 
 def test_only_ok_runs_are_warned_about_and_the_setting_is_named():
-    rows = [run_row(curve(0.45, 0.7)), run_row(curve(0.45, 0.1), seed=1),
-            run_row(curve(0.45, 0.7), status="failed", error="boom"), {"kind": "switch", "status": "ok"}]
+    rows = [
+        run_row(curve(0.45, 0.7)),
+        run_row(curve(0.45, 0.1), seed=1),
+        run_row(curve(0.45, 0.7), status="failed", error="boom"),
+        {"kind": "switch", "status": "ok"},
+    ]
     (w,) = health.warnings(rows)
     assert (w["seed"], w["setting"]) == (0, "r=64, alpha=128, lr 0.001")
     text = health.warnings_text(rows)
-    assert text.splitlines()[1].startswith("  lora rotten_tomatoes seed 0 (r=64, alpha=128, lr 0.001): training loss rose")
+    assert text.splitlines()[1].startswith(
+        "  lora rotten_tomatoes seed 0 (r=64, alpha=128, lr 0.001): training loss rose"
+    )
     assert health.warnings_text(rows[1:]) == ""
 
 
@@ -62,12 +78,30 @@ def test_a_classifier_that_answers_one_class_or_no_better_than_the_majority_is_f
 
 def test_a_run_records_its_class_counts(tiny_bert_dir, tiny_task, tmp_path):
     from bench.cli import main
-    from bench.results import read_rows
+    from bench.rows.store import read_rows
     from tests.test_cli import FAST
 
     out = tmp_path / "rows.jsonl"
-    assert main(["run", "--model", str(tiny_bert_dir), "--tasks", str(tiny_task), "--methods", "head_only", "--limit", "16",
-                 "--output", str(out), "--no-isolate", *FAST]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--model",
+                str(tiny_bert_dir),
+                "--tasks",
+                str(tiny_task),
+                "--methods",
+                "head_only",
+                "--limit",
+                "16",
+                "--output",
+                str(out),
+                "--no-isolate",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     (row,) = read_rows(out)
     assert sum(row["label_counts"]) == sum(row["pred_counts"]) == row["n_eval"] and len(row["label_counts"]) == 2
     assert row["accuracy"] <= sum(min(a, b) for a, b in zip(row["label_counts"], row["pred_counts"])) / row["n_eval"]

@@ -8,15 +8,16 @@ import json
 import pytest
 import torch
 
-from bench import evaluate, methods
+from bench.catalog import methods
+from bench.catalog.tasks import Example, load_examples, load_task, parse_task, to_examples
 from bench.config import Budget, Measure
-from bench.data import collate, encode_generation
 from bench.errors import BenchError
-from bench.generate import answer_text, generate_texts, generation_metrics, greedy
-from bench.measure import trainable_counts
-from bench.run import RunSpec, execute
-from bench.tasks import Example, load_examples, load_task, parse_task, to_examples
-from bench.train import class_logits
+from bench.execute.run import RunSpec, execute
+from bench.measure import evaluate
+from bench.measure.data import collate, encode_generation
+from bench.measure.generate import answer_text, generate_texts, generation_metrics, greedy
+from bench.measure.inference import trainable_counts
+from bench.measure.train import class_logits
 from tests.conftest import make_tokenizer, tiny_llama_config, write_tiny_generation_task, write_tiny_task
 
 CTX = methods.BuildContext(kind="causal", task_text="review sentiment", tokenizer_path="")
@@ -75,7 +76,7 @@ def _recomputed(model, prompts, n):
             for _ in range(n):
                 nxt = model(input_ids=cur, attention_mask=torch.ones_like(cur)).logits[:, -1].argmax(-1, keepdim=True)
                 cur = torch.cat([cur, nxt], 1)
-            out.append(cur[0, len(p):].tolist())
+            out.append(cur[0, len(p) :].tolist())
     return out
 
 
@@ -86,10 +87,19 @@ def test_cached_batched_greedy_equals_recomputed_greedy(name):
     peft 0.21 + transformers 5.24 drops prefix tuning's prefix; this loop must not)."""
     tok = make_tokenizer("causal")
     model, virtual = _built(name) if name != "full" else (_llama(), 0)
-    prompts = [tok(t)["input_ids"] for t in ("review : good", "the film was dull and really quite a story sentiment :", "a")]
+    prompts = [
+        tok(t)["input_ids"] for t in ("review : good", "the film was dull and really quite a story sentiment :", "a")
+    ]
     with torch.no_grad():
-        got = greedy(model, collate(prompts, [0] * 3, tok.pad_token_id, True), max_new_tokens=6,
-                     eos_id=-1, pad_id=tok.pad_token_id, virtual_tokens=virtual, stop_at_eos=False)
+        got = greedy(
+            model,
+            collate(prompts, [0] * 3, tok.pad_token_id, True),
+            max_new_tokens=6,
+            eos_id=-1,
+            pad_id=tok.pad_token_id,
+            virtual_tokens=virtual,
+            stop_at_eos=False,
+        )
     assert got.tolist() == _recomputed(model, prompts, 6)
 
 
@@ -134,13 +144,16 @@ def test_generation_clocks_count_fixed_output_tokens():
     model, virtual = _built("prompt_tuning")
     prompts = [tok(t)["input_ids"] for t in ("review : good", "the film was dull")]
     m = Measure(gen_new_tokens=5, gen_requests=3, gen_repeats=2, gen_warmup=1, infer_batch_size=4)
-    out = generation_metrics(model, prompts, pad_id=0, eos_id=tok.eos_token_id, device=torch.device("cpu"),
-                             measure=m, virtual_tokens=virtual)
+    out = generation_metrics(
+        model, prompts, pad_id=0, eos_id=tok.eos_token_id, device=torch.device("cpu"), measure=m, virtual_tokens=virtual
+    )
     assert len(out["gen_ttft_ms_samples"]) == 3 and len(out["gen_batch_ms_samples"]) == 2
     assert out["gen_ttft_ms_p50"] > 0 and out["gen_tpot_ms_p50"] > 0
     assert out["gen_extra_tokens_per_request"] == virtual == 20  # virtual tokens: reported, not counted as output
     # output tokens/s counts the fixed 5 output tokens per request, batch N counts 4 requests per call
-    assert out["gen_tokens_per_s_batch"] == pytest.approx(4 * 5 / (sorted(out["gen_batch_ms_samples"])[0] / 1000), rel=1)
+    assert out["gen_tokens_per_s_batch"] == pytest.approx(
+        4 * 5 / (sorted(out["gen_batch_ms_samples"])[0] / 1000), rel=1
+    )
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -186,21 +199,25 @@ def test_references_survive_the_example_cache(tmp_path):
     folder = tmp_path / "tasks"
     folder.mkdir()
     (folder / "d.csv").write_text("x,y\np,one\nq,solo\np,two\n")
-    (folder / "g.yaml").write_text("name: g\nversion: 1\ntype: generation\ntext_field: x\nlabel_field: y\n"
-                                   "source: {path: d.csv, format: csv}\nsize: 2\n")
+    (folder / "g.yaml").write_text(
+        "name: g\nversion: 1\ntype: generation\ntext_field: x\nlabel_field: y\n"
+        "source: {path: d.csv, format: csv}\nsize: 2\n"
+    )
     task = load_task(str(folder / "g.yaml"))
     first, cached = load_examples(task), load_examples(task)
     assert first == cached and cached[0].references == ("one", "two")
 
 
 def test_training_rows_are_one_per_reference_and_scoring_keeps_them_all():
-    from bench.run import _encode
+    from bench.execute.run import _encode
 
     tok = make_tokenizer("causal")
     task = parse_task(_gen_task(text_field="x", prompt="{text} :"), "g.yaml")
-    splits = {"train": [Example("the movie", -1, "good", ("good", "fine")), Example("the film", -1, "bad")],
-              "validation": [Example("a story", -1, "ok")],
-              "test": [Example("a plot", -1, "dull", ("dull", "slow", "long"))]}
+    splits = {
+        "train": [Example("the movie", -1, "good", ("good", "fine")), Example("the film", -1, "bad")],
+        "validation": [Example("a story", -1, "ok")],
+        "test": [Example("a plot", -1, "dull", ("dull", "slow", "long"))],
+    }
     spec = RunSpec(suite="t", task="g", model="m", method="lora", seed=0, device="cpu", budget=Budget(batch_size=2))
     enc = _encode(splits, tok, task, "causal", spec)
     assert len(enc["train"].ids) == 3 and enc["train"].references == [("good",), ("fine",), ("bad",)]
@@ -215,13 +232,16 @@ def _gen_task(**extra) -> dict:
     return {**base, **extra}
 
 
-@pytest.mark.parametrize("extra,message", [
-    ({"metric": "accuracy"}, "valid generation metrics: bleu, exact_match, rougeL"),
-    ({"labels": ["a", "b"]}, "not labels or label_words"),
-    ({"max_new_tokens": 0}, "max_new_tokens must be a whole number"),
-    ({"answer_regex": "(["}, "answer_regex"),
-    ({"type": "regression"}, "valid types: classification, generation"),
-])
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        ({"metric": "accuracy"}, "valid generation metrics: bleu, exact_match, rougeL"),
+        ({"labels": ["a", "b"]}, "not labels or label_words"),
+        ({"max_new_tokens": 0}, "max_new_tokens must be a whole number"),
+        ({"answer_regex": "(["}, "answer_regex"),
+        ({"type": "regression"}, "valid types: classification, generation"),
+    ],
+)
 def test_malformed_generation_tasks(tmp_path, extra, message):
     with pytest.raises(BenchError, match=message.replace("(", r"\(").replace("[", r"\[")):
         parse_task(_gen_task(**extra), tmp_path / "g.yaml")
@@ -242,28 +262,47 @@ def test_generation_task_loads_targets(tmp_path):
 
 def test_encode_generation_masks_the_prompt_and_keeps_the_answer():
     tok = make_tokenizer("causal")
-    task = parse_task({"name": "g", "version": 1, "type": "generation", "source": {"path": "x"},
-                       "prompt": "review : {text} sentiment :"}, "g.yaml")
+    task = parse_task(
+        {
+            "name": "g",
+            "version": 1,
+            "type": "generation",
+            "source": {"path": "x"},
+            "prompt": "review : {text} sentiment :",
+        },
+        "g.yaml",
+    )
     ex = [Example("the movie was really quite a good story film", -1, "positive")]
     ids, labels = encode_generation(ex, tok, task, max_length=64, with_target=True)
     answer = tok(" positive", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-    assert ids[0][-len(answer):] == answer and labels[0][-len(answer):] == answer
-    assert all(x == -100 for x in labels[0][:-len(answer)])
+    assert ids[0][-len(answer) :] == answer and labels[0][-len(answer) :] == answer
+    assert all(x == -100 for x in labels[0][: -len(answer)])
     short, short_labels = encode_generation(ex, tok, task, max_length=6, with_target=True)
-    assert len(short[0]) == 6 and short[0][-len(answer):] == answer  # the prompt is cut, from the left
-    assert tok.decode(short[0][:6 - len(answer)]).endswith(":")
+    assert len(short[0]) == 6 and short[0][-len(answer) :] == answer  # the prompt is cut, from the left
+    assert tok.decode(short[0][: 6 - len(answer)]).endswith(":")
     prompt, _ = encode_generation(ex, tok, task, max_length=64, with_target=False)
-    assert prompt[0] == ids[0][:-len(answer)]
+    assert prompt[0] == ids[0][: -len(answer)]
 
 
 # ----------------------------------------------------------------------------- whole runs
 
 
 def _run(tmp_path, model_dir, task_path, method, **kw):
-    spec = RunSpec(suite="t", task="tiny_gen", task_path=str(task_path), model=str(model_dir), method=method, seed=0,
-                   device="cpu", budget=kw.pop("budget", Budget(epochs=10, batch_size=8)),
-                   measure=Measure(gen_new_tokens=4, gen_requests=2, gen_repeats=1, latency_requests=2, infer_repeats=1,
-                                   infer_batch_size=4), params=kw.pop("params", {}), show_progress=False)
+    spec = RunSpec(
+        suite="t",
+        task="tiny_gen",
+        task_path=str(task_path),
+        model=str(model_dir),
+        method=method,
+        seed=0,
+        device="cpu",
+        budget=kw.pop("budget", Budget(epochs=10, batch_size=8)),
+        measure=Measure(
+            gen_new_tokens=4, gen_requests=2, gen_repeats=1, latency_requests=2, infer_repeats=1, infer_batch_size=4
+        ),
+        params=kw.pop("params", {}),
+        show_progress=False,
+    )
     return execute(spec)
 
 
@@ -279,8 +318,8 @@ def test_generation_run_learns_the_answer_and_records_generation_metrics(tmp_pat
     for key in ("gen_ttft_ms_p50", "gen_tpot_ms_p50", "gen_tokens_per_s", "gen_tokens_per_s_batch", "rougeL", "bleu"):
         assert full[key] is not None and full[key] >= 0, key
     json.dumps(full)  # rows are plain JSON
-    from bench.report import render
-    from bench.summary import summary_table
+    from bench.render.html import render
+    from bench.render.terminal import summary_table
 
     html = render([zero, full])
     assert 'id="generation"' in html and f'data-value="{full["gen_ttft_ms_p50"]}"' in html
@@ -296,16 +335,25 @@ def test_generation_task_on_an_encoder_is_unsupported(tmp_path, tiny_bert_dir):
 @pytest.mark.parametrize("name", PEFT_METHODS)
 def test_every_method_runs_on_a_tiny_llama(tmp_path, tiny_llama_dir, name):
     task = write_tiny_task(tmp_path / "tasks", n=60)
-    spec = RunSpec(suite="t", task="tiny_sentiment", task_path=str(task), model=str(tiny_llama_dir), method=name,
-                   seed=0, device="cpu", budget=Budget(max_steps=2, batch_size=8),
-                   measure=Measure(latency_requests=2, infer_repeats=1, infer_batch_size=4), show_progress=False)
+    spec = RunSpec(
+        suite="t",
+        task="tiny_sentiment",
+        task_path=str(task),
+        model=str(tiny_llama_dir),
+        method=name,
+        seed=0,
+        device="cpu",
+        budget=Budget(max_steps=2, batch_size=8),
+        measure=Measure(latency_requests=2, infer_repeats=1, infer_batch_size=4),
+        show_progress=False,
+    )
     row = execute(spec)
     assert row["status"] == "ok", row["error"]
     assert row["trainable_params"] > 0 and 0 <= row["accuracy"] <= 1
 
 
 def test_bf16_autocast_trains_with_bf16_matmuls_and_fp32_weights(tmp_path, tiny_llama_dir):
-    from bench.train import autocast
+    from bench.measure.train import autocast
 
     layer = torch.nn.Linear(4, 4)
     with autocast(torch.device("cpu"), "bf16"):
@@ -315,9 +363,18 @@ def test_bf16_autocast_trains_with_bf16_matmuls_and_fp32_weights(tmp_path, tiny_
     task = write_tiny_task(tmp_path / "tasks", n=60)
     losses = {}
     for precision in ("fp32", "bf16"):
-        spec = RunSpec(suite="t", task="tiny_sentiment", task_path=str(task), model=str(tiny_llama_dir), method="lora",
-                       seed=0, device="cpu", budget=Budget(max_steps=3, batch_size=8, precision=precision),
-                       measure=Measure(latency_requests=2, infer_repeats=1, infer_batch_size=4), show_progress=False)
+        spec = RunSpec(
+            suite="t",
+            task="tiny_sentiment",
+            task_path=str(task),
+            model=str(tiny_llama_dir),
+            method="lora",
+            seed=0,
+            device="cpu",
+            budget=Budget(max_steps=3, batch_size=8, precision=precision),
+            measure=Measure(latency_requests=2, infer_repeats=1, infer_batch_size=4),
+            show_progress=False,
+        )
         row = execute(spec)
         assert row["status"] == "ok", row["error"]
         assert row["budget"]["precision"] == precision
@@ -329,15 +386,18 @@ def test_bf16_autocast_trains_with_bf16_matmuls_and_fp32_weights(tmp_path, tiny_
 # ----------------------------------------------------------------------------- parameter counts
 
 
-@pytest.mark.parametrize("name,expected", [
-    # q_proj 32 -> 32 and v_proj 32 -> 16 (2 key-value heads of 8), r = 8, 2 layers; the LM head is shared
-    ("lora", 2 * (8 * (32 + 32) + 8 * (32 + 16))),
-    ("dora", 2 * (8 * (32 + 32) + 8 * (32 + 16)) + 2 * (32 + 16)),  # + one magnitude per output row
-    ("ia3", 2 * (16 + 16 + 64)),  # k_proj and v_proj outputs, down_proj's 64 inputs
-    ("prompt_tuning", 20 * 32),
-    ("prefix_tuning", None),
-    ("p_tuning", None),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        # q_proj 32 -> 32 and v_proj 32 -> 16 (2 key-value heads of 8), r = 8, 2 layers; the LM head is shared
+        ("lora", 2 * (8 * (32 + 32) + 8 * (32 + 16))),
+        ("dora", 2 * (8 * (32 + 32) + 8 * (32 + 16)) + 2 * (32 + 16)),  # + one magnitude per output row
+        ("ia3", 2 * (16 + 16 + 64)),  # k_proj and v_proj outputs, down_proj's 64 inputs
+        ("prompt_tuning", 20 * 32),
+        ("prefix_tuning", None),
+        ("p_tuning", None),
+    ],
+)
 def test_causal_parameter_counts_match_peft(name, expected):
     method, params = methods.resolve(name, {"init": "random"} if name == "prompt_tuning" else {})
     model = method.build(_llama(), params, CTX)
@@ -353,4 +413,3 @@ def test_prefix_projection_adds_the_reparameterisation_mlp():
     a, b = method.build(_llama(), plain, CTX), method.build(_llama(), projected, CTX)
     assert b.peft_config["default"].prefix_projection and not a.peft_config["default"].prefix_projection
     assert trainable_counts(a)["trainable_params"] == 20 * 2 * 2 * 16  # tokens x layers x (key, value) x kv width
-

@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from bench import methods
+from bench.catalog import methods
 from bench.errors import BenchError, Unsupported
-from bench.measure import trainable_counts
+from bench.measure.inference import trainable_counts
 
 
 class OneLayer(torch.nn.Module):
@@ -37,7 +37,9 @@ def _tiny_bert(num_labels=3):
     from tests.conftest import tiny_bert_config
 
     torch.manual_seed(0)
-    return BertForSequenceClassification(tiny_bert_config().__class__(**{**tiny_bert_config().to_dict(), "num_labels": num_labels}))
+    return BertForSequenceClassification(
+        tiny_bert_config().__class__(**{**tiny_bert_config().to_dict(), "num_labels": num_labels})
+    )
 
 
 CTX = methods.BuildContext(kind="encoder", task_text="classify", tokenizer_path="")
@@ -74,7 +76,13 @@ def test_head_only_unsupported_on_causal():
 
 
 def test_adapter_config_json_is_a_method(tmp_path):
-    cfg = {"peft_type": "LORA", "task_type": "SEQ_CLS", "r": 2, "lora_alpha": 4, "target_modules": ["query", "key", "value"]}
+    cfg = {
+        "peft_type": "LORA",
+        "task_type": "SEQ_CLS",
+        "r": 2,
+        "lora_alpha": 4,
+        "target_modules": ["query", "key", "value"],
+    }
     path = tmp_path / "adapter_config.json"
     path.write_text(json.dumps(cfg))
     method, params = methods.resolve(str(path), {})
@@ -85,9 +93,14 @@ def test_adapter_config_json_is_a_method(tmp_path):
     assert params.lr == 0.1
 
 
-@pytest.mark.parametrize("content,message", [("{not json", "malformed adapter config"),
-                                              ('{"r": 2}', "no peft_type"),
-                                              ('{"peft_type": "NOPE"}', "malformed adapter config")])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("{not json", "malformed adapter config"),
+        ('{"r": 2}', "no peft_type"),
+        ('{"peft_type": "NOPE"}', "malformed adapter config"),
+    ],
+)
 def test_bad_adapter_config(content, message, tmp_path):
     path = tmp_path / "adapter_config.json"
     path.write_text(content)
@@ -102,12 +115,15 @@ def test_unknown_method_and_param():
         methods.resolve("lora", {"r": "eight"})
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("dora", 2 * 2 * 8 * (32 + 32) + 2 * 2 * 32 + (32 * 3 + 3)),  # LoRA + one magnitude per output row + head
-    # (IA)^3 on BERT: key and value outputs, and the inputs of attention.output.dense (32) and output.dense (64)
-    ("ia3", 2 * (32 + 32 + 32 + 64) + (32 * 3 + 3)),
-    ("p_tuning", None),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("dora", 2 * 2 * 8 * (32 + 32) + 2 * 2 * 32 + (32 * 3 + 3)),  # LoRA + one magnitude per output row + head
+        # (IA)^3 on BERT: key and value outputs, and the inputs of attention.output.dense (32) and output.dense (64)
+        ("ia3", 2 * (32 + 32 + 32 + 64) + (32 * 3 + 3)),
+        ("p_tuning", None),
+    ],
+)
 def test_more_peft_methods_count_as_peft_does(name, expected):
     method, params = methods.resolve(name, {})
     model = method.build(_tiny_bert(), params, CTX)
@@ -128,6 +144,8 @@ def test_rslora_scales_by_alpha_over_the_root_of_the_rank():
     model = method.build(_tiny_bert(), params, CTX)
     layer = model.base_model.model.bert.encoder.layer[0].attention.self.query
     assert layer.scaling["default"] == pytest.approx(8 / 2)  # alpha / sqrt(4); plain LoRA: alpha / r = 2
-    plain = methods.resolve("lora", {"r": 4, "alpha": 8})[0].build(_tiny_bert(), methods.resolve("lora", {"r": 4, "alpha": 8})[1], CTX)
+    plain = methods.resolve("lora", {"r": 4, "alpha": 8})[0].build(
+        _tiny_bert(), methods.resolve("lora", {"r": 4, "alpha": 8})[1], CTX
+    )
     assert plain.base_model.model.bert.encoder.layer[0].attention.self.query.scaling["default"] == pytest.approx(2)
     assert trainable_counts(model) == trainable_counts(plain)  # the same weights, another scale

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from scipy.stats import ttest_rel
 
-from bench import claims, paired
+from bench.analysis import claims, paired
 from bench.cli import main
-from bench.report import render
-from bench.summary import paired_table
+from bench.render.html import render
+from bench.render.terminal import paired_table
 from tests.test_report import run_row
 from tests.test_sweep import SWEEP, sweep_row
 
@@ -33,15 +33,32 @@ def pair_rows(gap_correct: tuple[float, float], seeds=(0, 1, 2), n=400, task="t"
         for method, p in zip(("lora", "prompt_tuning"), gap_correct):
             v = correct_vector(n, p, rng)
             acc = v.count("1") / n
-            rows.append(run_row(task, method, seed=s, accuracy=acc, accuracy_ci_low=acc - 0.05,
-                                accuracy_ci_high=acc + 0.05, test_correct=v, **over))
+            rows.append(
+                run_row(
+                    task,
+                    method,
+                    seed=s,
+                    accuracy=acc,
+                    accuracy_ci_low=acc - 0.05,
+                    accuracy_ci_high=acc + 0.05,
+                    test_correct=v,
+                    **over,
+                )
+            )
     return rows
 
 
 def test_paired_detects_a_known_gap():
     rows = pair_rows((0.8, 0.6))
     (c,) = paired.paired(rows)
-    assert (c.task, c.model, c.a, c.b, c.seeds, c.n_examples) == ("t", "minilm", "lora", "prompt_tuning", (0, 1, 2), 400)
+    assert (c.task, c.model, c.a, c.b, c.seeds, c.n_examples) == (
+        "t",
+        "minilm",
+        "lora",
+        "prompt_tuning",
+        (0, 1, 2),
+        400,
+    )
     acc = {(r["method"], r["seed"]): r["accuracy"] for r in rows}
     assert c.gaps == tuple(pytest.approx(acc["lora", s] - acc["prompt_tuning", s]) for s in (0, 1, 2))
     assert 0.15 < c.gap < 0.25
@@ -84,7 +101,9 @@ def test_zero_shot_pairs_its_one_row_with_every_seed():
 def test_paired_falls_back_to_seeds_without_example_vectors():
     rows = pair_rows((0.8, 0.6))
     missing = [{**r, "test_correct": None} if r["method"] == "lora" and r["seed"] == 1 else r for r in rows]
-    shorter = [{**r, "test_correct": r["test_correct"][:-1]} if r["method"] == "lora" and r["seed"] == 2 else r for r in rows]
+    shorter = [
+        {**r, "test_correct": r["test_correct"][:-1]} if r["method"] == "lora" and r["seed"] == 2 else r for r in rows
+    ]
     garbage = [{**r, "test_correct": "01x"} if r["seed"] == 0 else r for r in rows]
     for variant in (missing, shorter, garbage):
         (c,) = paired.paired(variant)
@@ -99,8 +118,12 @@ def test_paired_pairs_only_common_ok_seeds_and_selected_rates():
     rows = [r for r in rows if not (r["method"] == "prompt_tuning" and r["seed"] == 2)]
     rows.append(run_row("t", "prompt_tuning", seed=2, status="failed"))
     rows += [sweep_row(lr=1e-1, seed=s, val=0.1, acc=0.0, test_correct="0" * 400) for s in (0, 1)]  # a bad rate
-    rows = [{**r, "lr_sweep": SWEEP, "method_params": {"lr": 1e-3, "r": 8}, "val_accuracy": 0.8}
-            if r["method"] == "lora" and r.get("accuracy") != 0.0 else r for r in rows]
+    rows = [
+        {**r, "lr_sweep": SWEEP, "method_params": {"lr": 1e-3, "r": 8}, "val_accuracy": 0.8}
+        if r["method"] == "lora" and r.get("accuracy") != 0.0
+        else r
+        for r in rows
+    ]
     (c,) = paired.paired(rows)
     assert c.seeds == (0, 1) and c.gap > 0.1  # the bad rate (accuracy 0) is not the selected one
     assert paired.paired(rows, ("lora", "full")) == [] and paired.paired(rows, ("lora", "lora")) == []
@@ -151,8 +174,12 @@ class Tables(HTMLParser):
 
 def test_report_shows_the_sweep_and_the_paired_tables():
     rows = pair_rows((0.8, 0.6), seeds=(0, 1), task="t")
-    rows = [{**r, "lr_sweep": SWEEP, "method_params": {"lr": 1e-3, "r": 8}, "val_accuracy": 0.8}
-            if r["method"] == "lora" else r for r in rows]
+    rows = [
+        {**r, "lr_sweep": SWEEP, "method_params": {"lr": 1e-3, "r": 8}, "val_accuracy": 0.8}
+        if r["method"] == "lora"
+        else r
+        for r in rows
+    ]
     rows += [sweep_row(lr=lr, seed=s, val=0.5, acc=0.99) for lr in (1e-4, 1e-2) for s in (0, 1)]
     html = render(rows)
     p = Tables()

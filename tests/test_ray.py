@@ -10,7 +10,7 @@ import json
 import pytest
 
 from bench.cli import main
-from bench.results import read_rows
+from bench.rows.store import read_rows
 from tests.test_cli import FAST
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
@@ -42,8 +42,20 @@ def test_ray_address_needs_ray_executor(tmp_path, capsys):
 def test_ray_executor_gives_the_same_rows_as_local(tiny_bert_dir, tiny_task, tmp_path):
     import ray
 
-    args = ["run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "head_only,lora", "--seeds", "0,1",
-            "--limit", "32", *FAST]
+    args = [
+        "run",
+        "--model",
+        tiny_bert_dir,
+        "--tasks",
+        tiny_task,
+        "--methods",
+        "head_only,lora",
+        "--seeds",
+        "0,1",
+        "--limit",
+        "32",
+        *FAST,
+    ]
     local, on_ray = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
     assert main([str(a) for a in args + ["--output", local, "--no-isolate"]]) == 0
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)  # a local Ray of 2 workers

@@ -12,11 +12,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bench import claims
+from bench.analysis import claims
 from bench.cli import main
 from bench.errors import BenchError
-from bench.figures import pareto_front
-from bench.report import headline, render, report_after_run, write_report
+from bench.render.figures import pareto_front
+from bench.render.html import headline, render, report_after_run, write_report
 
 METHODS = {  # method: (accuracy, trainable_params, peak_mem_bytes, train_tokens_per_s, virtual tokens)
     "lora": (0.717, 74498, 1_443_164_160, 1523.7, 0),
@@ -28,51 +28,136 @@ METHODS = {  # method: (accuracy, trainable_params, peak_mem_bytes, train_tokens
 
 def run_row(task="rotten_tomatoes", method="lora", status="ok", sha="c1b439e283e2", **over) -> dict:
     acc, params, mem, tps, virtual = METHODS[method]
-    row = {"schema_version": 1, "kind": "run", "run_id": f"{task}-{method}", "created_at": "2026-11-29T15:44:12+00:00",
-           "git_sha": sha, "git_dirty": False, "machine_id": "44452a2e9aea", "suite": "quick", "task": task,
-           "task_version": 1, "model": "minilm", "model_kind": "encoder", "method": method,
-           "method_params": {"lr": 0.003}, "seed": 0, "budget": {"epochs": 1, "batch_size": 32},
-           "env": {"torch": "2.13.0+cpu", "transformers": "5.24.0", "peft": "0.21.2", "python": "3.11.7",
-                   "device_kind": "cpu", "device_name": "Test CPU @ 2.0GHz", "num_threads": 2},
-           "status": status, "error": None, "trainable_params": params, "total_params": 22_788_484,
-           "trainable_pct": 100 * params / 22_788_484, "adapter_bytes": params * 4 + 1000,
-           "accuracy": acc, "accuracy_ci_low": round(acc - 0.027, 3), "accuracy_ci_high": round(acc + 0.028, 3),
-           "macro_f1": acc - 0.01, "n_eval": 1000, "train_tokens_per_s": tps, "train_tokens_per_s_effective": tps,
-           "infer_tokens_per_s": 2373.01 + len(method), "infer_tokens_per_s_batch": 4070.03 - len(method),
-           "infer_latency_ms_p50": 12.4984 + len(method) / 10, "infer_latency_ms_p95": 16.7,
-           "peak_mem_bytes": mem, "virtual_tokens": virtual, "train_step_ms_samples": [575.4, 580.1],
-           "infer_latency_ms_samples": [12.5, 12.6], "loss_curve": [0.69, 0.5]}
+    row = {
+        "schema_version": 1,
+        "kind": "run",
+        "run_id": f"{task}-{method}",
+        "created_at": "2026-11-29T15:44:12+00:00",
+        "git_sha": sha,
+        "git_dirty": False,
+        "machine_id": "44452a2e9aea",
+        "suite": "quick",
+        "task": task,
+        "task_version": 1,
+        "model": "minilm",
+        "model_kind": "encoder",
+        "method": method,
+        "method_params": {"lr": 0.003},
+        "seed": 0,
+        "budget": {"epochs": 1, "batch_size": 32},
+        "env": {
+            "torch": "2.13.0+cpu",
+            "transformers": "5.24.0",
+            "peft": "0.21.2",
+            "python": "3.11.7",
+            "device_kind": "cpu",
+            "device_name": "Test CPU @ 2.0GHz",
+            "num_threads": 2,
+        },
+        "status": status,
+        "error": None,
+        "trainable_params": params,
+        "total_params": 22_788_484,
+        "trainable_pct": 100 * params / 22_788_484,
+        "adapter_bytes": params * 4 + 1000,
+        "accuracy": acc,
+        "accuracy_ci_low": round(acc - 0.027, 3),
+        "accuracy_ci_high": round(acc + 0.028, 3),
+        "macro_f1": acc - 0.01,
+        "n_eval": 1000,
+        "train_tokens_per_s": tps,
+        "train_tokens_per_s_effective": tps,
+        "infer_tokens_per_s": 2373.01 + len(method),
+        "infer_tokens_per_s_batch": 4070.03 - len(method),
+        "infer_latency_ms_p50": 12.4984 + len(method) / 10,
+        "infer_latency_ms_p95": 16.7,
+        "peak_mem_bytes": mem,
+        "virtual_tokens": virtual,
+        "train_step_ms_samples": [575.4, 580.1],
+        "infer_latency_ms_samples": [12.5, 12.6],
+        "loss_curve": [0.69, 0.5],
+    }
     if status != "ok":
-        row.update({k: None for k in ("trainable_params", "accuracy", "accuracy_ci_low", "accuracy_ci_high",
-                                      "train_tokens_per_s", "infer_tokens_per_s", "peak_mem_bytes")})
+        row.update(
+            {
+                k: None
+                for k in (
+                    "trainable_params",
+                    "accuracy",
+                    "accuracy_ci_low",
+                    "accuracy_ci_high",
+                    "train_tokens_per_s",
+                    "infer_tokens_per_s",
+                    "peak_mem_bytes",
+                )
+            }
+        )
     row.update(over)
     return row
 
 
-ROWS = ([run_row("rotten_tomatoes", m) for m in METHODS]
-        + [run_row("debates_party", m, accuracy=acc, accuracy_ci_low=0.354, accuracy_ci_high=0.465)
-           for m, acc in (("lora", 0.41), ("prompt_tuning", 0.395))]
-        + [run_row("debates_party", "full", status="oom", error="CUDA out of memory <tried to allocate 2 GiB>")])
+ROWS = (
+    [run_row("rotten_tomatoes", m) for m in METHODS]
+    + [
+        run_row("debates_party", m, accuracy=acc, accuracy_ci_low=0.354, accuracy_ci_high=0.465)
+        for m, acc in (("lora", 0.41), ("prompt_tuning", 0.395))
+    ]
+    + [run_row("debates_party", "full", status="oom", error="CUDA out of memory <tried to allocate 2 GiB>")]
+)
 
 
 def switch_row(strategy, n_tasks, rps, overhead, switch_ms=5.0, **over) -> dict:
-    row = {"schema_version": 1, "kind": "switch", "run_id": f"sw-{strategy}-{n_tasks}", "created_at": "2026-11-29T16:00:00+00:00",
-           "git_sha": "c1b439e283e2", "git_dirty": False, "machine_id": "44452a2e9aea", "suite": "quick",
-           "model": "minilm", "env": {"device_kind": "cpu"}, "strategy": strategy, "n_tasks": n_tasks, "batch_size": 8,
-           "popularity": "uniform", "order": "shuffled", "length": "short", "switch_ms_p50": switch_ms, "switch_ms_p95": switch_ms * 1.5,
-           "switch_ms_p99": switch_ms * 2, "requests_per_s": rps, "tokens_per_s": rps * 40,
-           "overhead_vs_base_pct": overhead, "extra_tokens": 20 if "prompt" in strategy else 0,
-           "adapter_bytes_resident": 300_000 * n_tasks, "peak_mem_bytes": 10**9, "gate_ok": True, "status": "ok"}
+    row = {
+        "schema_version": 1,
+        "kind": "switch",
+        "run_id": f"sw-{strategy}-{n_tasks}",
+        "created_at": "2026-11-29T16:00:00+00:00",
+        "git_sha": "c1b439e283e2",
+        "git_dirty": False,
+        "machine_id": "44452a2e9aea",
+        "suite": "quick",
+        "model": "minilm",
+        "env": {"device_kind": "cpu"},
+        "strategy": strategy,
+        "n_tasks": n_tasks,
+        "batch_size": 8,
+        "popularity": "uniform",
+        "order": "shuffled",
+        "length": "short",
+        "switch_ms_p50": switch_ms,
+        "switch_ms_p95": switch_ms * 1.5,
+        "switch_ms_p99": switch_ms * 2,
+        "requests_per_s": rps,
+        "tokens_per_s": rps * 40,
+        "overhead_vs_base_pct": overhead,
+        "extra_tokens": 20 if "prompt" in strategy else 0,
+        "adapter_bytes_resident": 300_000 * n_tasks,
+        "peak_mem_bytes": 10**9,
+        "gate_ok": True,
+        "status": "ok",
+    }
     row.update(over)
     return row
 
 
 BASE_MS = [10.0, 10.1, 9.9, 10.2, 10.0, 9.8]
-SWITCH = [switch_row("base", n, 120, 0.0, switch_ms=0.0, batch_ms_samples=BASE_MS) for n in (1, 4)] + \
-         [switch_row("merge_swap", n, 100 / n, 20.0 * n, switch_ms=40.0, break_even_requests_per_task=k,
-                     batch_ms_samples=[1.2 * x for x in BASE_MS]) for n, k in ((1, 12.5), (4, None))] + \
-         [switch_row("gathered_lora", n, 80 - n, 8.0, switch_ms=0.0) for n in (1, 4)] + \
-         [switch_row("mixed_prompt_batch", n, 78.0, 6.0, switch_ms=0.0, gate_ok=(n == 1)) for n in (1, 4)]
+SWITCH = (
+    [switch_row("base", n, 120, 0.0, switch_ms=0.0, batch_ms_samples=BASE_MS) for n in (1, 4)]
+    + [
+        switch_row(
+            "merge_swap",
+            n,
+            100 / n,
+            20.0 * n,
+            switch_ms=40.0,
+            break_even_requests_per_task=k,
+            batch_ms_samples=[1.2 * x for x in BASE_MS],
+        )
+        for n, k in ((1, 12.5), (4, None))
+    ]
+    + [switch_row("gathered_lora", n, 80 - n, 8.0, switch_ms=0.0) for n in (1, 4)]
+    + [switch_row("mixed_prompt_batch", n, 78.0, 6.0, switch_ms=0.0, gate_ok=(n == 1)) for n in (1, 4)]
+)
 
 
 class Cells(HTMLParser):
@@ -113,8 +198,16 @@ def test_table_numbers_equal_the_rows(parsed):
     for r in ROWS:
         if r["status"] != "ok":
             continue
-        for metric in ("accuracy", "trainable_params", "adapter_bytes", "train_tokens_per_s", "infer_tokens_per_s",
-                       "infer_tokens_per_s_batch", "infer_latency_ms_p50", "peak_mem_bytes"):
+        for metric in (
+            "accuracy",
+            "trainable_params",
+            "adapter_bytes",
+            "train_tokens_per_s",
+            "infer_tokens_per_s",
+            "infer_tokens_per_s_batch",
+            "infer_latency_ms_p50",
+            "peak_mem_bytes",
+        ):
             assert parsed.values[(r["task"], r["method"], metric)] == r[metric], (r["task"], r["method"], metric)
             checked += 1
     assert checked == 6 * 8
@@ -125,9 +218,13 @@ def test_table_text_best_marks_and_arrows(html):
     assert "0.717 [0.690, 0.745]" in html  # accuracy with its CI, as in the row
     assert "74.50k (0.327 %)" in html
     best = re.findall(r'data-metric="(\w+)" data-value="([\d.e+-]+)" class="best"', html)
-    assert ("accuracy", "0.717") in best and ("trainable_params", "770") in best and ("peak_mem_bytes", "918319104") in best
-    assert "accuracy (95% CI) <span class=\"arrow\">↑</span>" in html
-    assert "latency p50 ms <span class=\"arrow\">↓</span>" in html
+    assert (
+        ("accuracy", "0.717") in best
+        and ("trainable_params", "770") in best
+        and ("peak_mem_bytes", "918319104") in best
+    )
+    assert 'accuracy (95% CI) <span class="arrow">↑</span>' in html
+    assert 'latency p50 ms <span class="arrow">↓</span>' in html
 
 
 def test_headline_from_the_numbers():
@@ -198,7 +295,9 @@ def test_write_report_and_cli(tmp_path, capsys):
 
 def test_report_after_run_location(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert report_after_run(ROWS[:1], tmp_path / "x" / "rows.jsonl", default_location=False) == str(tmp_path / "x" / "rows.html")
+    assert report_after_run(ROWS[:1], tmp_path / "x" / "rows.jsonl", default_location=False) == str(
+        tmp_path / "x" / "rows.html"
+    )
     assert report_after_run(ROWS[:1], "results/runs/20260101-quick.jsonl") == "report/20260101-quick.html"
     assert report_after_run([], "results/runs/a.jsonl").startswith("not written")  # the run's rows are safe
 
@@ -234,7 +333,10 @@ def test_claim_3_paths():
 
 
 def test_claim_7_paths():
-    same = [run_row("t", "lora"), run_row("t", "prompt_tuning", accuracy=0.70, accuracy_ci_low=0.67, accuracy_ci_high=0.73)]
+    same = [
+        run_row("t", "lora"),
+        run_row("t", "prompt_tuning", accuracy=0.70, accuracy_ci_low=0.67, accuracy_ci_high=0.73),
+    ]
     assert claims.claim_prompt_tuning(same).verdict == claims.CAVEATS  # accuracy holds; mixed batches not measured
     assert claims.claim_prompt_tuning(same + SWITCH).verdict == claims.HOLDS
     worse = [run_row("t", "lora"), run_row("t", "prompt_tuning")]
@@ -247,8 +349,10 @@ def test_claims_4_5_6_from_switching_rows():
     assert v[4] == claims.FAILS  # merged batches 20 % slower than base, every sample: significant
     assert v[5] == claims.CAVEATS  # gathered_lora serves several tasks without a swap
     assert v[6] == claims.FAILS  # expensive for merge_swap only; gathered_lora +8 %: not against best practice
-    cheap_merge = [switch_row("merge_swap", 1, 100, 2.0, switch_ms=30, batch_ms_samples=[1.02 * x for x in BASE_MS]),
-                   switch_row("base", 1, 102, 0.0, switch_ms=0.0, batch_ms_samples=BASE_MS)]
+    cheap_merge = [
+        switch_row("merge_swap", 1, 100, 2.0, switch_ms=30, batch_ms_samples=[1.02 * x for x in BASE_MS]),
+        switch_row("base", 1, 102, 0.0, switch_ms=0.0, batch_ms_samples=BASE_MS),
+    ]
     assert claims.claim_merge(cheap_merge).verdict == claims.HOLDS
     assert claims.claim_one_task(cheap_merge).verdict == claims.HOLDS
     all_expensive = [switch_row("merge_swap", 8, 10, 50.0), switch_row("gathered_lora", 8, 20, 25.0)]
@@ -258,9 +362,14 @@ def test_claims_4_5_6_from_switching_rows():
 
 
 def _spectrum(e8: float) -> dict:
-    return {"matrices": 12, "energy_top_mean": {"1": e8 / 3, "8": e8, "64": min(1.0, e8 + 0.2)},
-            "effective_rank_mean": 40.0, "rel_norm_mean": 0.012, "full_rank": 384,
-            "per_matrix": {"q": {"singular_values": [1.0, 0.6, 0.3, 0.1]}, "v": {"singular_values": [1.0, 0.5, 0.2, 0.1]}}}
+    return {
+        "matrices": 12,
+        "energy_top_mean": {"1": e8 / 3, "8": e8, "64": min(1.0, e8 + 0.2)},
+        "effective_rank_mean": 40.0,
+        "rel_norm_mean": 0.012,
+        "full_rank": 384,
+        "per_matrix": {"q": {"singular_values": [1.0, 0.6, 0.3, 0.1]}, "v": {"singular_values": [1.0, 0.5, 0.2, 0.1]}},
+    }
 
 
 def test_claims_1_and_2_from_update_spectra():
@@ -272,8 +381,12 @@ def test_claims_1_and_2_from_update_spectra():
     assert claims.claim_low_rank(spread).verdict == claims.CAVEATS  # not low-rank by energy, yet rank 8 suffices
     r16 = [run_row("t", "lora", accuracy=0.75, method_params={"lr": 1e-3, "r": 16}), spread[1]]
     assert "but a rank-16 update reaches the same accuracy" in claims.claim_low_rank(r16).evidence[-1]
-    worse = [run_row("t", "lora", accuracy=0.60, accuracy_ci_low=0.57, accuracy_ci_high=0.63),
-             run_row("t", "full", accuracy=0.80, accuracy_ci_low=0.78, accuracy_ci_high=0.82, update_spectrum=_spectrum(0.3))]
+    worse = [
+        run_row("t", "lora", accuracy=0.60, accuracy_ci_low=0.57, accuracy_ci_high=0.63),
+        run_row(
+            "t", "full", accuracy=0.80, accuracy_ci_low=0.78, accuracy_ci_high=0.82, update_spectrum=_spectrum(0.3)
+        ),
+    ]
     assert claims.claim_low_rank(worse).verdict == claims.FAILS
     html = render(low)
     assert "Spectrum of the full fine-tuning update dW" in html and "top 8 of 384 directions hold 92%" in html

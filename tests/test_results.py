@@ -3,15 +3,27 @@ import json
 import pytest
 
 from bench.errors import BenchError
-from bench.results import DIRECTIONS, append_rows, clean_floats, read_rows
-from bench.summary import summary_table
+from bench.render.terminal import summary_table
+from bench.rows.store import DIRECTIONS, append_rows, clean_floats, read_rows
 
 
 def _row(**kw):
-    base = {"schema_version": 1, "kind": "run", "task": "t", "method": "lora", "status": "ok", "accuracy": 0.8,
-            "accuracy_ci_low": 0.7, "accuracy_ci_high": 0.9, "trainable_params": 74498, "trainable_pct": 0.33,
-            "train_tokens_per_s": 700.0, "infer_tokens_per_s": 2000.0, "infer_tokens_per_s_batch": 5000.0,
-            "peak_mem_bytes": 2**30}
+    base = {
+        "schema_version": 1,
+        "kind": "run",
+        "task": "t",
+        "method": "lora",
+        "status": "ok",
+        "accuracy": 0.8,
+        "accuracy_ci_low": 0.7,
+        "accuracy_ci_high": 0.9,
+        "trainable_params": 74498,
+        "trainable_pct": 0.33,
+        "train_tokens_per_s": 700.0,
+        "infer_tokens_per_s": 2000.0,
+        "infer_tokens_per_s_batch": 5000.0,
+        "peak_mem_bytes": 2**30,
+    }
     base.update(kw)
     return base
 
@@ -53,8 +65,12 @@ def test_nan_becomes_null_and_directions_are_declared():
 
 
 def test_summary_table_shows_failures_and_seed_spread():
-    rows = [_row(), _row(method="prompt_tuning", status="failed", error="boom"),
-            _row(method="full", seed=0, accuracy=0.7), _row(method="full", seed=1, accuracy=0.9)]
+    rows = [
+        _row(),
+        _row(method="prompt_tuning", status="failed", error="boom"),
+        _row(method="full", seed=0, accuracy=0.7),
+        _row(method="full", seed=1, accuracy=0.9),
+    ]
     text = summary_table(rows)
     assert "0.800 [0.700, 0.900]" in text
     assert "prompt_tuning" in text and "failed" in text
@@ -65,11 +81,12 @@ def test_git_dirty_ignores_rows_appended_under_results(tmp_path, monkeypatch):
     """A suite appending rows to a committed results file does not mark its next runs dirty; a code change does."""
     import subprocess
 
-    from bench import envinfo
+    from bench.measure import environment
 
     def git(*args):
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True, capture_output=True
+        )
 
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "rows.jsonl").write_text("{}\n")
@@ -77,8 +94,8 @@ def test_git_dirty_ignores_rows_appended_under_results(tmp_path, monkeypatch):
     git("init", "-q")
     git("add", "-A")
     git("commit", "-qm", "start")
-    monkeypatch.setattr(envinfo, "PROJECT_ROOT", tmp_path)
-    state = envinfo.git_state.__wrapped__  # not the per-process cache
+    monkeypatch.setattr(environment, "PROJECT_ROOT", tmp_path)
+    state = environment.git_state.__wrapped__  # not the per-process cache
     assert state()["git_dirty"] is False
     (tmp_path / "results" / "rows.jsonl").write_text("{}\n{}\n")
     assert state()["git_dirty"] is False

@@ -16,8 +16,8 @@ import pytest
 
 from bench.cli import main
 from bench.config import PROJECT_ROOT, SuiteConfig, apply_overrides, load_suite
-from bench.results import append_rows, drop_truncated_tail, read_rows
-from bench.suite import plan
+from bench.execute.suite import plan
+from bench.rows.store import append_rows, drop_truncated_tail, read_rows
 from tests.conftest import write_tiny_task
 from tests.test_cli import FAST
 
@@ -27,8 +27,13 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process-group s
 def start_suite(args, tmp_path) -> subprocess.Popen:
     """`python -m bench run ...` in its own process group, so a test can kill it with its child."""
     env = {**os.environ, "ADAPTER_BENCH_CACHE": str(tmp_path / "cache")}
-    return subprocess.Popen([sys.executable, "-m", "bench", "run", *map(str, args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench", "run", *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def wait_for_rows(path: Path, n: int, proc: subprocess.Popen, limit_s: float = 90) -> None:
@@ -53,8 +58,21 @@ def children_of(pid: int) -> list[int]:
 
 def test_sigkill_mid_suite_then_resume(tiny_bert_dir, tiny_task, tmp_path):
     out = tmp_path / "rows.jsonl"
-    args = ["--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "head_only,lora,prompt_tuning",
-            "--set", "params.prompt_tuning.num_virtual_tokens=4", "--limit", "32", "--output", out, *FAST]
+    args = [
+        "--model",
+        tiny_bert_dir,
+        "--tasks",
+        tiny_task,
+        "--methods",
+        "head_only,lora,prompt_tuning",
+        "--set",
+        "params.prompt_tuning.num_virtual_tokens=4",
+        "--limit",
+        "32",
+        "--output",
+        out,
+        *FAST,
+    ]
     proc = start_suite(args, tmp_path)
     wait_for_rows(out, 1, proc)
     os.killpg(proc.pid, signal.SIGKILL)  # the parent and the run's child, mid-suite
@@ -67,8 +85,11 @@ def test_sigkill_mid_suite_then_resume(tiny_bert_dir, tiny_task, tmp_path):
     after = out.read_bytes()
     assert after.startswith(whole)  # rows written before the kill, byte for byte
     rows = read_rows(out)
-    assert sorted((r["method"], r["status"]) for r in rows) == [("head_only", "ok"), ("lora", "ok"),
-                                                               ("prompt_tuning", "ok")]
+    assert sorted((r["method"], r["status"]) for r in rows) == [
+        ("head_only", "ok"),
+        ("lora", "ok"),
+        ("prompt_tuning", "ok"),
+    ]
     assert len({r["config_hash"] for r in rows}) == 3
 
     assert main(["run", *map(str, args), "--resume"]) == 0  # all done: nothing runs, nothing is written
@@ -79,12 +100,30 @@ def test_config_hash_is_stable_and_ignores_device_and_suite_name(tiny_task):
     base = apply_overrides(SuiteConfig(), [f"tasks={tiny_task}", "methods=lora,full", "seeds=0,1", "model=minilm"])
     hashes = [s.config_hash for s in plan(base)]
     assert len(set(hashes)) == 4 and all(len(h) == 64 for h in hashes)
-    same = apply_overrides(base, ["device=cpu", "name=other", "timeout_s=5", "isolate=false", "budget.precision=fp32",
-                                 "budget.chat_template=false", "params.lora.use_rslora=false"])
+    same = apply_overrides(
+        base,
+        [
+            "device=cpu",
+            "name=other",
+            "timeout_s=5",
+            "isolate=false",
+            "budget.precision=fp32",
+            "budget.chat_template=false",
+            "params.lora.use_rslora=false",
+        ],
+    )
     assert [s.config_hash for s in plan(same)] == hashes
     # resolved parameters: the default written out is the same run as the default left implicit
     assert [s.config_hash for s in plan(apply_overrides(base, ["params.lora.r=8"]))] == hashes
-    for change in ("params.lora.r=4", "params.lora.use_rslora=true", "budget.epochs=2", "budget.precision=bf16", "budget.chat_template=true", "measure.infer_repeats=9", "model=smollm2-135m"):
+    for change in (
+        "params.lora.r=4",
+        "params.lora.use_rslora=true",
+        "budget.epochs=2",
+        "budget.precision=bf16",
+        "budget.chat_template=true",
+        "measure.infer_repeats=9",
+        "model=smollm2-135m",
+    ):
         assert [s.config_hash for s in plan(apply_overrides(base, [change]))] != hashes, change
 
 
@@ -92,10 +131,14 @@ def test_committed_rows_keep_their_hashes():
     """A budget field added later with its default left out: the llm_rt rows committed before the
     precision option are still found by --resume; so is the r = 64 point, run with --set before `sweep:` existed."""
     rows = [json.loads(line) for line in (PROJECT_ROOT / "results/llm_rt/cpu-amd-epyc-2c.jsonl").open()]
-    committed = {(r["method"], r["seed"], r["method_params"].get("lr"), r["method_params"].get("r")): r["config_hash"]
-                 for r in rows}
-    planned = {(s.method, s.seed, s.params.get("lr", 0.0), s.params.get("r")): s.config_hash
-               for s in plan(load_suite("llm_rt"))}
+    committed = {
+        (r["method"], r["seed"], r["method_params"].get("lr"), r["method_params"].get("r")): r["config_hash"]
+        for r in rows
+    }
+    planned = {
+        (s.method, s.seed, s.params.get("lr", 0.0), s.params.get("r")): s.config_hash
+        for s in plan(load_suite("llm_rt"))
+    }
     assert planned.keys() <= committed.keys()  # every run of the suite (the whole sweep) is in the file
     for key, hash_ in planned.items():  # rows run before the sweep and before the precision option included
         assert committed[key] == hash_, key
@@ -106,8 +149,8 @@ def test_rows_from_before_and_after_a_parameter_was_added_are_both_found():
     it, one does not, and neither hash has it. With `projection` a later parameter every planned run of
     the suite finds its committed row, and compare matches both rows; a row whose hash wrote the new
     parameter out at its default is found through `also_hash`."""
-    from bench.compare import match_key
-    from bench.run import config_hash
+    from bench.analysis.compare import match_key
+    from bench.execute.run import config_hash
 
     rows = [json.loads(line) for line in (PROJECT_ROOT / "results/llm/cpu-amd-epyc-2c.jsonl").open()]
     specs = plan(load_suite("llm"))
@@ -122,8 +165,21 @@ def test_rows_from_before_and_after_a_parameter_was_added_are_both_found():
 
 def test_resume_reruns_failed_runs_and_drops_a_truncated_tail(tiny_bert_dir, tiny_task, tmp_path, capsys):
     out = tmp_path / "rows.jsonl"
-    args = ["run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "head_only,lora", "--limit", "16",
-            "--output", out, "--no-isolate", *FAST]
+    args = [
+        "run",
+        "--model",
+        tiny_bert_dir,
+        "--tasks",
+        tiny_task,
+        "--methods",
+        "head_only,lora",
+        "--limit",
+        "16",
+        "--output",
+        out,
+        "--no-isolate",
+        *FAST,
+    ]
     assert main(list(map(str, args))) == 0
     rows = read_rows(out)
     failed = {**rows[1], "status": "failed", "error": "boom", "run_id": "x"}
@@ -161,8 +217,27 @@ def test_timeout_row_and_suite_goes_on(tiny_bert_dir, tiny_task, tmp_path):
     out = tmp_path / "rows.jsonl"
     t0 = time.monotonic()
     # 0.5 s is less than a child process needs to import torch: every run times out
-    code = main([str(a) for a in ["run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "lora,head_only",
-                                  "--limit", "16", "--timeout", "0.5", "--output", out, *FAST]])
+    code = main(
+        [
+            str(a)
+            for a in [
+                "run",
+                "--model",
+                tiny_bert_dir,
+                "--tasks",
+                tiny_task,
+                "--methods",
+                "lora,head_only",
+                "--limit",
+                "16",
+                "--timeout",
+                "0.5",
+                "--output",
+                out,
+                *FAST,
+            ]
+        ]
+    )
     assert code == 0
     rows = read_rows(out)
     assert [(r["method"], r["status"]) for r in rows] == [("lora", "timeout"), ("head_only", "timeout")]
@@ -185,8 +260,23 @@ def test_ctrl_c_records_cancelled_and_exits_130(tiny_bert_dir, tmp_path):
     fast = write_tiny_task(tmp_path / "tasks", name="tiny_fast")
     slow = write_tiny_task(tmp_path / "tasks", name="tiny_slow")
     out = tmp_path / "rows.jsonl"
-    args = ["--model", tiny_bert_dir, "--tasks", f"{fast},{slow}", "--methods", "head_only", "--limit", "16",
-            "--set", "task_budget.tiny_slow.epochs=100000", "--tasks-dir", tmp_path / "tasks", "--output", out, *FAST]
+    args = [
+        "--model",
+        tiny_bert_dir,
+        "--tasks",
+        f"{fast},{slow}",
+        "--methods",
+        "head_only",
+        "--limit",
+        "16",
+        "--set",
+        "task_budget.tiny_slow.epochs=100000",
+        "--tasks-dir",
+        tmp_path / "tasks",
+        "--output",
+        out,
+        *FAST,
+    ]
     proc = start_suite(args, tmp_path)
     wait_for_rows(out, 1, proc)
     time.sleep(0.5)
@@ -211,8 +301,21 @@ def test_resume_refuses_rows_of_a_task_edited_without_a_version_bump(tiny_bert_d
     """A task file changed under the same version (here its label words) is not the task the rows measured:
     --resume says so in one line, exit 2, and the store is untouched; a bumped version runs anew beside them."""
     out = tmp_path / "rows.jsonl"
-    args = ["run", "--model", tiny_bert_dir, "--tasks", tiny_task, "--methods", "head_only", "--limit", "16",
-            "--output", out, "--no-isolate", *FAST]
+    args = [
+        "run",
+        "--model",
+        tiny_bert_dir,
+        "--tasks",
+        tiny_task,
+        "--methods",
+        "head_only",
+        "--limit",
+        "16",
+        "--output",
+        out,
+        "--no-isolate",
+        *FAST,
+    ]
     assert main(list(map(str, args))) == 0
     (row,) = read_rows(out)
     assert len(row["task_digest"]) == 16
@@ -226,11 +329,13 @@ def test_resume_refuses_rows_of_a_task_edited_without_a_version_bump(tiny_bert_d
     assert out.read_bytes() == stored
     yaml.write_text(yaml.read_text().replace("version: 1", "version: 2"))
     assert main(list(map(str, args)) + ["--resume"]) == 0
-    assert [r["task_version"] for r in read_rows(out)] == [1, 2] and read_rows(out)[1]["task_digest"] != row["task_digest"]
+    assert [r["task_version"] for r in read_rows(out)] == [1, 2] and read_rows(out)[1]["task_digest"] != row[
+        "task_digest"
+    ]
 
 
 def test_task_digest_follows_the_task_files_content(tiny_task):
-    from bench.tasks import load_task, parse_task
+    from bench.catalog.tasks import load_task, parse_task
     from bench.config import read_yaml
 
     task = load_task(str(tiny_task))

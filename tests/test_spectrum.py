@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from bench.spectrum import effective_rank, energy_top, singular_values, target_weights, update_spectrum
+from bench.measure.spectrum import effective_rank, energy_top, singular_values, target_weights, update_spectrum
 
 
 def test_rank_r_update_has_exactly_r_nonzero_singular_values():

@@ -11,8 +11,7 @@ import torch
 
 from bench.cli import main
 from bench.switching import STRATEGIES
-from bench.switching.workload import (Workload, homogeneous_batches, mixed_batches, switches, task_counts,
-                                      task_sequence)
+from bench.switching.workload import Workload, homogeneous_batches, mixed_batches, switches, task_counts, task_sequence
 
 
 def test_zipf_and_uniform_counts():
@@ -79,8 +78,10 @@ def test_gathered_lora_equals_each_task_alone(fleet4, probe):
     for i, t in enumerate(tasks.tolist()):
         fleet4.multi.set_adapter(f"task{t}")
         with torch.inference_mode():
-            alone = fleet4.multi(input_ids=probe[i:i + 1], attention_mask=torch.ones_like(probe[i:i + 1])).last_hidden_state
-        assert rel_err(mixed[i:i + 1], alone) < 1e-5
+            alone = fleet4.multi(
+                input_ids=probe[i : i + 1], attention_mask=torch.ones_like(probe[i : i + 1])
+            ).last_hidden_state
+        assert rel_err(mixed[i : i + 1], alone) < 1e-5
 
 
 def test_mixed_prompt_batch_equals_peft_prompt_tuning_per_task(fleet4, probe):
@@ -92,7 +93,7 @@ def test_mixed_prompt_batch_equals_peft_prompt_tuning_per_task(fleet4, probe):
         mixed = forward_mixed(fleet4.plain, probe[:4], fleet4.prompt_table, tasks).last_hidden_state
     assert mixed.shape[1] == probe.shape[1] + fleet4.virtual_tokens
     for i, t in enumerate(tasks.tolist()):
-        assert rel_err(mixed[i:i + 1], reference(fleet4, probe[i:i + 1], t, prompt=True)) < 1e-5
+        assert rel_err(mixed[i : i + 1], reference(fleet4, probe[i : i + 1], t, prompt=True)) < 1e-5
 
 
 def test_a_broken_mixed_path_fails_its_gate(fleet4, probe):
@@ -120,35 +121,66 @@ def test_adapters_change_output_and_merge_drift(fleet4, probe):
 
 def test_switch_cli_quick_rows(tiny_bert_dir, tmp_path, capsys):
     out = tmp_path / "switch.jsonl"
-    code = main(["switch", "--model", str(tiny_bert_dir), "--tasks-n", "1,4", "--batch-sizes", "4", "--requests", "16",
-                 "--repeats", "1", "--order", "grouped,shuffled", "--popularity", "zipf", "--lengths", "short",
-                 "--strategies", ",".join(s for s in STRATEGIES if s != "hotswap_compiled"),
-                 "--output", str(out), "--no-progress"])
+    code = main(
+        [
+            "switch",
+            "--model",
+            str(tiny_bert_dir),
+            "--tasks-n",
+            "1,4",
+            "--batch-sizes",
+            "4",
+            "--requests",
+            "16",
+            "--repeats",
+            "1",
+            "--order",
+            "grouped,shuffled",
+            "--popularity",
+            "zipf",
+            "--lengths",
+            "short",
+            "--strategies",
+            ",".join(s for s in STRATEGIES if s != "hotswap_compiled"),
+            "--output",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 2 * 2 * 10
-    assert all(r["kind"] == "switch" and r["status"] == "ok" and r["gate_ok"] for r in rows), \
-        [(r["strategy"], r["error"]) for r in rows if r["status"] != "ok"]
+    assert all(r["kind"] == "switch" and r["status"] == "ok" and r["gate_ok"] for r in rows), [
+        (r["strategy"], r["error"]) for r in rows if r["status"] != "ok"
+    ]
     by = {(r["strategy"], r["n_tasks"], r["order"]): r for r in rows}
     assert by[("base", 4, "shuffled")]["overhead_vs_base_pct"] == 0
-    assert by[("set_adapter", 4, "shuffled")]["n_switches"] == by[("set_adapter", 4, "shuffled")]["expected_switches"] > 3
+    assert (
+        by[("set_adapter", 4, "shuffled")]["n_switches"] == by[("set_adapter", 4, "shuffled")]["expected_switches"] > 3
+    )
     assert by[("set_adapter", 4, "grouped")]["n_switches"] == 4  # the first load counts as a swap
     assert by[("gathered_lora", 4, "shuffled")]["n_switches"] == 0
     assert by[("mixed_prompt_batch", 4, "shuffled")]["extra_tokens"] == 16 * 20
-    assert by[("peft_mixed_batch", 4, "grouped")]["adapter_bytes_resident"] == 4 * by[("load_warm", 4, "grouped")]["adapter_bytes_resident"]
+    assert (
+        by[("peft_mixed_batch", 4, "grouped")]["adapter_bytes_resident"]
+        == 4 * by[("load_warm", 4, "grouped")]["adapter_bytes_resident"]
+    )
     assert "break_even_requests_per_task" in by[("merge_swap", 4, "grouped")]
     for r in rows:
         assert r["requests_per_s"] > 0 and len(r["total_ms_samples"]) == 1
     assert "gathered_lora" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--tasks-n", "0"], "at least 1"),
-    (["--tasks-n", "a,b"], "expected comma-separated integers"),
-    (["--strategies", "teleport"], "unknown strategy 'teleport'; valid:"),
-    (["--order", "random"], "unknown order 'random'"),
-    (["--model", "nope"], "unknown model 'nope'"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--tasks-n", "0"], "at least 1"),
+        (["--tasks-n", "a,b"], "expected comma-separated integers"),
+        (["--strategies", "teleport"], "unknown strategy 'teleport'; valid:"),
+        (["--order", "random"], "unknown order 'random'"),
+        (["--model", "nope"], "unknown model 'nope'"),
+    ],
+)
 def test_bad_switch_options(argv, message, tmp_path, capsys):
     out = tmp_path / "o.jsonl"
     assert main(["switch", *argv, "--output", str(out)]) == 2
@@ -186,13 +218,24 @@ def test_trained_adapters_fill_the_first_slots(tiny_bert_dir, tmp_path):
 
     torch.manual_seed(1)
     rows = []
-    for method, cfg in (("lora", LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8, init_lora_weights=False)),
-                        ("prompt_tuning", PromptTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=3))):
+    for method, cfg in (
+        ("lora", LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8, init_lora_weights=False)),
+        ("prompt_tuning", PromptTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=3)),
+    ):
         model = get_peft_model(BertForSequenceClassification.from_pretrained(tiny_bert_dir, num_labels=2), cfg)
         model.save_pretrained(tmp_path / method)
-        rows.append({"kind": "run", "status": "ok", "model": "tiny", "method": method, "task": "t", "run_id": method,
-                     "method_params": {"r": 4, "alpha": 8} if method == "lora" else {"num_virtual_tokens": 3},
-                     "adapter_path": str(tmp_path / method)})
+        rows.append(
+            {
+                "kind": "run",
+                "status": "ok",
+                "model": "tiny",
+                "method": method,
+                "task": "t",
+                "run_id": method,
+                "method_params": {"r": 4, "alpha": 8} if method == "lora" else {"num_virtual_tokens": 3},
+                "adapter_path": str(tmp_path / method),
+            }
+        )
     base = AutoModel.from_pretrained(tiny_bert_dir).eval()
     got = trained.load(rows, "tiny", rank=4, virtual_tokens=3, base_prefix=base.base_model_prefix)
     assert len(got.lora) == 1 and len(got.prompts) == 1 and "encoder.layer.0.attention.self.query" in got.lora[0]
@@ -216,12 +259,26 @@ def test_trained_adapters_of_a_sweep_are_the_selected_settings(tiny_bert_dir, tm
 
     rows = []
     for lr, val in ((1e-3, 0.70), (3e-3, 0.80), (1e-2, 0.50)):
-        model = get_peft_model(BertForSequenceClassification.from_pretrained(tiny_bert_dir, num_labels=2),
-                               LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8))
+        model = get_peft_model(
+            BertForSequenceClassification.from_pretrained(tiny_bert_dir, num_labels=2),
+            LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8),
+        )
         model.save_pretrained(tmp_path / str(lr))
-        rows.append({"kind": "run", "status": "ok", "model": "tiny", "method": "lora", "task": "t", "seed": 0,
-                     "run_id": f"lr{lr}", "method_params": {"r": 4, "alpha": 8, "lr": lr}, "lr_sweep": [1e-3, 3e-3, 1e-2],
-                     "val_accuracy": val, "adapter_path": str(tmp_path / str(lr))})
+        rows.append(
+            {
+                "kind": "run",
+                "status": "ok",
+                "model": "tiny",
+                "method": "lora",
+                "task": "t",
+                "seed": 0,
+                "run_id": f"lr{lr}",
+                "method_params": {"r": 4, "alpha": 8, "lr": lr},
+                "lr_sweep": [1e-3, 3e-3, 1e-2],
+                "val_accuracy": val,
+                "adapter_path": str(tmp_path / str(lr)),
+            }
+        )
     got = trained.load(rows, "tiny", rank=4, virtual_tokens=3, base_prefix="bert")
     assert got.sources == ["lora t (lr0.003)"]
     assert len(trained.load([{**r, "lr_sweep": []} for r in rows], "tiny", 4, 3, "bert").lora) == 3  # no sweep: all
@@ -238,14 +295,34 @@ def test_a_trained_adapter_is_served_with_the_update_it_trained(tiny_bert_dir, t
 
     torch.manual_seed(0)
     for params in ({"r": 4, "alpha": 4}, {"r": 4, "alpha": 8, "use_rslora": True}):
-        model = get_peft_model(BertForSequenceClassification.from_pretrained(tiny_bert_dir, num_labels=2),
-                               LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=params["alpha"],
-                                          use_rslora=params.get("use_rslora", False), init_lora_weights=False))
+        model = get_peft_model(
+            BertForSequenceClassification.from_pretrained(tiny_bert_dir, num_labels=2),
+            LoraConfig(
+                task_type=TaskType.SEQ_CLS,
+                r=4,
+                lora_alpha=params["alpha"],
+                use_rslora=params.get("use_rslora", False),
+                init_lora_weights=False,
+            ),
+        )
         model.save_pretrained(tmp_path / "a")
         layer = model.base_model.model.bert.encoder.layer[0].attention.self.query
         update = layer.scaling["default"] * layer.lora_B["default"].weight @ layer.lora_A["default"].weight
-        row = {"kind": "run", "status": "ok", "model": "tiny", "method": "lora", "task": "t", "run_id": "a",
-               "method_params": params, "adapter_path": str(tmp_path / "a")}
-        a, b = trained.load([row], "tiny", rank=4, virtual_tokens=3, base_prefix="bert").lora[0]["encoder.layer.0.attention.self.query"]
+        row = {
+            "kind": "run",
+            "status": "ok",
+            "model": "tiny",
+            "method": "lora",
+            "task": "t",
+            "run_id": "a",
+            "method_params": params,
+            "adapter_path": str(tmp_path / "a"),
+        }
+        a, b = trained.load([row], "tiny", rank=4, virtual_tokens=3, base_prefix="bert").lora[0][
+            "encoder.layer.0.attention.self.query"
+        ]
         assert torch.allclose(ALPHA_PER_RANK * b @ a, update, atol=1e-6), params
-    assert trained.lora_scale({"r": 16, "alpha": 32}) == 2 and trained.lora_scale({"r": 16, "alpha": 8, "use_rslora": True}) == 2
+    assert (
+        trained.lora_scale({"r": 16, "alpha": 32}) == 2
+        and trained.lora_scale({"r": 16, "alpha": 8, "use_rslora": True}) == 2
+    )

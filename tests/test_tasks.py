@@ -4,8 +4,18 @@ from collections import Counter
 
 import pytest
 
+from bench.catalog.tasks import (
+    Example,
+    Split,
+    Task,
+    load_examples,
+    load_task,
+    parse_task,
+    split_examples,
+    task_files,
+    to_examples,
+)
 from bench.errors import BenchError
-from bench.tasks import Example, Split, Task, load_examples, load_task, parse_task, split_examples, task_files, to_examples
 
 
 def test_every_shipped_task_parses():
@@ -40,8 +50,13 @@ def _task(**kw):
 
 
 def test_to_examples_label_map_filter_dedupe_and_sign():
-    records = [{"text": "a", "label": "fresh"}, {"text": "b", "label": "rotten"}, {"text": "a", "label": "fresh"},
-               {"text": "c", "label": "plot"}, {"text": "  ", "label": "fresh"}]
+    records = [
+        {"text": "a", "label": "fresh"},
+        {"text": "b", "label": "rotten"},
+        {"text": "a", "label": "fresh"},
+        {"text": "c", "label": "plot"},
+        {"text": "  ", "label": "fresh"},
+    ]
     ex = to_examples(_task(label_map={"fresh": "positive", "rotten": "negative"}), records)
     assert ex == [Example("a", 1), Example("b", 0)]
     scored = [{"text": "x", "label": "2.5"}, {"text": "y", "label": "-1"}, {"text": "z", "label": "0"}]
@@ -55,14 +70,20 @@ def test_local_task_file_loads(tiny_task):
     assert Counter(e.label for e in examples) == {0: 120, 1: 120}
 
 
-@pytest.mark.parametrize("data,message", [
-    ({"version": 1, "labels": ["a", "b"], "source": {}}, "missing name"),
-    ({"name": "x", "version": 1, "labels": ["a"], "source": {}}, "at least two"),
-    ({"name": "x", "version": 1, "labels": ["a", "b"], "source": {}, "label_words": ["a"]}, "1 label_words for 2 labels"),
-    ({"name": "x", "version": 1, "labels": ["a", "b"], "source": {}, "colour": 1}, "unknown key"),
-    ({"name": "x", "version": 1, "labels": ["a", "b"], "source": {}, "split": {"train": 2}}, "split fractions"),
-    ({"name": "x", "version": "one", "labels": ["a", "b"], "source": {}}, "version must be an integer"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"version": 1, "labels": ["a", "b"], "source": {}}, "missing name"),
+        ({"name": "x", "version": 1, "labels": ["a"], "source": {}}, "at least two"),
+        (
+            {"name": "x", "version": 1, "labels": ["a", "b"], "source": {}, "label_words": ["a"]},
+            "1 label_words for 2 labels",
+        ),
+        ({"name": "x", "version": 1, "labels": ["a", "b"], "source": {}, "colour": 1}, "unknown key"),
+        ({"name": "x", "version": 1, "labels": ["a", "b"], "source": {}, "split": {"train": 2}}, "split fractions"),
+        ({"name": "x", "version": "one", "labels": ["a", "b"], "source": {}}, "version must be an integer"),
+    ],
+)
 def test_malformed_task(data, message, tmp_path):
     with pytest.raises(BenchError, match=message):
         parse_task(data, tmp_path / "x.yaml")

@@ -10,5 +10,16 @@ sweep.py      the sweep -> rows of kind "switch"; the `switch` subcommand
 """
 
 # every strategy, in the order tables show them (names only: importing this stays light)
-STRATEGIES = ("base", "merge_swap", "set_adapter", "hotswap", "hotswap_compiled", "load_cold", "load_warm",
-              "peft_mixed_batch", "gathered_lora", "prompt_swap", "mixed_prompt_batch")
+STRATEGIES = (
+    "base",
+    "merge_swap",
+    "set_adapter",
+    "hotswap",
+    "hotswap_compiled",
+    "load_cold",
+    "load_warm",
+    "peft_mixed_batch",
+    "gathered_lora",
+    "prompt_swap",
+    "mixed_prompt_batch",
+)

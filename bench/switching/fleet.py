@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from bench.catalog import models
 from bench.switching import gathered as gathered_lora
 
 
@@ -60,8 +61,16 @@ def adapter_name(i: int) -> str:
 ALPHA_PER_RANK = 2  # every fleet adapter has alpha = 2r: the update is scaled by 2 (trained ones are rescaled to it)
 
 
-def build(base: torch.nn.Module, n: int, device: torch.device, rank: int = 8, virtual_tokens: int = 20,
-          target_modules: list[str] | None = None, seed: int = 0, trained=None) -> Fleet:
+def build(
+    base: torch.nn.Module,
+    n: int,
+    device: torch.device,
+    rank: int = 8,
+    virtual_tokens: int = 20,
+    target_modules: list[str] | None = None,
+    seed: int = 0,
+    trained=None,
+) -> Fleet:
     """`trained` (switching.trained.Trained): adapters and prompts of earlier runs take the first slots;
     the rest are freshly initialised."""
     from peft import LoraConfig, PromptTuningConfig, TaskType, get_peft_model, get_peft_model_state_dict
@@ -70,8 +79,9 @@ def build(base: torch.nn.Module, n: int, device: torch.device, rank: int = 8, vi
     gen = torch.Generator().manual_seed(seed)
     base = base.eval()
     plain = base
-    lora_cfg = LoraConfig(task_type=TaskType.FEATURE_EXTRACTION, r=rank, lora_alpha=ALPHA_PER_RANK * rank,
-                          target_modules=target_modules)
+    lora_cfg = LoraConfig(
+        task_type=TaskType.FEATURE_EXTRACTION, r=rank, lora_alpha=ALPHA_PER_RANK * rank, target_modules=target_modules
+    )
     multi = get_peft_model(copy.deepcopy(base), lora_cfg, adapter_name=adapter_name(0))
     for i in range(1, n):
         multi.add_adapter(adapter_name(i), lora_cfg)
@@ -83,7 +93,7 @@ def build(base: torch.nn.Module, n: int, device: torch.device, rank: int = 8, vi
         for name, m in layers.items():
             a, b = m.lora_A[adapter_name(i)].weight, m.lora_B[adapter_name(i)].weight
             with torch.no_grad():
-                key = name[len(prefix):]
+                key = name[len(prefix) :]
                 if source is not None and key in source and source[key][0].shape == a.shape:
                     a.copy_(source[key][0])
                     b.copy_(source[key][1])
@@ -95,7 +105,7 @@ def build(base: torch.nn.Module, n: int, device: torch.device, rank: int = 8, vi
     for name, m in layers.items():
         a = torch.stack([m.lora_A[adapter_name(i)].weight.detach() for i in range(n)])
         b = torch.stack([m.lora_B[adapter_name(i)].weight.detach() for i in range(n)])
-        weights[name[len(prefix):] if name.startswith(prefix) else name] = (a, b, float(m.scaling[adapter_name(0)]))
+        weights[name[len(prefix) :] if name.startswith(prefix) else name] = (a, b, float(m.scaling[adapter_name(0)]))
     gathered = copy.deepcopy(base)
     selection = gathered_lora.install(gathered, weights)
 
@@ -103,7 +113,10 @@ def build(base: torch.nn.Module, n: int, device: torch.device, rank: int = 8, vi
     workdir = tempfile.TemporaryDirectory(prefix="adapter-bench-fleet-")
     states, dirs = [], []
     for i in range(n):
-        sd = {k: v.detach().cpu().clone() for k, v in get_peft_model_state_dict(multi, adapter_name=adapter_name(i)).items()}
+        sd = {
+            k: v.detach().cpu().clone()
+            for k, v in get_peft_model_state_dict(multi, adapter_name=adapter_name(i)).items()
+        }
         states.append(sd)
         folder = Path(workdir.name) / adapter_name(i)
         _save_adapter(folder, sd, multi.peft_config[adapter_name(i)])
@@ -119,13 +132,29 @@ def build(base: torch.nn.Module, n: int, device: torch.device, rank: int = 8, vi
         if p.shape == prompt_table[i].shape:
             prompt_table[i] = p
             trained_prompts += 1
-    prompt = get_peft_model(plain, PromptTuningConfig(task_type=TaskType.FEATURE_EXTRACTION,
-                                                      num_virtual_tokens=virtual_tokens))
-    fleet = Fleet(n=n, device=device, rank=rank, virtual_tokens=virtual_tokens, plain=plain, multi=multi,
-                  single=single, gathered=gathered, selection=selection, prompt=prompt, prompt_table=prompt_table,
-                  lora_states=states, lora_dirs=dirs, adapter_bytes=adapter_bytes,
-                  prompt_bytes=prompt_table[0].numel() * prompt_table.element_size(), workdir=workdir,
-                  trained_lora=min(n, len(trained_lora)), trained_prompts=trained_prompts)
+    prompt = get_peft_model(
+        plain, PromptTuningConfig(task_type=TaskType.FEATURE_EXTRACTION, num_virtual_tokens=virtual_tokens)
+    )
+    fleet = Fleet(
+        n=n,
+        device=device,
+        rank=rank,
+        virtual_tokens=virtual_tokens,
+        plain=plain,
+        multi=multi,
+        single=single,
+        gathered=gathered,
+        selection=selection,
+        prompt=prompt,
+        prompt_table=prompt_table,
+        lora_states=states,
+        lora_dirs=dirs,
+        adapter_bytes=adapter_bytes,
+        prompt_bytes=prompt_table[0].numel() * prompt_table.element_size(),
+        workdir=workdir,
+        trained_lora=min(n, len(trained_lora)),
+        trained_prompts=trained_prompts,
+    )
     for m in (fleet.multi, fleet.single, fleet.gathered, fleet.prompt):
         m.to(device).eval()
     fleet.prompt_table = fleet.prompt_table.to(device)
@@ -144,8 +173,6 @@ def _save_adapter(folder: Path, state: dict, config) -> None:
 def load_backbone(model_name: str):
     """The base model without a task head (hidden states out), fp32, and its tokenizer's vocab size."""
     from transformers import AutoModel
-
-    from bench import models
 
     spec = models.resolve(model_name)
     path = models.local_path(spec)

@@ -51,20 +51,20 @@ def check_server(fleet: Fleet, strategy: str, server: Server, probe: torch.Tenso
     ids = probe[:n_rows]
     tasks = torch.arange(n_rows, device=ids.device)
     is_prompt = strategy in ("prompt_swap", "mixed_prompt_batch")
-    refs = [reference(fleet, ids[i:i + 1], i, is_prompt) for i in range(n_rows)]
+    refs = [reference(fleet, ids[i : i + 1], i, is_prompt) for i in range(n_rows)]
     result: dict = {}
     server.prepare()
     try:
         if server.mixed:
             got = _hidden(server.forward(ids, tasks))
-            errs = [rel_err(got[i:i + 1], refs[i]) for i in range(n_rows)]
+            errs = [rel_err(got[i : i + 1], refs[i]) for i in range(n_rows)]
             result["mixed_vs_alone_max_rel_err"] = max(errs)
             ok = max(errs) <= MIXED_RTOL
         else:
             errs = []
             for i in range(n_rows):
                 server.swap(i)
-                errs.append(rel_err(_hidden(server.forward(ids[i:i + 1], tasks[i:i + 1])), refs[i]))
+                errs.append(rel_err(_hidden(server.forward(ids[i : i + 1], tasks[i : i + 1])), refs[i]))
             result["swap_vs_reference_max_rel_err"] = max(errs)
             ok = max(errs) <= MIXED_RTOL
     finally:
@@ -81,8 +81,12 @@ def adapters_change_output(fleet: Fleet, probe: torch.Tensor) -> dict:
     lora = min(rel_err(reference(fleet, ids, t, prompt=False), base) for t in range(fleet.n))
     vt = fleet.virtual_tokens
     prompt = min(rel_err(reference(fleet, ids, t, prompt=True)[:, vt:], base) for t in range(fleet.n))
-    return {"lora_min_change": lora, "prompt_min_change": prompt,
-            "lora_changes_output": lora >= CHANGE_MIN, "prompt_changes_output": prompt >= CHANGE_MIN}
+    return {
+        "lora_min_change": lora,
+        "prompt_min_change": prompt,
+        "lora_changes_output": lora >= CHANGE_MIN,
+        "prompt_changes_output": prompt >= CHANGE_MIN,
+    }
 
 
 @torch.inference_mode()

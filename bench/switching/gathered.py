@@ -63,5 +63,8 @@ def use_adapters(selection: _Selection, index: torch.Tensor):
 
 
 def resident_bytes(model: nn.Module) -> int:
-    return sum(m.a_t.numel() * m.a_t.element_size() + m.b_t.numel() * m.b_t.element_size()
-               for m in model.modules() if isinstance(m, GatheredLoRALinear))
+    return sum(
+        m.a_t.numel() * m.a_t.element_size() + m.b_t.numel() * m.b_t.element_size()
+        for m in model.modules()
+        if isinstance(m, GatheredLoRALinear)
+    )

@@ -10,14 +10,13 @@ each change of task. Mixed (`peft_mixed_batch`, `gathered_lora`, `mixed_prompt_b
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
 from bench.errors import Unsupported
-from bench.switching import STRATEGIES
-from bench.switching import gathered, prompts
+from bench.switching import STRATEGIES, gathered, prompts
 from bench.switching.fleet import Fleet, adapter_name
 from bench.switching.workload import homogeneous_batches, mixed_batches
 
@@ -142,7 +141,9 @@ class LoadCold(LoadWarm):
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
 
-        set_peft_model_state_dict(self.fleet.single, load_file(str(self.fleet.lora_dirs[task] / "adapter_model.safetensors")))
+        set_peft_model_state_dict(
+            self.fleet.single, load_file(str(self.fleet.lora_dirs[task] / "adapter_model.safetensors"))
+        )
         self.current = task
 
 
@@ -152,8 +153,12 @@ class Hotswap(LoadWarm):
     def swap(self, task):
         from peft.utils.hotswap import hotswap_adapter
 
-        hotswap_adapter(self.fleet.single, str(self.fleet.lora_dirs[task]), adapter_name="default",
-                        torch_device=str(self.fleet.device))
+        hotswap_adapter(
+            self.fleet.single,
+            str(self.fleet.lora_dirs[task]),
+            adapter_name="default",
+            torch_device=str(self.fleet.device),
+        )
         self.current = task
 
 
@@ -177,7 +182,9 @@ class HotswapCompiled(Hotswap):
                         probe = torch.zeros(shape, dtype=torch.long, device=self.fleet.device)
                         self.compiled(input_ids=probe, attention_mask=_mask(probe))
             except Exception as e:  # noqa: BLE001 - any compile failure makes the row unsupported
-                raise Unsupported(f"torch.compile failed here: {type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
+                raise Unsupported(
+                    f"torch.compile failed here: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
+                ) from None
 
     def forward(self, ids, tasks):
         return self.compiled(input_ids=ids, attention_mask=_mask(ids))
@@ -229,10 +236,19 @@ class MixedPromptBatch(PromptSwap):
         return prompts.forward_mixed(self.fleet.plain, ids, self.fleet.prompt_table, tasks)
 
 
-SERVERS = {"base": Base, "merge_swap": MergeSwap, "set_adapter": SetAdapter, "hotswap": Hotswap,
-           "hotswap_compiled": HotswapCompiled, "load_cold": LoadCold, "load_warm": LoadWarm,
-           "peft_mixed_batch": PeftMixedBatch, "gathered_lora": GatheredLora, "prompt_swap": PromptSwap,
-           "mixed_prompt_batch": MixedPromptBatch}
+SERVERS = {
+    "base": Base,
+    "merge_swap": MergeSwap,
+    "set_adapter": SetAdapter,
+    "hotswap": Hotswap,
+    "hotswap_compiled": HotswapCompiled,
+    "load_cold": LoadCold,
+    "load_warm": LoadWarm,
+    "peft_mixed_batch": PeftMixedBatch,
+    "gathered_lora": GatheredLora,
+    "prompt_swap": PromptSwap,
+    "mixed_prompt_batch": MixedPromptBatch,
+}
 assert set(SERVERS) == set(STRATEGIES)
 
 

@@ -18,9 +18,14 @@ import torch
 from tqdm.auto import tqdm
 
 from bench.errors import BenchError, Unsupported, choices
+from bench.execute.device import resolve_device
+from bench.execute.run import quiet_libraries
+from bench.measure import environment, memory
+from bench.rows import store
 from bench.switching import fleet as fleets
 from bench.switching import gates
 from bench.switching.strategies import PROMPT_STRATEGIES, SERVERS, STRATEGIES, Served, serve
+from bench.switching.trained import from_results
 from bench.switching.workload import LENGTHS, ORDERS, POPULARITIES, Workload, switches, task_sequence
 
 
@@ -44,8 +49,16 @@ class SweepConfig:
 
 
 # The sweep inside the default `run`: small enough for a few minutes on 2 CPU cores.
-QUICK = SweepConfig(name="switch-quick", tasks_n=(1, 4, 16), batch_sizes=(32,), popularities=("uniform",), lengths=("short",),
-                    strategies=tuple(s for s in STRATEGIES if s != "hotswap_compiled"), requests=64, repeats=2)
+QUICK = SweepConfig(
+    name="switch-quick",
+    tasks_n=(1, 4, 16),
+    batch_sizes=(32,),
+    popularities=("uniform",),
+    lengths=("short",),
+    strategies=tuple(s for s in STRATEGIES if s != "hotswap_compiled"),
+    requests=64,
+    repeats=2,
+)
 
 
 def validate(cfg: SweepConfig) -> None:
@@ -53,8 +66,12 @@ def validate(cfg: SweepConfig) -> None:
         raise BenchError("--tasks-n: every number of tasks must be at least 1, e.g. 1,2,4")
     if not cfg.batch_sizes or min(cfg.batch_sizes) < 1:
         raise BenchError("--batch-sizes: every batch size must be at least 1, e.g. 1,8,32")
-    for name, values, valid in (("strategy", cfg.strategies, STRATEGIES), ("popularity", cfg.popularities, POPULARITIES),
-                                ("order", cfg.orders, ORDERS), ("length", cfg.lengths, tuple(LENGTHS))):
+    for name, values, valid in (
+        ("strategy", cfg.strategies, STRATEGIES),
+        ("popularity", cfg.popularities, POPULARITIES),
+        ("order", cfg.orders, ORDERS),
+        ("length", cfg.lengths, tuple(LENGTHS)),
+    ):
         bad = [v for v in values if v not in valid]
         if bad or not values:
             raise BenchError(f"unknown {name} {bad[0] if bad else '(none)'!r}; valid: {choices(valid)}")
@@ -69,8 +86,18 @@ def _percentiles(samples: list[float]) -> dict:
     return {"switch_ms_p50": float(p50), "switch_ms_p95": float(p95), "switch_ms_p99": float(p99)}
 
 
-def row_for(prov: dict, cfg: SweepConfig, w: Workload, strategy: str, served: list[Served], base_ms: float | None,
-            resident: int, extra_per_request: int, gate: dict, peak: int) -> dict:
+def row_for(
+    prov: dict,
+    cfg: SweepConfig,
+    w: Workload,
+    strategy: str,
+    served: list[Served],
+    base_ms: float | None,
+    resident: int,
+    extra_per_request: int,
+    gate: dict,
+    peak: int,
+) -> dict:
     """One result row (pure)."""
     totals = [s.total_ms for s in served]
     total = statistics.median(totals)
@@ -78,17 +105,36 @@ def row_for(prov: dict, cfg: SweepConfig, w: Workload, strategy: str, served: li
     tokens = w.n_requests * w.tokens_per_request
     ok = bool(gate.get("gate_ok", True))
     return {
-        **prov, "run_id": uuid.uuid4().hex[:16], "kind": "switch", "model": cfg.model, "strategy": strategy,
-        "n_tasks": w.n_tasks, "batch_size": w.batch_size, "popularity": w.popularity, "order": w.order,
-        "length": w.length, "tokens_per_request": w.tokens_per_request, "n_requests": w.n_requests,
+        **prov,
+        "run_id": uuid.uuid4().hex[:16],
+        "kind": "switch",
+        "model": cfg.model,
+        "strategy": strategy,
+        "n_tasks": w.n_tasks,
+        "batch_size": w.batch_size,
+        "popularity": w.popularity,
+        "order": w.order,
+        "length": w.length,
+        "tokens_per_request": w.tokens_per_request,
+        "n_requests": w.n_requests,
         "status": "ok" if ok else "failed",
         "error": None if ok else f"correctness gate failed: {', '.join(k for k, v in gate.items() if v is False)}",
-        "n_switches": len(swaps) // max(1, len(served)), **_percentiles(swaps),
-        "total_ms_p50": total, "requests_per_s": w.n_requests / (total / 1000), "tokens_per_s": tokens / (total / 1000),
+        "n_switches": len(swaps) // max(1, len(served)),
+        **_percentiles(swaps),
+        "total_ms_p50": total,
+        "requests_per_s": w.n_requests / (total / 1000),
+        "tokens_per_s": tokens / (total / 1000),
         "overhead_vs_base_pct": (total / base_ms - 1) * 100 if base_ms else None,
-        "extra_tokens": extra_per_request * w.n_requests, "adapter_bytes_resident": resident, "peak_mem_bytes": peak,
-        "gate_ok": ok, "gates": gate, "rank": cfg.rank, "virtual_tokens": cfg.virtual_tokens,
-        "total_ms_samples": totals, "switch_ms_samples": swaps, "batch_ms_samples": [x for s in served for x in s.batch_ms],
+        "extra_tokens": extra_per_request * w.n_requests,
+        "adapter_bytes_resident": resident,
+        "peak_mem_bytes": peak,
+        "gate_ok": ok,
+        "gates": gate,
+        "rank": cfg.rank,
+        "virtual_tokens": cfg.virtual_tokens,
+        "total_ms_samples": totals,
+        "switch_ms_samples": swaps,
+        "batch_ms_samples": [x for s in served for x in s.batch_ms],
     }
 
 
@@ -106,28 +152,36 @@ def break_even(merge: list[Served], unmerged: list[Served], n_requests: int) -> 
 
 
 def workloads(cfg: SweepConfig, n: int) -> list[Workload]:
-    return [Workload(n, cfg.requests, b, p, o, ln, cfg.seed)
-            for b in cfg.batch_sizes for p in cfg.popularities for o in cfg.orders for ln in cfg.lengths]
+    return [
+        Workload(n, cfg.requests, b, p, o, ln, cfg.seed)
+        for b in cfg.batch_sizes
+        for p in cfg.popularities
+        for o in cfg.orders
+        for ln in cfg.lengths
+    ]
 
 
 def run_sweep(cfg: SweepConfig, output: Path, show_progress: bool = True) -> list[dict]:
-    from bench import envinfo, results
-    from bench.run import quiet_libraries
-    from bench.suite import resolve_device
 
     validate(cfg)
     device = torch.device(resolve_device(cfg.device))
     quiet_libraries()
     base, spec = fleets.load_backbone(cfg.model)
-    prov = {"schema_version": results.SCHEMA_VERSION, "suite": cfg.name, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            **envinfo.git_state(), "machine_id": envinfo.machine_id(), "machine_class": envinfo.machine_class(device.type),
-            "env": envinfo.environment(device), "sweep": dataclasses.asdict(cfg)}
+    prov = {
+        "schema_version": store.SCHEMA_VERSION,
+        "suite": cfg.name,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **environment.git_state(),
+        "machine_id": environment.machine_id(),
+        "machine_class": environment.machine_class(device.type),
+        "env": environment.environment(device),
+        "sweep": dataclasses.asdict(cfg),
+    }
     trained = None
     if cfg.adapters_from:
-        from bench.switching.trained import from_results
-
-        trained = from_results(Path(cfg.adapters_from), cfg.model, cfg.rank, cfg.virtual_tokens,
-                               getattr(base, "base_model_prefix", ""))
+        trained = from_results(
+            Path(cfg.adapters_from), cfg.model, cfg.rank, cfg.virtual_tokens, getattr(base, "base_model_prefix", "")
+        )
         prov["trained_adapters_from"] = trained.sources
     vocab = base.get_input_embeddings().weight.shape[0]
     total = sum(len(workloads(cfg, n)) for n in cfg.tasks_n) * cfg.repeats * len(cfg.strategies)
@@ -135,25 +189,27 @@ def run_sweep(cfg: SweepConfig, output: Path, show_progress: bool = True) -> lis
     rows: list[dict] = []
     for n in cfg.tasks_n:
         bar.set_postfix_str(f"N = {n} tasks")
-        fleet = fleets.build(base, n, device, rank=cfg.rank, virtual_tokens=cfg.virtual_tokens, seed=cfg.seed,
-                             trained=trained)
+        fleet = fleets.build(
+            base, n, device, rank=cfg.rank, virtual_tokens=cfg.virtual_tokens, seed=cfg.seed, trained=trained
+        )
         try:
             rows += _sweep_fleet(cfg, fleet, prov, vocab, bar)
         finally:
             fleet.close()
             del fleet
-        results.append_rows(output, [r for r in rows if r["n_tasks"] == n])
+        store.append_rows(output, [r for r in rows if r["n_tasks"] == n])
     bar.close()
     return rows
 
 
 def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar) -> list[dict]:
-    from bench import memory
 
     device = fleet.device
     gen = torch.Generator().manual_seed(cfg.seed + fleet.n)
-    inputs = {ln: torch.randint(1000 if vocab > 2000 else 5, vocab, (cfg.requests, LENGTHS[ln]), generator=gen).to(device)
-              for ln in cfg.lengths}
+    inputs = {
+        ln: torch.randint(1000 if vocab > 2000 else 5, vocab, (cfg.requests, LENGTHS[ln]), generator=gen).to(device)
+        for ln in cfg.lengths
+    }
     probe = inputs[cfg.lengths[0]][: max(8, fleet.n)]
     servers, gate, unsupported = {}, {}, {}
     shared = {**gates.adapters_change_output(fleet, probe), **gates.merge_drift(fleet)}
@@ -183,16 +239,41 @@ def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar) -> list[d
         base_ms = statistics.median(x.total_ms for x in served["base"]) if "base" in served else None
         for s in cfg.strategies:
             if s in unsupported:
-                rows.append({**prov, "run_id": uuid.uuid4().hex[:16], "kind": "switch", "model": cfg.model,
-                             "strategy": s, "n_tasks": w.n_tasks, "batch_size": w.batch_size, "popularity": w.popularity,
-                             "order": w.order, "length": w.length, "status": "unsupported", "error": unsupported[s],
-                             "gate_ok": None})
+                rows.append(
+                    {
+                        **prov,
+                        "run_id": uuid.uuid4().hex[:16],
+                        "kind": "switch",
+                        "model": cfg.model,
+                        "strategy": s,
+                        "n_tasks": w.n_tasks,
+                        "batch_size": w.batch_size,
+                        "popularity": w.popularity,
+                        "order": w.order,
+                        "length": w.length,
+                        "status": "unsupported",
+                        "error": unsupported[s],
+                        "gate_ok": None,
+                    }
+                )
                 bar.update(cfg.repeats)
                 continue
-            row = row_for(prov, cfg, w, s, served[s], base_ms, servers[s].resident_bytes(),
-                          servers[s].extra_tokens_per_request(), gate[s], peaks[s])
+            row = row_for(
+                prov,
+                cfg,
+                w,
+                s,
+                served[s],
+                base_ms,
+                servers[s].resident_bytes(),
+                servers[s].extra_tokens_per_request(),
+                gate[s],
+                peaks[s],
+            )
             row["expected_switches"] = switches(tasks, w.batch_size) if not servers[s].mixed else 0
-            row["trained_in_fleet"] = min(fleet.n, fleet.trained_prompts if s in PROMPT_STRATEGIES else fleet.trained_lora)
+            row["trained_in_fleet"] = min(
+                fleet.n, fleet.trained_prompts if s in PROMPT_STRATEGIES else fleet.trained_lora
+            )
             row["peak_mem_scope"] = "strategy" if device.type == "cuda" else "process"
             if s == "merge_swap" and "set_adapter" in served:
                 row["break_even_requests_per_task"] = break_even(served[s], served["set_adapter"], w.n_requests)
@@ -205,7 +286,10 @@ def _shared_gates(strategy: str, shared: dict) -> dict:
     if strategy == "base":
         return {}
     if strategy in PROMPT_STRATEGIES:
-        return {"prompt_changes_output": shared["prompt_changes_output"], "prompt_min_change": shared["prompt_min_change"]}
+        return {
+            "prompt_changes_output": shared["prompt_changes_output"],
+            "prompt_min_change": shared["prompt_min_change"],
+        }
     out = {"lora_changes_output": shared["lora_changes_output"], "lora_min_change": shared["lora_min_change"]}
     if strategy == "merge_swap":
         out.update({k: v for k, v in shared.items() if k.startswith("drift")})

@@ -26,12 +26,16 @@ def switch_table(rows: list[dict]) -> str:
                 line.append("unsupported")
             else:
                 pct = r.get("overhead_vs_base_pct")
-                line.append(f"{r['requests_per_s']:.0f}/s" + (f" ({pct:+.0f}%)" if pct is not None and s != "base" else ""))
+                line.append(
+                    f"{r['requests_per_s']:.0f}/s" + (f" ({pct:+.0f}%)" if pct is not None and s != "base" else "")
+                )
         gated = [r.get("gate_ok") for r in rows if r["strategy"] == s and r.get("gate_ok") is not None]
         line.append("-" if not gated else ("ok" if all(gated) else "FAILED"))
         lines.append(line)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = [f"requests/s (time vs base) at batch {batch}, {pop} popularity, {length} inputs"]
-    out += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines]
+    out += [
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines
+    ]
     out.insert(2, "  ".join("-" * w for w in widths))
     return "\n".join(out)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import torch
 
+from bench.analysis.selection import main_rows
 from bench.errors import BenchError
+from bench.rows.store import read_rows
 from bench.switching.fleet import ALPHA_PER_RANK
 
 
@@ -25,7 +27,7 @@ def _module(key: str, prefixes: tuple[str, ...]) -> str:
     name = key.split(".lora_")[0]
     for p in ("base_model.model.", *prefixes):
         if name.startswith(p):
-            name = name[len(p):]
+            name = name[len(p) :]
     return name
 
 
@@ -40,8 +42,6 @@ def load(rows: list[dict], model: str, rank: int, virtual_tokens: int, base_pref
     among the rows the main numbers use: of a swept method, only the selected setting's runs (a rejected
     learning rate's adapter, diverged or not, is not one a user would serve)."""
     from safetensors.torch import load_file
-
-    from bench.selection import main_rows
 
     out = Trained()
     prefixes = (f"{base_prefix}.",) if base_prefix else ()
@@ -70,7 +70,6 @@ def load(rows: list[dict], model: str, rank: int, virtual_tokens: int, base_pref
 
 
 def from_results(path: Path, model: str, rank: int, virtual_tokens: int, base_prefix: str) -> Trained:
-    from bench.results import read_rows
 
     if not Path(path).is_file():
         raise BenchError(f"--adapters-from {path}: no such results file")

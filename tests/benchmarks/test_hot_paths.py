@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench import methods
-from bench.train import class_logits
+from bench.catalog import methods
+from bench.measure.train import class_logits
 from tests.conftest import tiny_bert_config
 
 BATCH, LENGTH = 8, 24
@@ -25,9 +25,11 @@ def build(method: str, overrides: dict):
 
 def batch():
     g = torch.Generator().manual_seed(0)
-    return {"input_ids": torch.randint(5, 30, (BATCH, LENGTH), generator=g),
-            "attention_mask": torch.ones(BATCH, LENGTH, dtype=torch.long),
-            "labels": torch.randint(0, 2, (BATCH,), generator=g)}
+    return {
+        "input_ids": torch.randint(5, 30, (BATCH, LENGTH), generator=g),
+        "attention_mask": torch.ones(BATCH, LENGTH, dtype=torch.long),
+        "labels": torch.randint(0, 2, (BATCH,), generator=g),
+    }
 
 
 @pytest.fixture()
@@ -39,10 +41,14 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("method, overrides", [
-    ("lora", {"r": 8}),
-    ("prompt_tuning", {"num_virtual_tokens": 8, "init": "random"}),
-], ids=["lora", "prompt_tuning"])
+@pytest.mark.parametrize(
+    "method, overrides",
+    [
+        ("lora", {"r": 8}),
+        ("prompt_tuning", {"num_virtual_tokens": 8, "init": "random"}),
+    ],
+    ids=["lora", "prompt_tuning"],
+)
 def test_forward_backward(benchmark, method, overrides, one_thread):
     model = build(method, overrides).train()
     b = batch()

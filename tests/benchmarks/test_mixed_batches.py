@@ -20,8 +20,9 @@ def fleet(tiny_bert_dir):
 
     from bench.switching import fleet as fleets
 
-    f = fleets.build(AutoModel.from_pretrained(tiny_bert_dir).eval(), N_TASKS, torch.device("cpu"),
-                     rank=4, virtual_tokens=8)
+    f = fleets.build(
+        AutoModel.from_pretrained(tiny_bert_dir).eval(), N_TASKS, torch.device("cpu"), rank=4, virtual_tokens=8
+    )
     yield f
     f.close()
 

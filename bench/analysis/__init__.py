@@ -1,0 +1,1 @@
+"""Pure functions over rows: sweep selection, aggregation, paired tests, health checks, claims, compare."""

@@ -1,0 +1,133 @@
+"""Rows -> one record per (task, method): means over seeds, the accuracy interval (pure).
+
+One seed: the row's bootstrap 95 % CI. Several seeds: the envelope of their intervals (lowest low,
+highest high), which covers both the test-set and the seed noise. A learning-rate sweep contributes
+only its selected rate's rows (bench/selection.py), so rates are never averaged together.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from bench.analysis.selection import main_rows
+
+METRICS = (
+    "accuracy",
+    "macro_f1",
+    "trainable_params",
+    "trainable_pct",
+    "total_params",
+    "adapter_bytes",
+    "train_tokens_per_s",
+    "train_tokens_per_s_effective",
+    "infer_tokens_per_s",
+    "infer_tokens_per_s_batch",
+    "infer_latency_ms_p50",
+    "infer_latency_ms_p95",
+    "peak_mem_bytes",
+    "virtual_tokens",
+    # generation tasks
+    "score",
+    "exact_match",
+    "rougeL",
+    "bleu",
+    "gen_ttft_ms_p50",
+    "gen_tpot_ms_p50",
+    "gen_tokens_per_s",
+    "gen_tokens_per_s_batch",
+    "gen_batch_ttft_ms_p50",
+    "gen_batch_tpot_ms_p50",
+    "gen_prompt_tokens_mean",
+    "gen_new_tokens",
+    "gen_batch_size",
+)
+
+
+def run_rows(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r.get("kind", "run") == "run"]
+
+
+def switch_rows(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r.get("kind") == "switch"]
+
+
+def _num(v) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
+        return None
+    return v
+
+
+def mean(values) -> float | None:
+    v = [x for x in map(_num, values) if x is not None]
+    if not v:
+        return None
+    m = sum(v) / len(v)
+    return int(m) if all(isinstance(x, int) for x in v) and m.is_integer() else m  # counts stay counts
+
+
+def group(rows: list[dict]) -> dict[tuple[str, str], dict]:
+    """(task, method) -> {"task", "method", "n", "n_ok", "statuses", metric means, accuracy_ci_low/high}.
+    Order: first appearance, as the suite ran them. Swept methods: the selected learning rate's rows only."""
+
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in run_rows(main_rows(rows)):
+        groups[(r.get("task"), r.get("method"))].append(r)
+    out = {}
+    for key, rs in groups.items():
+        ok = [r for r in rs if r.get("status") == "ok"]
+        first = (ok or rs)[0]
+        rec = {
+            "task": key[0],
+            "method": key[1],
+            "n": len(rs),
+            "n_ok": len(ok),
+            "statuses": sorted({r.get("status") for r in rs}),
+            "base_method": first.get("base_method") or key[1],
+            "method_params": first.get("method_params") or {},
+            "metric": first.get("metric", "accuracy"),
+        }
+        for m in METRICS:
+            rec[m] = mean(r.get(m) for r in ok)
+        lows = [x for x in (_num(r.get("accuracy_ci_low")) for r in ok) if x is not None]
+        highs = [x for x in (_num(r.get("accuracy_ci_high")) for r in ok) if x is not None]
+        rec["accuracy_ci_low"] = min(lows) if lows else None
+        rec["accuracy_ci_high"] = max(highs) if highs else None
+        out[key] = rec
+    return out
+
+
+def by_task(rows: list[dict]) -> dict[str, dict[str, dict]]:
+    """task -> method -> record, for records with at least one ok run."""
+    out: dict[str, dict[str, dict]] = {}
+    for (task, method), rec in group(rows).items():
+        if rec["n_ok"]:
+            out.setdefault(task, {})[method] = rec
+    return out
+
+
+def disjoint_below(a: dict, b: dict) -> bool:
+    """a's accuracy interval lies wholly below b's: a clear loss, not noise."""
+    return (
+        a.get("accuracy_ci_high") is not None
+        and b.get("accuracy_ci_low") is not None
+        and a["accuracy_ci_high"] < b["accuracy_ci_low"]
+    )
+
+
+def fmt_count(n) -> str:
+    if n is None:
+        return "-"
+    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= div:
+            return f"{n / div:.2f}{unit}"
+    return f"{n:.0f}"
+
+
+def fmt_bytes(n) -> str:
+    if n is None:
+        return "-"
+    for unit, div in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
+        if abs(n) >= div:
+            return f"{n / div:.1f} {unit}"
+    return f"{n:.0f} B"

@@ -1,0 +1,346 @@
+"""Regression verdicts: a baseline's rows against a current run's, metric by metric (pure).
+
+Marks, as in asv: `+` worse, `-` better, `~` within noise, `!` newly failing, `x` incomparable.
+A timing is worse only when it is slower by more than a factor AND a one-sided Mann-Whitney U test
+on the raw samples agrees (p < 0.01): shared machines are noisy, and either test alone flags noise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.config import budget_identity, params_identity
+from bench.errors import BenchError
+from bench.rows.store import DIRECTIONS, read_rows
+
+WORSE, BETTER, NOISE, FAILING, INCOMPARABLE = "+", "-", "~", "!", "x"
+DEFAULT_FACTOR = {"cpu": 1.25, "cuda": 1.10}  # CPU timings on shared machines swing more than GPU ones
+ALPHA = 0.01
+SIZE_TOLERANCE = 0.01  # serialized adapters carry a small config whose length varies with versions
+
+# metric -> the raw samples behind it (milliseconds; more is slower for every one of them)
+TIMINGS = {
+    "train_step_ms_p50": "train_step_ms_samples",
+    "infer_latency_ms_p50": "infer_latency_ms_samples",
+    "infer_batch_ms_p50": "infer_batch_ms_samples",
+    "gen_ttft_ms_p50": "gen_ttft_ms_samples",
+}
+# the category decides who may fail CI: "status", "params" and "accuracy" always count;
+# "timing" and "memory" can be made advisory (shared machines are noisy).
+CATEGORIES = {
+    "status": "status",
+    "trainable_params": "params",
+    "total_params": "params",
+    "adapter_bytes": "params",
+    "accuracy": "accuracy",
+    "score": "accuracy",
+    "peak_mem_bytes": "memory",
+    **{m: "timing" for m in TIMINGS},
+}
+NOISY = ("timing", "memory")
+RUN_KEY = ("task", "task_version", "model", "method", "method_params", "seed", "budget")
+SWITCH_KEY = ("model", "strategy", "n_tasks", "batch_size", "popularity", "order", "seed")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    run: str  # "task / method [params] seed" or "switch strategy N=..": what was compared
+    metric: str
+    mark: str
+    baseline: float | str | None = None
+    current: float | str | None = None
+    ratio: float | None = None  # current / baseline
+    p_value: float | None = None
+    note: str = ""
+
+    @property
+    def category(self) -> str:
+        return CATEGORIES.get(self.metric, "other")
+
+    @property
+    def regression(self) -> bool:
+        return self.mark in (WORSE, FAILING)
+
+
+# ----------------------------------------------------------------------------- matching
+
+
+def match_key(row: dict) -> tuple:
+    """Rows are comparable only when they ran the same experiment on the same kind of device."""
+    kind = row.get("kind", "run")
+    fields = RUN_KEY if kind == "run" else SWITCH_KEY
+    env = row.get("env") or {}
+    identity = {"budget": budget_identity, "method_params": lambda p: params_identity(p or {})}
+    values = {f: identity[f](row.get(f)) if f in identity else row.get(f) for f in fields}
+    return (
+        kind,
+        row.get("schema_version"),
+        env.get("device_kind"),
+        *(json.dumps(values[f], sort_keys=True, default=str) for f in fields),
+    )
+
+
+def describe(row: dict) -> str:
+    if row.get("kind", "run") == "run":
+        params = ", ".join(
+            f"{k}={v}"
+            for k, v in sorted((row.get("method_params") or {}).items())
+            if k in ("r", "num_virtual_tokens", "lr")
+        )
+        return (
+            f"{row.get('task')} / {row.get('method')}" + (f" ({params})" if params else "") + f" seed {row.get('seed')}"
+        )
+    return f"switch {row.get('strategy')} N={row.get('n_tasks')} b={row.get('batch_size')} {row.get('popularity')}/{row.get('order')}"
+
+
+def check_schema(baseline: list[dict], current: list[dict]) -> None:
+    for name, rows in (("baseline", baseline), ("current", current)):
+        if not rows:
+            raise BenchError(f"{name} has no result rows")
+    versions = {r.get("schema_version") for r in baseline + current}
+    if len(versions) > 1:
+        raise BenchError(
+            f"mixed schema versions {sorted(versions, key=str)}: rows of different schemas are not comparable"
+        )
+
+
+# ----------------------------------------------------------------------------- verdicts per metric
+
+
+def exact_verdict(run: str, metric: str, base, cur) -> Verdict:
+    """Trainable parameters must match exactly: any change means the method trains something else."""
+    if base == cur:
+        return Verdict(run, metric, NOISE, base, cur, 1.0)
+    return Verdict(run, metric, WORSE, base, cur, _ratio(cur, base), note="changed: must match exactly")
+
+
+def size_verdict(run: str, metric: str, base, cur, tolerance: float = SIZE_TOLERANCE) -> Verdict:
+    ratio = _ratio(cur, base)
+    if ratio is None or abs(ratio - 1) <= tolerance:
+        return Verdict(run, metric, NOISE, base, cur, ratio)
+    return Verdict(run, metric, WORSE if ratio > 1 else BETTER, base, cur, ratio)
+
+
+def accuracy_verdict(run: str, base_row: dict, cur_row: dict, metric: str = "accuracy") -> Verdict:
+    """Worse only when the current value falls below the baseline's 95 % interval (better: above it)."""
+    base, cur = base_row.get(metric), cur_row.get(metric)
+    lo, hi = base_row.get(f"{metric}_ci_low"), base_row.get(f"{metric}_ci_high")
+    if base is None or cur is None or lo is None or hi is None:
+        return Verdict(run, metric, INCOMPARABLE, base, cur, note="no value or no interval")
+    note = f"baseline 95% CI [{lo:.3f}, {hi:.3f}]"
+    if cur < lo:
+        return Verdict(run, metric, WORSE, base, cur, _ratio(cur, base), note=note)
+    if cur > hi:
+        return Verdict(run, metric, BETTER, base, cur, _ratio(cur, base), note=note)
+    return Verdict(run, metric, NOISE, base, cur, _ratio(cur, base), note=note)
+
+
+def slowdown(base_samples: list[float], cur_samples: list[float]) -> tuple[float | None, float | None, float | None]:
+    """(median ratio current/base, p that current is slower, p that current is faster), one-sided U tests."""
+    from scipy.stats import mannwhitneyu
+
+    b = [float(x) for x in base_samples or [] if x is not None]
+    c = [float(x) for x in cur_samples or [] if x is not None]
+    if not b or not c:
+        return None, None, None
+    ratio = _median(c) / _median(b) if _median(b) > 0 else None
+    p_slower = float(mannwhitneyu(c, b, alternative="greater").pvalue)
+    p_faster = float(mannwhitneyu(c, b, alternative="less").pvalue)
+    return ratio, p_slower, p_faster
+
+
+def timing_verdict(
+    run: str, metric: str, base_row: dict, cur_row: dict, factor: float, alpha: float = ALPHA
+) -> Verdict:
+    """Slower by more than `factor` (medians of the raw samples) and a U test at p < alpha: both."""
+    samples = TIMINGS[metric]
+    base, cur = base_row.get(metric), cur_row.get(metric)
+    ratio, p_slower, p_faster = slowdown(base_row.get(samples), cur_row.get(samples))
+    if ratio is None:
+        return Verdict(run, metric, INCOMPARABLE, base, cur, note=f"no {samples}")
+    if ratio > factor and p_slower < alpha:
+        return Verdict(
+            run, metric, WORSE, base, cur, ratio, p_slower, f"{ratio:.2f}x slower > {factor}x, p={p_slower:.2g}"
+        )
+    if ratio < 1 / factor and p_faster < alpha:
+        return Verdict(run, metric, BETTER, base, cur, ratio, p_faster, f"{1 / ratio:.2f}x faster, p={p_faster:.2g}")
+    p = p_slower if ratio >= 1 else p_faster
+    return Verdict(run, metric, NOISE, base, cur, ratio, p, f"{ratio:.2f}x of baseline time, p={p:.2g}")
+
+
+def memory_verdict(run: str, metric: str, base, cur, factor: float) -> Verdict:
+    """Peak memory has one sample per run: worse only beyond the factor."""
+    ratio = _ratio(cur, base)
+    if ratio is None:
+        return Verdict(run, metric, INCOMPARABLE, base, cur)
+    mark = WORSE if ratio > factor else BETTER if ratio < 1 / factor else NOISE
+    return Verdict(run, metric, mark, base, cur, ratio)
+
+
+def status_verdict(run: str, base_row: dict, cur_row: dict) -> Verdict | None:
+    """None when both ran: the metrics speak. Newly failing is `!`; failing before and now is noise."""
+    b, c = base_row.get("status"), cur_row.get("status")
+    if b == "ok" and c == "ok":
+        return None
+    if b == "ok":
+        return Verdict(run, "status", FAILING, b, c, note=(cur_row.get("error") or "")[:200])
+    if c == "ok":
+        return Verdict(run, "status", BETTER, b, c, note="fixed")
+    return Verdict(run, "status", NOISE, b, c, note="not ok in both")
+
+
+def compare_rows(base_row: dict, cur_row: dict, factor: float) -> list[Verdict]:
+    run = describe(cur_row)
+    status = status_verdict(run, base_row, cur_row)
+    if status is not None:
+        return [status]
+    out = []
+    for metric in ("trainable_params", "total_params"):
+        if base_row.get(metric) is not None or cur_row.get(metric) is not None:
+            out.append(exact_verdict(run, metric, base_row.get(metric), cur_row.get(metric)))
+    if base_row.get("adapter_bytes") is not None:
+        out.append(size_verdict(run, "adapter_bytes", base_row["adapter_bytes"], cur_row.get("adapter_bytes")))
+    if base_row.get("accuracy") is not None:
+        out.append(accuracy_verdict(run, base_row, cur_row))
+    if base_row.get("metric") not in (None, "accuracy", "exact_match") and base_row.get("score") is not None:
+        out.append(accuracy_verdict(run, base_row, cur_row, metric="score"))  # e.g. ROUGE-L, within its interval
+    for metric in TIMINGS:
+        if base_row.get(metric) is not None and DIRECTIONS.get(metric):
+            out.append(timing_verdict(run, metric, base_row, cur_row, factor))
+    if base_row.get("peak_mem_bytes") is not None:
+        out.append(
+            memory_verdict(run, "peak_mem_bytes", base_row["peak_mem_bytes"], cur_row.get("peak_mem_bytes"), factor)
+        )
+    return out
+
+
+def default_factor(rows: list[dict]) -> float:
+    kinds = {(r.get("env") or {}).get("device_kind", "cpu") for r in rows}
+    return max(DEFAULT_FACTOR.get(k, DEFAULT_FACTOR["cpu"]) for k in kinds)
+
+
+def compare(baseline_rows: list[dict], current_rows: list[dict], factor: float | None = None) -> list[Verdict]:
+    """Every matched pair's verdicts, then the rows found on one side only (`x`)."""
+    check_schema(baseline_rows, current_rows)
+    if factor is not None and factor < 1:
+        raise BenchError(f"--factor must be at least 1, got {factor}")
+    base = {match_key(r): r for r in baseline_rows}  # a repeated key: the last row wins (append-only files)
+    cur = {match_key(r): r for r in current_rows}
+    pairs = [(base[k], row) for k, row in cur.items() if k in base]
+    only_base = [row for k, row in base.items() if k not in cur]
+    only_cur = [row for k, row in cur.items() if k not in base]
+    pairs += _pair_failed(only_base, only_cur)
+    out = []
+    for b, row in pairs:
+        f = factor if factor is not None else default_factor([b])
+        out.extend(compare_rows(b, row, f))
+    out += [
+        Verdict(describe(r), "-", INCOMPARABLE, note="only in current (no matching baseline row)") for r in only_cur
+    ]
+    out += [Verdict(describe(r), "-", INCOMPARABLE, note="only in baseline") for r in only_base]
+    return out
+
+
+def _pair_failed(only_base: list[dict], only_cur: list[dict]) -> list[tuple[dict, dict]]:
+    """A run that died early never recorded its method params, task version or environment: pair it with
+    the one baseline row of the same task, model, method and seed, so it shows as newly failing (`!`).
+    Moves paired rows out of both lists."""
+    loose = ("kind", "schema_version", "task", "model", "method", "seed", "strategy", "n_tasks")
+    pairs = []
+    for row in [r for r in only_cur if r.get("status") != "ok"]:
+        same = [b for b in only_base if all(b.get(k) == row.get(k) for k in loose)]
+        if len(same) == 1:
+            pairs.append((same[0], row))
+            only_base.remove(same[0])
+            only_cur.remove(row)
+    return pairs
+
+
+def exit_code(verdicts: list[Verdict], advisory: tuple[str, ...] = ()) -> int:
+    """1 when any regression counts; categories in `advisory` are reported but do not count."""
+    return int(any(v.regression and v.category not in advisory for v in verdicts))
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def _ratio(cur, base):
+    if (
+        cur is None
+        or base is None
+        or not isinstance(cur, (int, float))
+        or not isinstance(base, (int, float))
+        or base == 0
+    ):
+        return None
+    return cur / base
+
+
+def _median(xs: list[float]) -> float:
+    s = sorted(xs)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}"
+    return str(v)
+
+
+def counts(verdicts: list[Verdict]) -> dict[str, int]:
+    return {m: sum(v.mark == m for v in verdicts) for m in (WORSE, FAILING, BETTER, NOISE, INCOMPARABLE)}
+
+
+def to_markdown(verdicts: list[Verdict], advisory: tuple[str, ...] = ()) -> str:
+    lines = ["| | run | metric | baseline | current | ratio | note |", "|---|---|---|---|---|---|---|"]
+    order = {WORSE: 0, FAILING: 0, INCOMPARABLE: 1, BETTER: 2, NOISE: 3}
+    for v in sorted(verdicts, key=lambda v: order[v.mark]):
+        note = v.note + (" (advisory)" if v.regression and v.category in advisory else "")
+        ratio = f"{v.ratio:.3f}" if v.ratio is not None else ""
+        lines.append(
+            f"| {v.mark} | {v.run} | {v.metric} | {_fmt(v.baseline)} | {_fmt(v.current)} | {ratio} | {note.replace('|', '/')} |"
+        )
+    c = counts(verdicts)
+    lines.append("")
+    lines.append(
+        f"{c[WORSE]} worse (+), {c[FAILING]} newly failing (!), {c[BETTER]} better (-), "
+        f"{c[NOISE]} within noise (~), {c[INCOMPARABLE]} incomparable (x)"
+    )
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("compare", help="compare a run with a baseline: markdown verdicts, exit 1 on a regression")
+    p.add_argument("baseline", type=Path, help="baseline rows (.jsonl)")
+    p.add_argument("current", type=Path, help="current rows (.jsonl)")
+    p.add_argument(
+        "--factor", type=float, help="slowdown factor a timing must exceed (default 1.25 on CPU, 1.10 on GPU)"
+    )
+    p.add_argument(
+        "--advisory",
+        default="",
+        metavar="CATEGORIES",
+        help="comma-separated categories reported but not failing: timing, memory (e.g. timing,memory)",
+    )
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args) -> int:
+    advisory = tuple(a.strip() for a in args.advisory.split(",") if a.strip())
+    unknown = set(advisory) - set(NOISY)
+    if unknown:
+        raise BenchError(f"--advisory: unknown categories {', '.join(sorted(unknown))}; valid: {', '.join(NOISY)}")
+    verdicts = compare(read_rows(args.baseline), read_rows(args.current), args.factor)
+    print(to_markdown(verdicts, advisory))
+    return exit_code(verdicts, advisory)

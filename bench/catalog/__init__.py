@@ -1,0 +1,1 @@
+"""What can be run: tasks and their sources, models, methods, the offline asset fetcher."""

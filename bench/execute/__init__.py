@@ -1,0 +1,1 @@
+"""Plan a suite, identify its runs, and execute each run (in a child process, or on Ray)."""

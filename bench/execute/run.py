@@ -1,0 +1,459 @@
+"""One run: (task, model, method, seed, budget) -> one result row. Never raises for a run's own
+failure: an exception becomes a `failed` row, out-of-memory an `oom` row, a method the model
+cannot take an `unsupported` row."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import random
+import tempfile
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.catalog import methods, models, tasks
+from bench.catalog.tasks import Example
+from bench.config import Budget, Measure, budget_identity, params_identity
+from bench.errors import BenchError, Unsupported
+from bench.measure import environment, evaluate, memory, spectrum
+from bench.measure.data import batch_order, encode, encode_generation, make_batches
+from bench.measure.generate import answer_text, generate_texts, generation_metrics
+from bench.measure.inference import inference_metrics, saved_bytes, trainable_counts
+from bench.measure.timing import summarize
+from bench.measure.train import predict, train
+from bench.rows import store
+from bench.rows.store import SCHEMA_VERSION, clean_floats
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    suite: str
+    task: str  # the task's name, as rows record it
+    model: str
+    method: str
+    seed: int
+    device: str  # "cpu" or "cuda" (resolved)
+    budget: Budget = field(default_factory=Budget)
+    measure: Measure = field(default_factory=Measure)
+    params: dict = field(default_factory=dict)  # overrides for this method
+    task_path: str = ""  # the task file the plan resolved (built-in, --tasks-dir, or a path)
+    adapters_dir: str = ""  # where trained PEFT adapters are kept (empty: measured, then discarded)
+    show_progress: bool = True
+    task_version: int = 0
+    task_digest: str = ""  # Task.digest: the task file's content, recorded so --resume sees an edited task
+    config_hash: str = ""  # see config_hash(): what makes two runs the same run (--resume matches on it)
+    # the hash with a later parameter written out at its default, as rows recorded it while the parameter was
+    # new and not yet left out (empty: the same as config_hash); --resume accepts either
+    also_hash: str = ""
+    base_method: str = ""  # the registered method a variant runs (empty: `method` itself)
+    lr_sweep: tuple[float, ...] = ()  # the learning rates of the sweep this run is one point of (empty: no sweep)
+    sweep: tuple[dict, ...] = ()  # the sweep's other points (suite `sweep:`; empty: none)
+
+
+def config_hash(spec: RunSpec, method_params: dict, every_param: bool = False) -> str:
+    """sha256 of what decides a run's result: task and its version, model, method and its resolved
+    parameters, seed, budget, measurement settings and the row schema. Not the device, the suite's
+    name or anything timed, so a resumed suite finds its finished runs."""
+
+    budget = budget_identity(dataclasses.asdict(spec.budget))  # options added later: old runs keep their hashes
+    payload = {
+        "schema_version": SCHEMA_VERSION,
+        "task": spec.task,
+        "task_version": spec.task_version,
+        "model": spec.model,
+        "method": spec.method,
+        "method_params": method_params if every_param else params_identity(method_params),
+        "seed": spec.seed,
+        "budget": budget,
+        "measure": dataclasses.asdict(spec.measure),
+    }
+    if spec.base_method and spec.base_method != spec.method:  # a variant (plain methods keep their old hashes)
+        payload["base_method"] = spec.base_method
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def base_row(spec: RunSpec) -> dict:
+
+    return {
+        "schema_version": store.SCHEMA_VERSION,
+        "kind": "run",
+        "run_id": uuid.uuid4().hex[:16],
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **environment.git_state(),
+        "machine_id": environment.machine_id(),
+        "machine_class": environment.machine_class(spec.device),
+        "config_hash": spec.config_hash,
+        "suite": spec.suite,
+        "task": spec.task,
+        "task_version": spec.task_version,
+        "task_digest": spec.task_digest,
+        "model": spec.model,
+        "method": spec.method,
+        "base_method": spec.base_method or spec.method,
+        "seed": spec.seed,
+        "budget": dataclasses.asdict(spec.budget),
+        "measure": dataclasses.asdict(spec.measure),
+        "method_params": dict(spec.params),
+        "status": "failed",
+        "error": None,
+        **({"lr_sweep": list(spec.lr_sweep)} if spec.lr_sweep else {}),  # one point of a learning-rate sweep
+        **({"sweep": [dict(p) for p in spec.sweep]} if spec.sweep else {}),  # ... or of a sweep with other points
+    }
+
+
+def quiet_libraries() -> None:
+    """Load reports and weight-loading bars from transformers would bury the suite's own progress."""
+    import warnings
+
+    import transformers
+
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|peft)\.")
+    # peft's soft prompts ignore the position ids generate() passes, as intended (they are re-derived)
+    warnings.filterwarnings("ignore", message="Position ids are not supported for parameter efficient tuning")
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def execute(spec: RunSpec) -> dict:
+    import torch
+
+    quiet_libraries()
+    row = base_row(spec)
+    t0 = time.perf_counter()
+    try:
+        row.update(_execute(spec, row))
+        row["status"] = "ok"
+    except Unsupported as e:
+        row.update(status="unsupported", error=str(e))
+    except (torch.OutOfMemoryError, MemoryError) as e:
+        row.update(status="oom", error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    except BenchError as e:
+        row.update(status="failed", error=str(e))
+    except Exception as e:  # noqa: BLE001 - a failed run is a row, the suite goes on
+        tb = traceback.extract_tb(e.__traceback__)[-1]
+        row.update(
+            status="failed",
+            error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+            f"(at {Path(tb.filename).name}:{tb.lineno})",
+        )
+    row["wall_s"] = round(time.perf_counter() - t0, 3)
+    return clean_floats(row)
+
+
+def _seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _execute(spec: RunSpec, row: dict) -> dict:
+    """Load -> build the method -> train -> evaluate -> measure inference, memory and size."""
+    import torch
+
+    device = torch.device(spec.device)
+    row["env"] = environment.environment(device)
+    task = tasks.load_task(spec.task_path or spec.task)
+    method, params = methods.resolve(spec.base_method or spec.method, spec.params)
+    row.update(
+        task_version=task.version,
+        task_digest=task.digest,
+        method_params=methods.params_dict(params),
+        lr_source=method.lr_source,
+    )
+    splits = tasks.split_examples(tasks.load_examples(task), task.split)
+
+    memory.reset_peak(device)
+    row["mem_baseline_bytes"] = memory.current_rss_bytes() if device.type == "cpu" else 0
+    _seed_everything(spec.seed)
+    model_spec = models.resolve(spec.model)
+    _causal_only(task, spec, model_spec.kind)  # known before loading for built-in models and local folders
+    model, tok, kind = models.load(model_spec, num_labels=max(2, len(task.labels)))
+    ctx = methods.BuildContext(
+        kind=kind, task_text=task.description or task.name, tokenizer_path=models.local_path(model_spec)
+    )
+    model = method.build(model, params, ctx).to(device)
+    targets = _lora_targets(model) if spec.method == "full" else ()
+    before = spectrum.target_weights(model, targets) if targets else {}  # claim 2: dW = W_ft - W0 after training
+    virtual = _virtual_tokens(model)
+    row.update(model_kind=kind, virtual_tokens=virtual, **trainable_counts(model), **_adapter_targets(model))
+
+    _causal_only(task, spec, kind)  # a hub id's kind is known once loaded
+    sets = _encode(splits, tok, task, kind, spec)
+    words = kind == "causal" and not task.is_generation  # label-word scoring
+    fwd = dict(
+        kind=kind,
+        device=device,
+        label_token_ids=_label_token_ids(tok, task, spec.budget.chat_template) if words else None,
+    )
+    stats = train(
+        model,
+        sets["train"].batches_for_epoch,
+        lr=params.lr,
+        budget=spec.budget,
+        warmup_steps=spec.measure.train_warmup_steps,
+        virtual_tokens=virtual,
+        seed=spec.seed,
+        show_progress=spec.show_progress,
+        **fwd,
+    )
+    if stats.diverged:
+        raise RuntimeError(f"training diverged: loss {stats.losses[-1]} at step {stats.steps}")
+    row.update(train_metrics(stats), train_examples=len(sets["train"].ids))
+    if before:
+        row["update_spectrum"] = spectrum.update_spectrum(before, spectrum.target_weights(model, targets))
+    test = sets["test"]
+    if task.is_generation:
+        score = lambda split: _score_generation(model, tok, split, task, spec, device, virtual)  # noqa: E731
+        row.update(score(test))
+        row.update(
+            generation_metrics(
+                model,
+                test.ids,
+                pad_id=tok.pad_token_id,
+                eos_id=tok.eos_token_id,
+                device=device,
+                measure=spec.measure,
+                virtual_tokens=virtual,
+            )
+        )
+    else:
+        score = lambda split: _score(model, split, len(task.labels), spec, fwd)  # noqa: E731
+        row.update(score(test))
+        row.update(
+            inference_metrics(
+                model,
+                test.ids,
+                test.labels,
+                test.pad_id,
+                test.left,
+                measure=spec.measure,
+                virtual_tokens=virtual,
+                **fwd,
+            )
+        )
+    if sets["validation"].ids:
+        val = score(sets["validation"])
+        row.update(
+            val_accuracy=val["score"], n_val=val["n_eval"]
+        )  # the task's metric; its per-example vector is not kept
+    row["peak_mem_bytes"] = memory.peak_bytes(device)
+    if method.peft and spec.adapters_dir:  # kept: the switching sweep serves trained adapters
+        folder = Path(spec.adapters_dir) / row["run_id"]
+        row["adapter_bytes"] = saved_bytes(model, folder, peft=True)
+        row["adapter_path"] = str(folder)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            row["adapter_bytes"] = saved_bytes(model, Path(tmp), peft=method.peft)
+    return row
+
+
+@dataclass
+class Encoded:
+    """One split, tokenized once; batches are cut from it the same way for every method."""
+
+    ids: list[list[int]]
+    labels: list[int]
+    pad_id: int
+    left: bool
+    batch_size: int
+    seed: int = 0
+    group_by_length: bool = True
+    references: list[tuple[str, ...]] = field(default_factory=list)  # generation tasks: each prompt's reference outputs
+
+    def batches_for_epoch(self, epoch: int):
+
+        return make_batches(
+            self.ids,
+            self.labels,
+            self.batch_size,
+            self.pad_id,
+            self.left,
+            shuffle_seed=self.seed * 1000 + epoch,
+            group_by_length=self.group_by_length,
+        )
+
+    def eval_batches(self):
+
+        return make_batches(self.ids, self.labels, self.batch_size, self.pad_id, self.left, group_by_length=True)
+
+    def eval_order(self) -> list[int]:
+        """The example index behind each position of eval_batches(), flattened."""
+
+        return [i for b in batch_order([len(x) for x in self.ids], self.batch_size, None, True) for i in b]
+
+
+def _encode(splits, tok, task, kind: str, spec: RunSpec) -> dict[str, Encoded]:
+    """Token ids per split. Generation tasks: train rows hold prompt + answer with per-token labels, one row
+    per reference (the cap counts inputs); test and validation rows hold the prompt, and every reference is
+    kept as text for scoring."""
+
+    chat = spec.budget.chat_template
+    caps = {
+        "train": spec.budget.train_examples,
+        "test": spec.budget.eval_examples,
+        "validation": spec.measure.validation_examples,
+    }
+    out = {}
+    for name, cap in caps.items():
+        examples = splits[name][: cap or None]
+        if task.is_generation and name == "train":
+            examples = [Example(e.text, e.label, r) for e in examples for r in e.references]
+        bsz = spec.budget.batch_size if name == "train" else spec.budget.eval_batch_size
+        if task.is_generation:
+            ids, labels = encode_generation(
+                examples, tok, task, spec.budget.max_length, with_target=name == "train", chat=chat
+            )
+        else:
+            ids, labels = (
+                encode(examples, tok, task, kind, spec.budget.max_length, chat=chat),
+                [e.label for e in examples],
+            )
+        out[name] = Encoded(
+            ids,
+            labels,
+            tok.pad_token_id,
+            kind == "causal",
+            bsz,
+            spec.seed,
+            spec.budget.group_by_length,
+            references=[e.references for e in examples],
+        )
+    return out
+
+
+def train_metrics(stats) -> dict:
+    """Throughput over the timed steps only (warm-up excluded); real and effective tokens (pure)."""
+
+    timed_s = sum(stats.step_ms) / 1000
+    step = summarize(stats.step_ms)
+    return dict(
+        train_steps=stats.steps,
+        train_wall_s=round(stats.wall_s, 3),
+        train_tokens=stats.real_tokens,
+        loss_first=stats.losses[0] if stats.losses else None,
+        loss_last=stats.losses[-1] if stats.losses else None,
+        loss_curve=[round(x, 5) for x in stats.losses],
+        train_tokens_per_s=stats.timed_real_tokens / timed_s if timed_s else None,
+        train_tokens_per_s_effective=stats.timed_effective_tokens / timed_s if timed_s else None,
+        train_step_ms_p50=step["p50"],
+        train_step_ms_iqr=step["iqr"],
+        train_step_ms_samples=stats.step_ms,
+    )
+
+
+def _score(model, split: Encoded, num_labels: int, spec: RunSpec, fwd: dict) -> dict:
+
+    preds, labels = predict(model, split.eval_batches(), **fwd)
+    correct = [int(p == y) for p, y in zip(preds, labels)]
+    lo, hi = evaluate.bootstrap_ci(correct, spec.measure.bootstrap_samples, seed=spec.seed)
+    by_example = [0] * len(correct)  # in the split's order, so runs on the same examples pair up
+    for pos, i in enumerate(split.eval_order()):
+        by_example[i] = correct[pos]
+    acc = evaluate.accuracy(preds, labels)
+    return dict(
+        accuracy=acc,
+        accuracy_ci_low=lo,
+        accuracy_ci_high=hi,
+        metric="accuracy",
+        score=acc,
+        macro_f1=evaluate.macro_f1(preds, labels, num_labels),
+        n_eval=len(labels),
+        label_counts=[labels.count(i) for i in range(num_labels)],  # per class, in the task's label order
+        pred_counts=[preds.count(i) for i in range(num_labels)],
+        test_correct="".join(map(str, by_example)),
+    )  # 1 where the test example was right
+
+
+def _score_generation(model, tok, split: Encoded, task, spec: RunSpec, device, virtual_tokens: int) -> dict:
+    """Greedy answers to the split's prompts -> exact match (its bootstrap CI as the accuracy interval),
+    ROUGE-L, BLEU, and the task's metric as `score` (0-1; BLEU / 100)."""
+
+    raw = generate_texts(
+        model,
+        tok,
+        split.ids,
+        max_new_tokens=task.max_new_tokens,
+        batch_size=spec.budget.eval_batch_size,
+        device=device,
+        virtual_tokens=virtual_tokens,
+    )
+    preds = [answer_text(t, task.answer_regex) for t in raw]
+    refs = [[answer_text(t, task.answer_regex) for t in ts] for ts in split.references]
+    correct = evaluate.exact_match(preds, refs)
+    lo, hi = evaluate.bootstrap_ci(correct, spec.measure.bootstrap_samples, seed=spec.seed)
+    rouge = evaluate.rouge_l(preds, refs)
+    scores = {
+        "exact_match": sum(correct) / len(correct),
+        "rougeL": sum(rouge) / len(rouge),
+        "bleu": evaluate.bleu(preds, refs) / 100,
+    }
+    out = dict(
+        accuracy=scores["exact_match"],
+        accuracy_ci_low=lo,
+        accuracy_ci_high=hi,
+        metric=task.metric,
+        score=scores[task.metric],
+        exact_match=scores["exact_match"],
+        rougeL=scores["rougeL"],
+        bleu=scores["bleu"],
+        n_eval=len(correct),
+        test_correct="".join(map(str, correct)),
+        samples=[
+            {"output": r, "answer": p, "target": t[0], "references": len(t)} for r, p, t in zip(raw[:5], preds, refs)
+        ],
+    )
+    if task.metric == "rougeL":
+        out["score_ci_low"], out["score_ci_high"] = evaluate.bootstrap_ci(
+            rouge, spec.measure.bootstrap_samples, seed=spec.seed
+        )
+    return out
+
+
+def _lora_targets(model) -> tuple[str, ...]:
+    """The matrices LoRA targets by default for this architecture (PEFT's mapping): query/value, q_proj/v_proj."""
+    from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as MAPPING
+
+    return tuple(MAPPING.get(getattr(model.config, "model_type", ""), ()))
+
+
+def _adapter_targets(model) -> dict:
+    targets = getattr(getattr(model, "peft_config", {}).get("default"), "target_modules", None)
+    return {"adapter_targets": sorted(targets)} if targets else {}
+
+
+def _causal_only(task, spec: RunSpec, kind: str) -> None:
+    """Generation tasks and chat-template prompts need a causal LM: on an encoder the run is `unsupported`."""
+    if kind != "encoder":
+        return
+    if task.is_generation:
+        raise Unsupported(f"{task.name} is a generation task: it needs a causal LM, and {spec.model} is an encoder")
+    if spec.budget.chat_template:
+        raise Unsupported(f"budget.chat_template needs a causal LM; {spec.model} is an encoder")
+
+
+def _label_token_ids(tok, task, chat: bool = False) -> list[int]:
+    """The first token of each label word scored (Task.words_for: the chat turn's words with `chat`)."""
+    if not task.label_words:
+        raise BenchError(f"task {task.name} has no label_words: causal LMs score label words")
+    words = task.words_for(chat)
+    ids = [tok.encode(w, add_special_tokens=False)[0] for w in words]
+    if len(set(ids)) != len(ids):
+        raise BenchError(f"task {task.name}: label words {list(words)} share a first token")
+    return ids
+
+
+def _virtual_tokens(model) -> int:
+    """Tokens a prompt-learning adapter prepends to every sequence (0 for everything else)."""
+    cfg = getattr(model, "peft_config", {}).get("default")
+    if cfg is None or not getattr(cfg, "is_prompt_learning", False):
+        return 0
+    return int(cfg.num_virtual_tokens)

@@ -1,0 +1,1 @@
+"""Rows to text: terminal tables, the HTML report and its figures."""

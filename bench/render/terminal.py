@@ -1,0 +1,153 @@
+"""The terminal summary: task x method, from result rows (pure)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+
+from bench.analysis.paired import fmt_gap, fmt_p, paired
+from bench.analysis.selection import main_rows, sweep_points
+
+
+def _fmt_count(n) -> str:
+    if n is None:
+        return "-"
+    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= div:
+            return f"{n / div:.2f}{unit}"
+    return str(int(n))
+
+
+def _mean(values):
+    v = [x for x in values if x is not None and not (isinstance(x, float) and math.isnan(x))]
+    return float(np.mean(v)) if v else None
+
+
+def summary_table(rows: list[dict]) -> str:
+    """One line per (task, method): mean over seeds; accuracy with its bootstrap 95 % CI (one seed)
+    or the spread across seeds (min..max) when there are several."""
+
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in main_rows(rows):  # a learning-rate sweep: its selected rate only
+        if r.get("kind", "run") == "run":
+            groups[(r["task"], r["method"])].append(r)
+    header = [
+        "task",
+        "method",
+        "status",
+        "accuracy (95% CI)",
+        "trainable",
+        "%",
+        "train tok/s",
+        "infer tok/s b1",
+        "infer tok/s bN",
+        "peak mem MB",
+    ]
+    lines = [header]
+    for (task, method), rs in groups.items():
+        ok = [r for r in rs if r["status"] == "ok"]
+        status = "ok" if len(ok) == len(rs) else ",".join(sorted({r["status"] for r in rs}))
+        if not ok:
+            lines.append([task, method, status] + ["-"] * (len(header) - 3))
+            continue
+        acc = _mean(r["accuracy"] for r in ok)
+        if len(ok) == 1:
+            acc_s = f"{acc:.3f} [{ok[0]['accuracy_ci_low']:.3f}, {ok[0]['accuracy_ci_high']:.3f}]"
+        else:
+            accs = [r["accuracy"] for r in ok]
+            acc_s = f"{acc:.3f} ({min(accs):.3f}..{max(accs):.3f}, n={len(ok)})"
+        tps, ib1, ibn, mem = (
+            _mean(r.get(k) for r in ok)
+            for k in ("train_tokens_per_s", "infer_tokens_per_s", "infer_tokens_per_s_batch", "peak_mem_bytes")
+        )
+        if ib1 is None:  # generation tasks: generated tokens/s of fixed-length greedy decoding
+            ib1, ibn = (_mean(r.get(k) for r in ok) for k in ("gen_tokens_per_s", "gen_tokens_per_s_batch"))
+        lines.append(
+            [
+                task,
+                method,
+                status,
+                acc_s,
+                _fmt_count(ok[0]["trainable_params"]),
+                f"{ok[0]['trainable_pct']:.2f}",
+                f"{tps:.0f}" if tps else "-",
+                f"{ib1:.0f}" if ib1 else "-",
+                f"{ibn:.0f}" if ibn else "-",
+                f"{mem / 2**20:.0f}" if mem else "-",
+            ]
+        )
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    out = []
+    for j, line in enumerate(lines):
+        out.append(
+            "  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+        )
+        if j == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def _columns(lines: list[list], left: int) -> str:
+    """Aligned text columns: the first `left` left-aligned, the rest right-aligned; a rule under the header."""
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(lines[0]))]
+    out = []
+    for j, line in enumerate(lines):
+        out.append(
+            "  ".join(str(c).ljust(w) if i < left else str(c).rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+        )
+        if j == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def sweep_table(rows: list[dict]) -> str:
+    """The sweep: each setting's mean validation and test accuracy, * on the selected one ("" if none)."""
+
+    points = sweep_points(rows)
+    if not points:
+        return ""
+    f = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    lines = [["task", "method", "setting", "lr", "val acc", "val seeds", "test acc", "ok/runs", "selected"]]
+    lines += [
+        [
+            p.task,
+            p.method,
+            p.setting or "-",
+            "-" if p.lr is None else f"{p.lr:g}",
+            f(p.val_accuracy),
+            ",".join(map(str, p.val_seeds)) or "-",
+            f(p.accuracy),
+            f"{p.n_ok}/{p.n}",
+            "*" if p.selected else "",
+        ]
+        for p in points
+    ]
+    title = "sweep of the learning rate and other parameters"
+    if not any(p.setting for p in points):  # a learning-rate sweep only: no setting column
+        lines, title = [line[:2] + line[3:] for line in lines], "learning-rate sweep"
+    return f"{title} (selected: best mean validation accuracy at the seeds every setting has)\n" + _columns(
+        lines, len(lines[0]) - 6
+    )
+
+
+def paired_table(rows: list[dict], pair: tuple[str, str] = ("lora", "prompt_tuning")) -> str:
+    """The paired comparison of two methods per task ("" when no seed pairs up)."""
+
+    found = paired(rows, pair)
+    if not found:
+        return ""
+    lines = [["task", "seeds", "gap [95% CI]", "p (seeds)", "p (examples)", "examples"]]
+    lines += [
+        [
+            c.task,
+            ",".join(map(str, c.seeds)),
+            fmt_gap(c),
+            fmt_p(c.p_seeds),
+            fmt_p(c.p_examples),
+            str(c.n_examples or "-"),
+        ]
+        for c in found
+    ]
+    return f"{pair[0]} vs {pair[1]}, paired (gap = {pair[0]} - {pair[1]} accuracy)\n" + _columns(lines, 2)

@@ -1,0 +1,1 @@
+"""Result rows: their schema, the append-only store, and per-machine baselines."""
