@@ -46,28 +46,6 @@ class Budget:
     chat_template: bool = False
 
 
-# Budget keys added after rows were committed: at their defaults they are left out of what identifies a
-# run (its config hash, the key `compare` matches on), so older rows still match.
-LATER_BUDGET_KEYS = ("precision", "chat_template")
-# Method parameters added after rows were committed, with their defaults: left out of the config hash and
-# compare's match at those defaults (rows written while one was new recorded it: --resume accepts both hashes)
-LATER_PARAM_KEYS = {"use_rslora": False, "projection": False}  # lora's rsLoRA, prefix tuning's reparameterisation
-
-
-def params_identity(params: dict) -> dict:
-    """A run's resolved method parameters as they identify it: parameters added later, at their defaults,
-    dropped, so the runs recorded before them keep their config hashes (pure)."""
-    return {k: v for k, v in params.items() if not (k in LATER_PARAM_KEYS and v == LATER_PARAM_KEYS[k])}
-
-
-def budget_identity(budget: dict | None) -> dict | None:
-    """A row's budget as it identifies the run: later keys at their defaults dropped (pure)."""
-    if budget is None:
-        return None
-    defaults = Budget()
-    return {k: v for k, v in budget.items() if not (k in LATER_BUDGET_KEYS and v == getattr(defaults, k))}
-
-
 @dataclass(frozen=True)
 class Measure:
     """How speed is measured: warm-up, repeats, batch sizes. Samples are kept in the rows."""

@@ -14,7 +14,7 @@ from bench.config import Budget, Measure
 from bench.errors import BenchError
 from bench.execute.run import RunSpec, execute
 from bench.measure import evaluate
-from bench.measure.data import collate, encode_generation
+from bench.measure.data import collate, encode_generation, encode_splits
 from bench.measure.generate import answer_text, generate_texts, generation_metrics, greedy
 from bench.measure.inference import trainable_counts
 from bench.measure.train import class_logits
@@ -209,8 +209,6 @@ def test_references_survive_the_example_cache(tmp_path):
 
 
 def test_training_rows_are_one_per_reference_and_scoring_keeps_them_all():
-    from bench.execute.run import _encode
-
     tok = make_tokenizer("causal")
     task = parse_task(_gen_task(text_field="x", prompt="{text} :"), "g.yaml")
     splits = {
@@ -218,8 +216,7 @@ def test_training_rows_are_one_per_reference_and_scoring_keeps_them_all():
         "validation": [Example("a story", -1, "ok")],
         "test": [Example("a plot", -1, "dull", ("dull", "slow", "long"))],
     }
-    spec = RunSpec(suite="t", task="g", model="m", method="lora", seed=0, device="cpu", budget=Budget(batch_size=2))
-    enc = _encode(splits, tok, task, "causal", spec)
+    enc = encode_splits(splits, tok, task, "causal", Budget(batch_size=2), Measure(), seed=0)
     assert len(enc["train"].ids) == 3 and enc["train"].references == [("good",), ("fine",), ("bad",)]
     assert len(enc["test"].ids) == 1 and enc["test"].references == [("dull", "slow", "long")]
 

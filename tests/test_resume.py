@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.config import PROJECT_ROOT, SuiteConfig, apply_overrides, load_suite
-from bench.execute.suite import plan
 from bench.rows.store import append_rows, drop_truncated_tail, read_rows
 from tests.conftest import write_tiny_task
 from tests.test_cli import FAST
@@ -94,73 +92,6 @@ def test_sigkill_mid_suite_then_resume(tiny_bert_dir, tiny_task, tmp_path):
 
     assert main(["run", *map(str, args), "--resume"]) == 0  # all done: nothing runs, nothing is written
     assert out.read_bytes() == after
-
-
-def test_config_hash_is_stable_and_ignores_device_and_suite_name(tiny_task):
-    base = apply_overrides(SuiteConfig(), [f"tasks={tiny_task}", "methods=lora,full", "seeds=0,1", "model=minilm"])
-    hashes = [s.config_hash for s in plan(base)]
-    assert len(set(hashes)) == 4 and all(len(h) == 64 for h in hashes)
-    same = apply_overrides(
-        base,
-        [
-            "device=cpu",
-            "name=other",
-            "timeout_s=5",
-            "isolate=false",
-            "budget.precision=fp32",
-            "budget.chat_template=false",
-            "params.lora.use_rslora=false",
-        ],
-    )
-    assert [s.config_hash for s in plan(same)] == hashes
-    # resolved parameters: the default written out is the same run as the default left implicit
-    assert [s.config_hash for s in plan(apply_overrides(base, ["params.lora.r=8"]))] == hashes
-    for change in (
-        "params.lora.r=4",
-        "params.lora.use_rslora=true",
-        "budget.epochs=2",
-        "budget.precision=bf16",
-        "budget.chat_template=true",
-        "measure.infer_repeats=9",
-        "model=smollm2-135m",
-    ):
-        assert [s.config_hash for s in plan(apply_overrides(base, [change]))] != hashes, change
-
-
-def test_committed_rows_keep_their_hashes():
-    """A budget field added later with its default left out: the llm_rt rows committed before the
-    precision option are still found by --resume; so is the r = 64 point, run with --set before `sweep:` existed."""
-    rows = [json.loads(line) for line in (PROJECT_ROOT / "results/llm_rt/cpu-amd-epyc-2c.jsonl").open()]
-    committed = {
-        (r["method"], r["seed"], r["method_params"].get("lr"), r["method_params"].get("r")): r["config_hash"]
-        for r in rows
-    }
-    planned = {
-        (s.method, s.seed, s.params.get("lr", 0.0), s.params.get("r")): s.config_hash
-        for s in plan(load_suite("llm_rt"))
-    }
-    assert planned.keys() <= committed.keys()  # every run of the suite (the whole sweep) is in the file
-    for key, hash_ in planned.items():  # rows run before the sweep and before the precision option included
-        assert committed[key] == hash_, key
-
-
-def test_rows_from_before_and_after_a_parameter_was_added_are_both_found():
-    """Prefix tuning's `projection` came while llm's rows were being written: one prefix-tuning row records
-    it, one does not, and neither hash has it. With `projection` a later parameter every planned run of
-    the suite finds its committed row, and compare matches both rows; a row whose hash wrote the new
-    parameter out at its default is found through `also_hash`."""
-    from bench.analysis.compare import match_key
-    from bench.execute.run import config_hash
-
-    rows = [json.loads(line) for line in (PROJECT_ROOT / "results/llm/cpu-amd-epyc-2c.jsonl").open()]
-    specs = plan(load_suite("llm"))
-    assert len(specs) == len(rows) == 14 and {s.config_hash for s in specs} == {r["config_hash"] for r in rows}
-    prefix = [r for r in rows if r["method"] == "prefix_tuning"]
-    assert ["projection" in r["method_params"] for r in prefix] == [False, True]
-    without = {**prefix[1], "method_params": {k: v for k, v in prefix[1]["method_params"].items() if k != "projection"}}
-    assert match_key(without) == match_key(prefix[1])
-    spec = next(s for s in specs if s.method == "prefix_tuning")
-    assert spec.also_hash == config_hash(spec, prefix[1]["method_params"], every_param=True) != spec.config_hash
 
 
 def test_resume_reruns_failed_runs_and_drops_a_truncated_tail(tiny_bert_dir, tiny_task, tmp_path, capsys):

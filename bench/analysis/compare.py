@@ -7,13 +7,12 @@ on the raw samples agrees (p < 0.01): shared machines are noisy, and either test
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.config import budget_identity, params_identity
 from bench.errors import BenchError
+from bench.execute.identity import match_key
 from bench.rows.store import DIRECTIONS, read_rows
 
 WORSE, BETTER, NOISE, FAILING, INCOMPARABLE = "+", "-", "~", "!", "x"
@@ -41,8 +40,6 @@ CATEGORIES = {
     **{m: "timing" for m in TIMINGS},
 }
 NOISY = ("timing", "memory")
-RUN_KEY = ("task", "task_version", "model", "method", "method_params", "seed", "budget")
-SWITCH_KEY = ("model", "strategy", "n_tasks", "batch_size", "popularity", "order", "seed")
 
 
 @dataclass(frozen=True)
@@ -66,21 +63,6 @@ class Verdict:
 
 
 # ----------------------------------------------------------------------------- matching
-
-
-def match_key(row: dict) -> tuple:
-    """Rows are comparable only when they ran the same experiment on the same kind of device."""
-    kind = row.get("kind", "run")
-    fields = RUN_KEY if kind == "run" else SWITCH_KEY
-    env = row.get("env") or {}
-    identity = {"budget": budget_identity, "method_params": lambda p: params_identity(p or {})}
-    values = {f: identity[f](row.get(f)) if f in identity else row.get(f) for f in fields}
-    return (
-        kind,
-        row.get("schema_version"),
-        env.get("device_kind"),
-        *(json.dumps(values[f], sort_keys=True, default=str) for f in fields),
-    )
 
 
 def describe(row: dict) -> str:

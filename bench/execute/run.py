@@ -5,8 +5,6 @@ cannot take an `unsupported` row."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import random
 import tempfile
 import time
@@ -17,17 +15,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.catalog import methods, models, tasks
-from bench.catalog.tasks import Example
-from bench.config import Budget, Measure, budget_identity, params_identity
+from bench.config import Budget, Measure
 from bench.errors import BenchError, Unsupported
 from bench.measure import environment, evaluate, memory, spectrum
-from bench.measure.data import batch_order, encode, encode_generation, make_batches
+from bench.measure.data import Encoded, encode_splits
 from bench.measure.generate import answer_text, generate_texts, generation_metrics
 from bench.measure.inference import inference_metrics, saved_bytes, trainable_counts
 from bench.measure.timing import summarize
 from bench.measure.train import predict, train
 from bench.rows import store
-from bench.rows.store import SCHEMA_VERSION, clean_floats
+from bench.rows.store import clean_floats
 
 
 @dataclass(frozen=True)
@@ -46,36 +43,11 @@ class RunSpec:
     show_progress: bool = True
     task_version: int = 0
     task_digest: str = ""  # Task.digest: the task file's content, recorded so --resume sees an edited task
-    config_hash: str = ""  # see config_hash(): what makes two runs the same run (--resume matches on it)
-    # the hash with a later parameter written out at its default, as rows recorded it while the parameter was
-    # new and not yet left out (empty: the same as config_hash); --resume accepts either
-    also_hash: str = ""
+    config_hash: str = ""  # what makes two runs the same run (bench/execute/identity.py); --resume matches on it
+    also_hash: str = ""  # the hash with later parameters written out (identity.run_hashes); --resume accepts it too
     base_method: str = ""  # the registered method a variant runs (empty: `method` itself)
     lr_sweep: tuple[float, ...] = ()  # the learning rates of the sweep this run is one point of (empty: no sweep)
     sweep: tuple[dict, ...] = ()  # the sweep's other points (suite `sweep:`; empty: none)
-
-
-def config_hash(spec: RunSpec, method_params: dict, every_param: bool = False) -> str:
-    """sha256 of what decides a run's result: task and its version, model, method and its resolved
-    parameters, seed, budget, measurement settings and the row schema. Not the device, the suite's
-    name or anything timed, so a resumed suite finds its finished runs."""
-
-    budget = budget_identity(dataclasses.asdict(spec.budget))  # options added later: old runs keep their hashes
-    payload = {
-        "schema_version": SCHEMA_VERSION,
-        "task": spec.task,
-        "task_version": spec.task_version,
-        "model": spec.model,
-        "method": spec.method,
-        "method_params": method_params if every_param else params_identity(method_params),
-        "seed": spec.seed,
-        "budget": budget,
-        "measure": dataclasses.asdict(spec.measure),
-    }
-    if spec.base_method and spec.base_method != spec.method:  # a variant (plain methods keep their old hashes)
-        payload["base_method"] = spec.base_method
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def base_row(spec: RunSpec) -> dict:
@@ -187,7 +159,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     row.update(model_kind=kind, virtual_tokens=virtual, **trainable_counts(model), **_adapter_targets(model))
 
     _causal_only(task, spec, kind)  # a hub id's kind is known once loaded
-    sets = _encode(splits, tok, task, kind, spec)
+    sets = encode_splits(splits, tok, task, kind, spec.budget, spec.measure, spec.seed)
     words = kind == "causal" and not task.is_generation  # label-word scoring
     fwd = dict(
         kind=kind,
@@ -254,80 +226,6 @@ def _execute(spec: RunSpec, row: dict) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             row["adapter_bytes"] = saved_bytes(model, Path(tmp), peft=method.peft)
     return row
-
-
-@dataclass
-class Encoded:
-    """One split, tokenized once; batches are cut from it the same way for every method."""
-
-    ids: list[list[int]]
-    labels: list[int]
-    pad_id: int
-    left: bool
-    batch_size: int
-    seed: int = 0
-    group_by_length: bool = True
-    references: list[tuple[str, ...]] = field(default_factory=list)  # generation tasks: each prompt's reference outputs
-
-    def batches_for_epoch(self, epoch: int):
-
-        return make_batches(
-            self.ids,
-            self.labels,
-            self.batch_size,
-            self.pad_id,
-            self.left,
-            shuffle_seed=self.seed * 1000 + epoch,
-            group_by_length=self.group_by_length,
-        )
-
-    def eval_batches(self):
-
-        return make_batches(self.ids, self.labels, self.batch_size, self.pad_id, self.left, group_by_length=True)
-
-    def eval_order(self) -> list[int]:
-        """The example index behind each position of eval_batches(), flattened."""
-
-        return [i for b in batch_order([len(x) for x in self.ids], self.batch_size, None, True) for i in b]
-
-
-def _encode(splits, tok, task, kind: str, spec: RunSpec) -> dict[str, Encoded]:
-    """Token ids per split. Generation tasks: train rows hold prompt + answer with per-token labels, one row
-    per reference (the cap counts inputs); test and validation rows hold the prompt, and every reference is
-    kept as text for scoring."""
-
-    chat = spec.budget.chat_template
-    caps = {
-        "train": spec.budget.train_examples,
-        "test": spec.budget.eval_examples,
-        "validation": spec.measure.validation_examples,
-    }
-    out = {}
-    for name, cap in caps.items():
-        examples = splits[name][: cap or None]
-        if task.is_generation and name == "train":
-            examples = [Example(e.text, e.label, r) for e in examples for r in e.references]
-        bsz = spec.budget.batch_size if name == "train" else spec.budget.eval_batch_size
-        if task.is_generation:
-            ids, labels = encode_generation(
-                examples, tok, task, spec.budget.max_length, with_target=name == "train", chat=chat
-            )
-        else:
-            ids, labels = (
-                encode(examples, tok, task, kind, spec.budget.max_length, chat=chat),
-                [e.label for e in examples],
-            )
-        out[name] = Encoded(
-            ids,
-            labels,
-            tok.pad_token_id,
-            kind == "causal",
-            bsz,
-            spec.seed,
-            spec.budget.group_by_length,
-            references=[e.references for e in examples],
-        )
-    return out
 
 
 def train_metrics(stats) -> dict:

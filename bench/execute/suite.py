@@ -14,8 +14,9 @@ from bench.config import SuiteConfig, learning_rates, update_dataclass
 from bench.errors import BenchError
 from bench.execute import executors
 from bench.execute.device import resolve_device
-from bench.execute.run import RunSpec, config_hash
-from bench.rows.store import append_rows, drop_truncated_tail, ok_runs, read_rows
+from bench.execute.identity import finished, ok_runs, planned_fields, run_hashes
+from bench.execute.run import RunSpec
+from bench.rows.store import append_rows, drop_truncated_tail, read_rows
 
 
 def plan(
@@ -91,8 +92,8 @@ def plan(
                         lr_sweep=lr_sweeps.get(m, ()),
                         sweep=points.get(m, ()),
                     )
-                    h, every = config_hash(spec, resolved), config_hash(spec, resolved, every_param=True)
-                    specs.append(replace(spec, config_hash=h, also_hash=every if every != h else ""))
+                    h, also = run_hashes(planned_fields(spec, resolved))
+                    specs.append(replace(spec, config_hash=h, also_hash=also))
     return specs
 
 
@@ -209,7 +210,7 @@ def run_suite(
             raise BenchError("a run timeout needs isolated runs (one process each): drop --no-isolate or the timeout")
     specs = plan(cfg, tasks_dirs, show_progress and ex.name == "local", device_for=_check_device_name)
     done = ok_runs(read_rows(output)) if resume and output.exists() else {}
-    found = [(s, done.get(s.config_hash) or done.get(s.also_hash)) for s in specs]  # also_hash "": no row has it
+    found = [(s, finished(done, s.config_hash, s.also_hash)) for s in specs]
     todo = [s for s, row in found if not row]
     kept = [row for _, row in found if row]
     _check_tasks_unchanged(found, output)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, field
 
 import torch
 
 from bench.catalog.tasks import Example, Task
+from bench.config import Budget, Measure
 from bench.errors import Unsupported
 
 
@@ -134,3 +136,79 @@ def make_batches(
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+@dataclass
+class Encoded:
+    """One split, tokenized once; batches are cut from it the same way for every method."""
+
+    ids: list[list[int]]
+    labels: list[int]
+    pad_id: int
+    left: bool
+    batch_size: int
+    seed: int = 0
+    group_by_length: bool = True
+    references: list[tuple[str, ...]] = field(default_factory=list)  # generation tasks: each prompt's reference outputs
+
+    def batches_for_epoch(self, epoch: int):
+
+        return make_batches(
+            self.ids,
+            self.labels,
+            self.batch_size,
+            self.pad_id,
+            self.left,
+            shuffle_seed=self.seed * 1000 + epoch,
+            group_by_length=self.group_by_length,
+        )
+
+    def eval_batches(self):
+
+        return make_batches(self.ids, self.labels, self.batch_size, self.pad_id, self.left, group_by_length=True)
+
+    def eval_order(self) -> list[int]:
+        """The example index behind each position of eval_batches(), flattened."""
+
+        return [i for b in batch_order([len(x) for x in self.ids], self.batch_size, None, True) for i in b]
+
+
+def encode_splits(
+    splits: dict[str, list[Example]], tok, task: Task, kind: str, budget: Budget, measure: Measure, seed: int
+) -> dict[str, Encoded]:
+    """Token ids per split. Generation tasks: train rows hold prompt + answer with per-token labels, one row
+    per reference (the cap counts inputs); test and validation rows hold the prompt, and every reference is
+    kept as text for scoring. Caps: the budget's train and eval examples, the validation examples measured."""
+
+    chat = budget.chat_template
+    caps = {
+        "train": budget.train_examples,
+        "test": budget.eval_examples,
+        "validation": measure.validation_examples,
+    }
+    out = {}
+    for name, cap in caps.items():
+        examples = splits[name][: cap or None]
+        if task.is_generation and name == "train":
+            examples = [Example(e.text, e.label, r) for e in examples for r in e.references]
+        bsz = budget.batch_size if name == "train" else budget.eval_batch_size
+        if task.is_generation:
+            ids, labels = encode_generation(
+                examples, tok, task, budget.max_length, with_target=name == "train", chat=chat
+            )
+        else:
+            ids, labels = (
+                encode(examples, tok, task, kind, budget.max_length, chat=chat),
+                [e.label for e in examples],
+            )
+        out[name] = Encoded(
+            ids,
+            labels,
+            tok.pad_token_id,
+            kind == "causal",
+            bsz,
+            seed,
+            budget.group_by_length,
+            references=[e.references for e in examples],
+        )
+    return out

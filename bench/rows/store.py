@@ -89,15 +89,6 @@ def drop_truncated_tail(path: Path) -> int:
     return size - end
 
 
-def ok_runs(rows: list[dict]) -> dict[str, dict]:
-    """config_hash -> the first `ok` run row with it (what --resume skips)."""
-    done: dict[str, dict] = {}
-    for row in rows:
-        if row.get("kind", "run") == "run" and row.get("status") == "ok" and row.get("config_hash"):
-            done.setdefault(row["config_hash"], row)
-    return done
-
-
 def read_rows(path: Path) -> list[dict]:
     path = Path(path)
     try:

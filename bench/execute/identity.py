@@ -1,0 +1,160 @@
+"""What makes two runs the same run: the config hash (--resume), and compare's match key.
+
+The rule, stated once:
+
+- A run is identified by what decides its result: the row schema's version, the task and its version, the
+  model, the method (and, for a variant, the registered method it runs), the method's resolved parameters
+  (defaults written out: `r: 8` given or left implicit is the same run), the seed, the budget and the
+  measurement settings. Its config hash is the sha256 of these fields (RUN_FIELDS), read from a planned run
+  or from the row it wrote: a row carries every field it was hashed from.
+- Not part of it: the device, the suite's name, where rows and adapters go, isolation and timeouts, the
+  task file's path and digest (an edited task must bump its version; --resume checks the digest apart),
+  and anything timed or measured. A resumed suite, on another device or under another name, finds its
+  finished runs.
+- Parameters added after rows were committed (LATER_BUDGET_KEYS, LATER_PARAM_KEYS): at their defaults they
+  drop out of the hash and of compare's match key, so committed rows keep their hashes and still match. Set
+  to anything else they count like any field. Rows written while such a parameter was new hashed it written
+  out at its default; a planned run also carries that form (`also_hash`, empty when no later parameter is
+  at its default) and --resume accepts either.
+
+compare's match key (`match_key`) pairs a baseline row with a current one. It follows the same rule for
+later parameters, but differs from the config hash: it includes the row's kind and the kind of device the
+row ran on (a timing compares only with timings from the same kind of device), and it leaves out the
+measurement settings (compare reads the raw timing samples, however many were taken) and the base method
+(a variant's name tells it apart already). It is a tuple of readable JSON texts rather than a hash, and
+switching rows have a key of their own (SWITCH_KEY).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from bench.config import Budget
+from bench.rows.store import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from bench.execute.run import RunSpec
+
+# Budget keys added after rows were committed: at their defaults they are left out of what identifies a
+# run (its config hash, the key `compare` matches on), so older rows still match.
+LATER_BUDGET_KEYS = ("precision", "chat_template")
+# Method parameters added after rows were committed, with their defaults: left out of the config hash and
+# compare's match at those defaults (rows written while one was new recorded it: --resume accepts both hashes)
+LATER_PARAM_KEYS = {"use_rslora": False, "projection": False}  # lora's rsLoRA, prefix tuning's reparameterisation
+
+# a run row's fields its config hash is made of
+RUN_FIELDS = (
+    "schema_version",
+    "task",
+    "task_version",
+    "model",
+    "method",
+    "base_method",
+    "method_params",
+    "seed",
+    "budget",
+    "measure",
+)
+# the fields compare matches rows on, besides the row's kind, schema version and device kind
+RUN_KEY = ("task", "task_version", "model", "method", "method_params", "seed", "budget")
+SWITCH_KEY = ("model", "strategy", "n_tasks", "batch_size", "popularity", "order", "seed")
+
+
+def params_identity(params: dict) -> dict:
+    """A run's resolved method parameters as they identify it: parameters added later, at their defaults,
+    dropped, so the runs recorded before them keep their config hashes (pure)."""
+    return {k: v for k, v in params.items() if not (k in LATER_PARAM_KEYS and v == LATER_PARAM_KEYS[k])}
+
+
+def budget_identity(budget: dict | None) -> dict | None:
+    """A row's budget as it identifies the run: later keys at their defaults dropped (pure)."""
+    if budget is None:
+        return None
+    defaults = Budget()
+    return {k: v for k, v in budget.items() if not (k in LATER_BUDGET_KEYS and v == getattr(defaults, k))}
+
+
+# ----------------------------------------------------------------------------- the config hash
+
+
+def planned_fields(spec: RunSpec, method_params: dict) -> dict:
+    """A planned run's RUN_FIELDS, as its row will record them; `method_params` resolved, defaults filled in."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "task": spec.task,
+        "task_version": spec.task_version,
+        "model": spec.model,
+        "method": spec.method,
+        "base_method": spec.base_method or spec.method,
+        "method_params": method_params,
+        "seed": spec.seed,
+        "budget": dataclasses.asdict(spec.budget),
+        "measure": dataclasses.asdict(spec.measure),
+    }
+
+
+def config_hash(run: Mapping, every_param: bool = False) -> str:
+    """sha256 of a run's RUN_FIELDS (a planned run's, or a row's own). Later parameters at their defaults
+    are left out; with `every_param`, later method parameters are written out (the also_hash form)."""
+    params = run["method_params"] or {}
+    payload = {
+        "schema_version": run["schema_version"],
+        "task": run["task"],
+        "task_version": run["task_version"],
+        "model": run["model"],
+        "method": run["method"],
+        "method_params": params if every_param else params_identity(params),
+        "seed": run["seed"],
+        "budget": budget_identity(run["budget"]),
+        "measure": run["measure"],
+    }
+    base = run.get("base_method")
+    if base and base != run["method"]:  # a variant (plain methods keep their old hashes)
+        payload["base_method"] = base
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_hashes(run: Mapping) -> tuple[str, str]:
+    """(config hash, also_hash): the hash with later method parameters written out, or "" when it is the same."""
+    h, every = config_hash(run), config_hash(run, every_param=True)
+    return h, every if every != h else ""
+
+
+# ----------------------------------------------------------------------------- --resume
+
+
+def ok_runs(rows: list[dict]) -> dict[str, dict]:
+    """config_hash -> the first `ok` run row with it (what --resume skips)."""
+    done: dict[str, dict] = {}
+    for row in rows:
+        if row.get("kind", "run") == "run" and row.get("status") == "ok" and row.get("config_hash"):
+            done.setdefault(row["config_hash"], row)
+    return done
+
+
+def finished(done: dict[str, dict], config_hash: str, also_hash: str) -> dict | None:
+    """A planned run's `ok` row among ok_runs(), found by its hash or its also_hash (an empty one finds none)."""
+    return done.get(config_hash) or (done.get(also_hash) if also_hash else None)
+
+
+# ----------------------------------------------------------------------------- compare's match key
+
+
+def match_key(row: dict) -> tuple:
+    """Rows are comparable only when they ran the same experiment on the same kind of device."""
+    kind = row.get("kind", "run")
+    fields = RUN_KEY if kind == "run" else SWITCH_KEY
+    env = row.get("env") or {}
+    identity = {"budget": budget_identity, "method_params": lambda p: params_identity(p or {})}
+    values = {f: identity[f](row.get(f)) if f in identity else row.get(f) for f in fields}
+    return (
+        kind,
+        row.get("schema_version"),
+        env.get("device_kind"),
+        *(json.dumps(values[f], sort_keys=True, default=str) for f in fields),
+    )
