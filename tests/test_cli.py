@@ -381,13 +381,14 @@ def test_rank_sweep_variants_end_to_end(tiny_bert_dir, tiny_task, tmp_path):
 
 
 def test_methods_option_narrows_the_suites_per_method_settings():
-    from bench.cli import _build_parser, suite_from_args
+    from bench.cli import build_parser
+    from bench.cli.run import suite_from_args
     from bench.config import apply_overrides
     from bench.errors import BenchError
     from bench.execute.suite import plan
 
     def cfg(*argv):
-        return suite_from_args(_build_parser().parse_args(["run", *argv, "--device", "cpu"]))
+        return suite_from_args(build_parser().parse_args(["run", *argv, "--device", "cpu"]))
 
     rt = cfg("--suite", "llm_rt", "--methods", "lora", "--seeds", "1,2")
     assert rt.methods == ("lora",) and set(rt.params) == set(rt.lr_sweep) == set(rt.sweep) == {
@@ -403,3 +404,38 @@ def test_methods_option_narrows_the_suites_per_method_settings():
     explicit = cfg("--suite", "llm_rt", "--methods", "lora", "--set", "params.prompt_tuning.lr=0.1")
     with pytest.raises(BenchError, match="params given for method"):  # what the user asks for still counts
         plan(apply_overrides(explicit, []), show_progress=False)
+
+
+SUBCOMMANDS = ("run", "list", "env", "switch", "report", "compare", "baseline")
+
+
+def _version_line() -> str:
+    import bench
+
+    return f"adapter-bench {bench.__version__}"
+
+
+def test_version_in_process_and_through_the_console_script_target(capsys):
+    import importlib
+    import re
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == _version_line()
+    pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    target = re.search(r'^adapter-bench\s*=\s*"([^"]+)"', pyproject, re.M).group(1)  # what `adapter-bench` runs
+    module, _, func = target.partition(":")
+    with pytest.raises(SystemExit) as e:
+        getattr(importlib.import_module(module), func)(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == _version_line()
+
+
+def test_version_and_help_through_python_m_bench():
+    proc = subprocess.run([sys.executable, "-m", "bench", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == _version_line()
+    proc = subprocess.run([sys.executable, "-m", "bench", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0
+    listed = {line.split()[0] for line in proc.stdout.splitlines() if line.startswith("    ") and line.split()}
+    assert set(SUBCOMMANDS) <= listed, f"--help does not list {set(SUBCOMMANDS) - listed}"

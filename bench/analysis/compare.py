@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 from bench.errors import BenchError
 from bench.execute.identity import match_key
-from bench.rows.store import DIRECTIONS, read_rows
+from bench.rows.store import DIRECTIONS
 
 WORSE, BETTER, NOISE, FAILING, INCOMPARABLE = "+", "-", "~", "!", "x"
 DEFAULT_FACTOR = {"cpu": 1.25, "cuda": 1.10}  # CPU timings on shared machines swing more than GPU ones
@@ -297,32 +296,3 @@ def to_markdown(verdicts: list[Verdict], advisory: tuple[str, ...] = ()) -> str:
         f"{c[NOISE]} within noise (~), {c[INCOMPARABLE]} incomparable (x)"
     )
     return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------- command line
-
-
-def add_parsers(sub) -> None:
-    p = sub.add_parser("compare", help="compare a run with a baseline: markdown verdicts, exit 1 on a regression")
-    p.add_argument("baseline", type=Path, help="baseline rows (.jsonl)")
-    p.add_argument("current", type=Path, help="current rows (.jsonl)")
-    p.add_argument(
-        "--factor", type=float, help="slowdown factor a timing must exceed (default 1.25 on CPU, 1.10 on GPU)"
-    )
-    p.add_argument(
-        "--advisory",
-        default="",
-        metavar="CATEGORIES",
-        help="comma-separated categories reported but not failing: timing, memory (e.g. timing,memory)",
-    )
-    p.set_defaults(func=cmd_compare)
-
-
-def cmd_compare(args) -> int:
-    advisory = tuple(a.strip() for a in args.advisory.split(",") if a.strip())
-    unknown = set(advisory) - set(NOISY)
-    if unknown:
-        raise BenchError(f"--advisory: unknown categories {', '.join(sorted(unknown))}; valid: {', '.join(NOISY)}")
-    verdicts = compare(read_rows(args.baseline), read_rows(args.current), args.factor)
-    print(to_markdown(verdicts, advisory))
-    return exit_code(verdicts, advisory)

@@ -25,7 +25,7 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in text.split(",") if x.strip())
 
 
-def add_parsers(sub) -> None:
+def add_parser(sub) -> None:
     p = sub.add_parser("switch", help="multi-task switching sweep: every strategy on the same model and workload")
     p.add_argument("--quick", action="store_true", help="the small sweep the default run includes")
     p.add_argument("--model", help="default: minilm")
@@ -50,7 +50,6 @@ def add_parsers(sub) -> None:
 
 
 def config_from_args(args):
-
     cfg = QUICK if args.quick else SweepConfig()
     changes = {}
     if args.model:
@@ -76,13 +75,11 @@ def config_from_args(args):
             changes[key] = getattr(args, key)
     cfg = dataclasses.replace(cfg, **changes)
     validate(cfg)
-
     models.resolve(cfg.model)
     return cfg
 
 
 def cmd_switch(args) -> int:
-
     cfg = config_from_args(args)
     resolve_device(cfg.device)
     output = args.output or Path("results") / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-switch.jsonl"

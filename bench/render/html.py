@@ -22,8 +22,6 @@ from bench.analysis.selection import main_rows, sweep_points
 from bench.errors import BenchError
 from bench.render import figures, sections
 from bench.render.sections import ARROW
-from bench.rows.baselines import newest_results
-from bench.rows.store import read_rows
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -412,42 +410,3 @@ def report_after_run(rows: list[dict], results: Path, default_location: bool = T
     except Exception as e:  # noqa: BLE001 - the run's results are safe; say why the report is missing
         print(f"warning: report not written: {type(e).__name__}: {e}", file=sys.stderr)
         return f"not written ({type(e).__name__})"
-
-
-def add_parsers(sub) -> None:
-    p = sub.add_parser("report", help="write the self-contained HTML report of result rows")
-    p.add_argument(
-        "results",
-        type=Path,
-        nargs="*",
-        help="rows (.jsonl; default: the newest in results/runs/); with several, the last is reported "
-        "and all of them form the history",
-    )
-    p.add_argument("-o", "--output", type=Path, default=Path("report/index.html"), help="default: report/index.html")
-    p.add_argument(
-        "--pair",
-        default=",".join(DEFAULT_PAIR),
-        metavar="A,B",
-        help="the two methods compared seed by seed and example by example (default: lora,prompt_tuning)",
-    )
-    p.set_defaults(func=cmd_report)
-
-
-def parse_pair(text: str) -> tuple[str, str]:
-    parts = [x.strip() for x in text.split(",")]
-    if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
-        raise BenchError(f"--pair {text!r}: give two different method names, e.g. --pair lora,prompt_tuning")
-    return parts[0], parts[1]
-
-
-def cmd_report(args) -> int:
-
-    pair = parse_pair(args.pair)
-    files = args.results or [newest_results()]
-    sets = [read_rows(f) for f in files]
-    for f, rows in zip(files, sets):
-        if not rows:
-            raise BenchError(f"{f} has no result rows")
-    path = write_report(sets[-1], args.output, sets if len(sets) > 1 else None, pair)
-    print(f"report: {path}")
-    return 0

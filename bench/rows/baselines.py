@@ -11,8 +11,7 @@ from pathlib import Path
 
 from bench.config import PROJECT_ROOT
 from bench.errors import BenchError
-from bench.measure.environment import machine_class
-from bench.rows.store import append_rows, read_rows
+from bench.rows.store import append_rows
 
 BASELINES = PROJECT_ROOT / "results" / "baselines"
 
@@ -46,32 +45,3 @@ def newest_results(folder: Path = PROJECT_ROOT / "results" / "runs") -> Path:
     if not files:
         raise BenchError(f"no results in {folder}; give a results .jsonl file")
     return files[-1]
-
-
-def add_parsers(sub) -> None:
-    p = sub.add_parser("baseline", help="keep per-machine baselines under results/baselines/<machine_class>/")
-    bsub = p.add_subparsers(dest="baseline_command", required=True, parser_class=type(p))
-    s = bsub.add_parser("save", help="save a run's rows as this machine's baseline for its suite")
-    s.add_argument("results", type=Path, nargs="?", help="rows (.jsonl; default: the newest in results/runs/)")
-    s.add_argument("--root", type=Path, default=BASELINES, help="baselines folder (default: results/baselines)")
-    s.add_argument("--force", action="store_true", help="replace an existing baseline")
-    s.set_defaults(func=cmd_save)
-    w = bsub.add_parser("path", help="print this machine's baseline path for a suite (exit 1 if there is none)")
-    w.add_argument("--suite", default="smoke")
-    w.add_argument("--root", type=Path, default=BASELINES)
-    w.set_defaults(func=cmd_path)
-
-
-def cmd_save(args) -> int:
-    results = args.results or newest_results()
-    rows = read_rows(results)
-    path = save_baseline(rows, args.root, args.force)
-    print(f"baseline: {path} ({len(rows)} rows)")
-    return 0
-
-
-def cmd_path(args) -> int:
-
-    path = baseline_path(machine_class(), args.suite, args.root)
-    print(path)
-    return 0 if path.exists() else 1

@@ -1,0 +1,35 @@
+"""`python -m bench compare`: a baseline's rows against a current run's; markdown verdicts, exit 1 on a regression."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.analysis.compare import NOISY, compare, exit_code, to_markdown
+from bench.errors import BenchError
+from bench.rows.store import read_rows
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("compare", help="compare a run with a baseline: markdown verdicts, exit 1 on a regression")
+    p.add_argument("baseline", type=Path, help="baseline rows (.jsonl)")
+    p.add_argument("current", type=Path, help="current rows (.jsonl)")
+    p.add_argument(
+        "--factor", type=float, help="slowdown factor a timing must exceed (default 1.25 on CPU, 1.10 on GPU)"
+    )
+    p.add_argument(
+        "--advisory",
+        default="",
+        metavar="CATEGORIES",
+        help="comma-separated categories reported but not failing: timing, memory (e.g. timing,memory)",
+    )
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args) -> int:
+    advisory = tuple(a.strip() for a in args.advisory.split(",") if a.strip())
+    unknown = set(advisory) - set(NOISY)
+    if unknown:
+        raise BenchError(f"--advisory: unknown categories {', '.join(sorted(unknown))}; valid: {', '.join(NOISY)}")
+    verdicts = compare(read_rows(args.baseline), read_rows(args.current), args.factor)
+    print(to_markdown(verdicts, advisory))
+    return exit_code(verdicts, advisory)

@@ -1,0 +1,69 @@
+"""`python -m bench list` and `python -m bench env`: what the bench knows (tasks, methods, models, suites)
+and the environment its rows record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.catalog import methods, models, tasks
+from bench.catalog.assets import cache_dir
+from bench.config import list_suites, read_yaml
+from bench.errors import BenchError
+from bench.execute.device import resolve_device
+from bench.measure import environment
+
+
+def add_parser(sub) -> None:
+    ls = sub.add_parser("list", help="list tasks, methods, models and suites")
+    ls.add_argument("--tasks-dir", action="append", type=Path, default=[])
+    ls.set_defaults(func=cmd_list)
+    env = sub.add_parser("env", help="print the environment that rows record")
+    env.set_defaults(func=cmd_env)
+
+
+def cmd_list(args) -> int:
+    print("tasks:")
+    for name, path in tasks.task_files(args.tasks_dir).items():
+        try:
+            t = tasks.load_task(str(path))
+            size = f"{t.size} examples" if t.size else "size checked on load"
+            what = (
+                f"generation, {t.metric}, up to {t.max_new_tokens} new tokens"
+                if t.is_generation
+                else f"{len(t.labels)} labels ({', '.join(t.labels)})"
+            )
+            print(
+                f"  {name:18} v{t.version}  {what}; {size}; "
+                f"source {t.source.get('asset') or t.source.get('path') or t.source.get('hf')}"
+            )
+        except BenchError as e:
+            print(f"  {name:18} INVALID: {e}")
+    print("methods:")
+    for name, m in methods.METHODS.items():
+        defaults = methods.params_dict(m.params_cls())
+        print(f"  {name:18} {', '.join(f'{k}={v}' for k, v in defaults.items())}")
+    print("  (or a path to a PEFT adapter_config.json)")
+    print("models:")
+    for name, spec in models.MODELS.items():
+        print(f"  {name:18} {spec.kind:8} {spec.description}")
+    print("  (or a local model folder, or a Hugging Face id with a network)")
+    print("suites:")
+    for name, path in list_suites().items():
+        data = read_yaml(path)
+        print(f"  {name:18} {data.get('description', '')}")
+    return 0
+
+
+def cmd_env(args) -> int:
+    import torch
+
+    device = torch.device(resolve_device("auto"))
+    info = {
+        **environment.git_state(),
+        "machine_id": environment.machine_id(),
+        **environment.environment(device),
+        "cache_dir": str(cache_dir()),
+    }
+    print(json.dumps(info, indent=2))
+    return 0
