@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.config import PROJECT_ROOT, SuiteConfig, apply_overrides, load_suite
+from bench.config import SuiteConfig, apply_overrides, load_suite
 from bench.execute.suite import plan
 from bench.rows.store import append_rows, drop_truncated_tail, read_rows
 from tests.conftest import write_tiny_task
 from tests.test_cli import FAST
 
+REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process-group signals: Linux only")
 
 
@@ -130,7 +131,7 @@ def test_config_hash_is_stable_and_ignores_device_and_suite_name(tiny_task):
 def test_committed_rows_keep_their_hashes():
     """A budget field added later with its default left out: the llm_rt rows committed before the
     precision option are still found by --resume; so is the r = 64 point, run with --set before `sweep:` existed."""
-    rows = [json.loads(line) for line in (PROJECT_ROOT / "results/llm_rt/cpu-amd-epyc-2c.jsonl").open()]
+    rows = [json.loads(line) for line in (REPO / "results/llm_rt/cpu-amd-epyc-2c.jsonl").open()]
     committed = {
         (r["method"], r["seed"], r["method_params"].get("lr"), r["method_params"].get("r")): r["config_hash"]
         for r in rows
@@ -152,7 +153,7 @@ def test_rows_from_before_and_after_a_parameter_was_added_are_both_found():
     from bench.analysis.compare import match_key
     from bench.execute.run import config_hash
 
-    rows = [json.loads(line) for line in (PROJECT_ROOT / "results/llm/cpu-amd-epyc-2c.jsonl").open()]
+    rows = [json.loads(line) for line in (REPO / "results/llm/cpu-amd-epyc-2c.jsonl").open()]
     specs = plan(load_suite("llm"))
     assert len(specs) == len(rows) == 14 and {s.config_hash for s in specs} == {r["config_hash"] for r in rows}
     prefix = [r for r in rows if r["method"] == "prefix_tuning"]

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.config import PROJECT_ROOT
 from bench.errors import BenchError
 from bench.measure.environment import machine_class
+from bench.paths import workspace_root
 from bench.rows.store import append_rows, read_rows
 
-BASELINES = PROJECT_ROOT / "results" / "baselines"
+
+def baselines_root() -> Path:
+    """results/baselines of the checkout the code runs from (for an installed package: of the current
+    directory's git work tree, else of the current directory)."""
+    return workspace_root() / "results" / "baselines"
 
 
-def baseline_path(machine_class: str, suite: str, root: Path = BASELINES) -> Path:
-    return Path(root) / machine_class / f"{suite}.jsonl"
+def baseline_path(machine_class: str, suite: str, root: Path | None = None) -> Path:
+    return Path(root or baselines_root()) / machine_class / f"{suite}.jsonl"
 
 
 def one_value(rows: list[dict], field: str) -> str:
@@ -28,7 +32,7 @@ def one_value(rows: list[dict], field: str) -> str:
     return values.pop()
 
 
-def save_baseline(rows: list[dict], root: Path = BASELINES, force: bool = False) -> Path:
+def save_baseline(rows: list[dict], root: Path | None = None, force: bool = False) -> Path:
     if not rows:
         raise BenchError("no rows to save as a baseline")
     path = baseline_path(one_value(rows, "machine_class"), one_value(rows, "suite"), root)
@@ -41,7 +45,8 @@ def save_baseline(rows: list[dict], root: Path = BASELINES, force: bool = False)
     return path
 
 
-def newest_results(folder: Path = PROJECT_ROOT / "results" / "runs") -> Path:
+def newest_results(folder: Path | None = None) -> Path:
+    folder = folder or workspace_root() / "results" / "runs"
     files = sorted(Path(folder).glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
     if not files:
         raise BenchError(f"no results in {folder}; give a results .jsonl file")
@@ -53,12 +58,12 @@ def add_parsers(sub) -> None:
     bsub = p.add_subparsers(dest="baseline_command", required=True, parser_class=type(p))
     s = bsub.add_parser("save", help="save a run's rows as this machine's baseline for its suite")
     s.add_argument("results", type=Path, nargs="?", help="rows (.jsonl; default: the newest in results/runs/)")
-    s.add_argument("--root", type=Path, default=BASELINES, help="baselines folder (default: results/baselines)")
+    s.add_argument("--root", type=Path, help="baselines folder (default: results/baselines)")
     s.add_argument("--force", action="store_true", help="replace an existing baseline")
     s.set_defaults(func=cmd_save)
     w = bsub.add_parser("path", help="print this machine's baseline path for a suite (exit 1 if there is none)")
     w.add_argument("--suite", default="smoke")
-    w.add_argument("--root", type=Path, default=BASELINES)
+    w.add_argument("--root", type=Path, help="baselines folder (default: results/baselines)")
     w.set_defaults(func=cmd_path)
 
 
