@@ -17,10 +17,7 @@ from pathlib import Path
 import yaml
 
 from bench.errors import BenchError, choices
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TASKS_DIR = PROJECT_ROOT / "tasks"
-SUITES_DIR = TASKS_DIR / "suites"
+from bench.paths import builtin_suites_dir
 
 
 @dataclass(frozen=True)
@@ -271,8 +268,9 @@ def apply_overrides(cfg: SuiteConfig, sets: list[str]) -> SuiteConfig:
 # ----------------------------------------------------------------------------- suites
 
 
-def list_suites(suites_dir: Path = SUITES_DIR) -> dict[str, Path]:
-    return {p.stem: p for p in sorted(suites_dir.glob("*.yaml"))}
+def list_suites(suites_dir: Path | None = None) -> dict[str, Path]:
+    """Suite name -> YAML file, from the shipped suites (or `suites_dir`)."""
+    return {p.stem: p for p in sorted((suites_dir or builtin_suites_dir()).glob("*.yaml"))}
 
 
 def read_yaml(path: Path) -> dict:
@@ -306,7 +304,7 @@ def named_yaml(name_or_path: str, files, what: str) -> Path:
     return known[name_or_path]
 
 
-def load_suite(name_or_path: str, suites_dir: Path = SUITES_DIR) -> SuiteConfig:
+def load_suite(name_or_path: str, suites_dir: Path | None = None) -> SuiteConfig:
     """A suite by name (tasks/suites/NAME.yaml) or by path to a YAML file."""
     path = named_yaml(name_or_path, lambda: list_suites(suites_dir), "suite")
     data = read_yaml(path)

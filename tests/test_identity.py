@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from bench.config import PROJECT_ROOT, SuiteConfig, apply_overrides, load_suite
+from bench.config import SuiteConfig, apply_overrides, load_suite
 from bench.execute.identity import (
     LATER_PARAM_KEYS,
     RUN_FIELDS,
@@ -19,7 +19,7 @@ from bench.execute.identity import (
 from bench.execute.suite import plan
 from bench.rows.store import read_rows
 
-RESULTS = PROJECT_ROOT / "results"
+RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
 def committed_run_rows() -> list[tuple[str, dict]]:

@@ -94,7 +94,7 @@ def test_git_dirty_ignores_rows_appended_under_results(tmp_path, monkeypatch):
     git("init", "-q")
     git("add", "-A")
     git("commit", "-qm", "start")
-    monkeypatch.setattr(environment, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(environment, "source_checkout", lambda: tmp_path)
     state = environment.git_state.__wrapped__  # not the per-process cache
     assert state()["git_dirty"] is False
     (tmp_path / "results" / "rows.jsonl").write_text("{}\n{}\n")

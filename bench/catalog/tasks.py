@@ -20,8 +20,9 @@ from pathlib import Path
 
 from bench.catalog import sources
 from bench.catalog.assets import cache_dir
-from bench.config import TASKS_DIR, named_yaml, read_yaml
+from bench.config import named_yaml, read_yaml
 from bench.errors import BenchError, choices
+from bench.paths import builtin_tasks_dir
 
 TASK_TYPES = ("classification", "generation")
 GENERATION_METRICS = ("exact_match", "bleu", "rougeL")  # the first is computed for every generation task
@@ -206,9 +207,9 @@ def _check_regex(pattern, path) -> None:
 
 
 def task_files(dirs: list[Path] | None = None) -> dict[str, Path]:
-    """Task name -> YAML file, from the built-in tasks/ folder and any extra folders (later wins)."""
+    """Task name -> YAML file, from the shipped tasks and any extra folders (later wins)."""
     found: dict[str, Path] = {}
-    for d in [TASKS_DIR, *(dirs or [])]:
+    for d in [builtin_tasks_dir(), *(dirs or [])]:
         d = Path(d)
         if not d.is_dir():
             raise BenchError(f"tasks folder {d} does not exist")

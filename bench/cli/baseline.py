@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.measure.environment import machine_class
-from bench.rows.baselines import BASELINES, baseline_path, newest_results, save_baseline
+from bench.rows.baselines import baseline_path, newest_results, save_baseline
 from bench.rows.store import read_rows
 
 
@@ -14,12 +14,12 @@ def add_parser(sub) -> None:
     bsub = p.add_subparsers(dest="baseline_command", required=True, parser_class=type(p))
     s = bsub.add_parser("save", help="save a run's rows as this machine's baseline for its suite")
     s.add_argument("results", type=Path, nargs="?", help="rows (.jsonl; default: the newest in results/runs/)")
-    s.add_argument("--root", type=Path, default=BASELINES, help="baselines folder (default: results/baselines)")
+    s.add_argument("--root", type=Path, help="baselines folder (default: results/baselines)")
     s.add_argument("--force", action="store_true", help="replace an existing baseline")
     s.set_defaults(func=cmd_save)
     w = bsub.add_parser("path", help="print this machine's baseline path for a suite (exit 1 if there is none)")
     w.add_argument("--suite", default="smoke")
-    w.add_argument("--root", type=Path, default=BASELINES)
+    w.add_argument("--root", type=Path, help="baselines folder (default: results/baselines)")
     w.set_defaults(func=cmd_path)
 
 

@@ -9,12 +9,12 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-from bench.config import PROJECT_ROOT
+from bench.paths import git_root, source_checkout
 
 
-def _git(*args: str) -> str | None:
+def _git(repo: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+        out = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
@@ -22,9 +22,14 @@ def _git(*args: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def git_state() -> dict:
-    sha = _git("rev-parse", "HEAD")
+    """The git state rows record: of the checkout the code runs from; for an installed package, of the work
+    tree the bench runs in (the current directory's), if any; else unknown."""
+    repo = source_checkout() or git_root(Path.cwd())
+    if repo is None:
+        return {"git_sha": "unknown", "git_dirty": None}
+    sha = _git(repo, "rev-parse", "HEAD")
     # Rows appended to a tracked file under results/ are not a change of the code that made them.
-    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
+    dirty = _git(repo, "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
     return {"git_sha": sha or "unknown", "git_dirty": bool(dirty) if dirty is not None else None}
 
 

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.config import PROJECT_ROOT
 from bench.errors import BenchError
+from bench.paths import workspace_root
 from bench.rows.store import append_rows
 
-BASELINES = PROJECT_ROOT / "results" / "baselines"
+
+def baselines_root() -> Path:
+    """results/baselines of the checkout the code runs from (for an installed package: of the current
+    directory's git work tree, else of the current directory)."""
+    return workspace_root() / "results" / "baselines"
 
 
-def baseline_path(machine_class: str, suite: str, root: Path = BASELINES) -> Path:
-    return Path(root) / machine_class / f"{suite}.jsonl"
+def baseline_path(machine_class: str, suite: str, root: Path | None = None) -> Path:
+    return Path(root or baselines_root()) / machine_class / f"{suite}.jsonl"
 
 
 def one_value(rows: list[dict], field: str) -> str:
@@ -27,7 +31,7 @@ def one_value(rows: list[dict], field: str) -> str:
     return values.pop()
 
 
-def save_baseline(rows: list[dict], root: Path = BASELINES, force: bool = False) -> Path:
+def save_baseline(rows: list[dict], root: Path | None = None, force: bool = False) -> Path:
     if not rows:
         raise BenchError("no rows to save as a baseline")
     path = baseline_path(one_value(rows, "machine_class"), one_value(rows, "suite"), root)
@@ -40,7 +44,8 @@ def save_baseline(rows: list[dict], root: Path = BASELINES, force: bool = False)
     return path
 
 
-def newest_results(folder: Path = PROJECT_ROOT / "results" / "runs") -> Path:
+def newest_results(folder: Path | None = None) -> Path:
+    folder = folder or workspace_root() / "results" / "runs"
     files = sorted(Path(folder).glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
     if not files:
         raise BenchError(f"no results in {folder}; give a results .jsonl file")
