@@ -2,8 +2,9 @@
 base model, for N = 1..64 distinct adapters in one batch; and a mixed soft-prompt batch vs a
 single-prompt batch of the same token count (PEFT prompt tuning).
 
-Targets (issue 3): gathered_lora within 10 % of base at N = 16, batch 32; gathered_lora faster
-than peft_mixed_batch at every N >= 4; mixed_prompt_batch within 10 % of a single-prompt batch.
+Checks, each printed as met or NOT met: gathered_lora within 10 % of base at N = 16, batch 32;
+gathered_lora faster than peft_mixed_batch at every N >= 4; mixed_prompt_batch within 10 % of a
+single-prompt batch.
 
     python benchmarks/mixed_batch_lora.py [--model minilm] [--batch 32] [--tokens 64] [--rounds 5]
 """

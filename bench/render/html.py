@@ -16,7 +16,8 @@ from pathlib import Path
 
 from bench.analysis import aggregate as agg
 from bench.analysis import health
-from bench.analysis.claims import assess, comparable_slice
+from bench.analysis.claims import assess
+from bench.analysis.evidence import comparable_slice
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.analysis.selection import main_rows, sweep_points
 from bench.errors import BenchError

@@ -17,7 +17,7 @@ from bench.switching.fleet import Fleet, adapter_name
 from bench.switching.strategies import Server
 
 # fp32: a row computed inside a batch and alone goes through different kernel blockings; 1e-5 of
-# the output's scale is the bound; measured errors are ~1e-7 on CPU.
+# the output's scale is the bound; measured errors are ~1e-7 on CPU.
 MIXED_RTOL = 1e-5
 CHANGE_MIN = 1e-3  # an adapter must move the output by at least this share of its scale
 DRIFT_FP32_MAX = 1e-5  # relative to max |W0|, after 1,000 cycles

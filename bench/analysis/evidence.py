@@ -1,0 +1,87 @@
+"""What the claims read their evidence from (pure): switching rows of one comparable slice, per-batch
+time samples and a one-sided test of "slower", full fine-tuning's update spectra, and the number
+formats the evidence sentences use."""
+
+from __future__ import annotations
+
+from bench.analysis.aggregate import switch_rows
+from bench.analysis.selection import main_rows
+
+SWAPPING_LORA = ("merge_swap", "set_adapter", "hotswap", "hotswap_compiled", "load_cold", "load_warm")
+MIXED_LORA = ("peft_mixed_batch", "gathered_lora")
+
+
+def ok_switch(rows: list[dict]) -> list[dict]:
+    return [r for r in switch_rows(rows) if r.get("status", "ok") == "ok"]
+
+
+def spectra(rows: list[dict]) -> list[dict]:
+    """The ok run rows (selected settings only) that recorded full fine-tuning's update spectrum."""
+
+    return [
+        r
+        for r in main_rows(rows)
+        if r.get("kind", "run") == "run" and r.get("status") == "ok" and r.get("update_spectrum")
+    ]
+
+
+def comparable_slice(rows: list[dict]) -> list[dict]:
+    """Switching rows of one comparable slice: largest batch, uniform popularity and short inputs when
+    present, shuffled order when present (the mixed stream the claims are about)."""
+    ok = [r for r in ok_switch(rows) if r.get("overhead_vs_base_pct") is not None]
+    if not ok:
+        return []
+    batch = max(r["batch_size"] for r in ok)
+    ok = [r for r in ok if r["batch_size"] == batch]
+    for key, preferred in (("popularity", "uniform"), ("length", "short"), ("order", "shuffled")):
+        if any(r.get(key) == preferred for r in ok):
+            ok = [r for r in ok if r.get(key) == preferred]
+    return ok
+
+
+def at(view: list[dict], strategy: str, n: int) -> dict | None:
+    """The row of `strategy` at N = n tasks in a slice, if any."""
+    return next((r for r in view if r["strategy"] == strategy and r["n_tasks"] == n), None)
+
+
+def slice_label(r: dict) -> str:
+    return f"N={r['n_tasks']}, batch {r['batch_size']}, {r['order']} order"
+
+
+def batch_samples(rows: list[dict], strategy: str, n: int) -> list[float]:
+    """Per-batch forward times (swaps excluded) of a strategy at N tasks, pooled over every slice."""
+    return [
+        x
+        for r in ok_switch(rows)
+        if r["strategy"] == strategy and r["n_tasks"] == n
+        for x in r.get("batch_ms_samples") or []
+    ]
+
+
+def slower_than(samples: list[float], reference: list[float]) -> tuple[float, float]:
+    """(ratio of medians, one-sided Mann-Whitney p that `samples` are slower) (pure)."""
+    import statistics
+
+    from scipy.stats import mannwhitneyu
+
+    ratio = statistics.median(samples) / statistics.median(reference)
+    p = (
+        float(mannwhitneyu(samples, reference, alternative="greater").pvalue)
+        if len(samples) > 1 and len(reference) > 1
+        else 1.0
+    )
+    return ratio, p
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def fmt_rate(v) -> str:
+    return "-" if v is None else f"{v:,.0f}"
+
+
+def fmt_acc(rec: dict) -> str:
+    if rec.get("accuracy_ci_low") is None:
+        return f"{rec['accuracy']:.3f}"
+    return f"{rec['accuracy']:.3f} [{rec['accuracy_ci_low']:.3f}, {rec['accuracy_ci_high']:.3f}]"
