@@ -5,6 +5,7 @@ stay out, later parameters at their defaults drop out, and compare's match key d
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from bench.config import SuiteConfig, apply_overrides, load_suite
 from bench.execute.identity import (
