@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.analysis.aggregate import by_task, disjoint_below, fmt_bytes, fmt_count, switch_rows
+from bench.analysis.aggregate import by_task, disjoint_below, switch_rows
 from bench.analysis.paired import fmt_gap, fmt_p, paired
 from bench.analysis.selection import main_rows
+from bench.rows.schema import fmt_bytes, fmt_count
 
 HOLDS, CAVEATS, FAILS, NOT_MEASURED = "holds", "holds with caveats", "does not hold", "not measured in this run"
 VERDICTS = (HOLDS, CAVEATS, FAILS, NOT_MEASURED)

@@ -11,9 +11,7 @@ import random
 import tempfile
 import time
 import traceback
-import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.catalog import methods, models, tasks
@@ -26,8 +24,9 @@ from bench.measure.generate import answer_text, generate_texts, generation_metri
 from bench.measure.inference import inference_metrics, saved_bytes, trainable_counts
 from bench.measure.timing import summarize
 from bench.measure.train import predict, train
-from bench.rows import store
-from bench.rows.store import SCHEMA_VERSION, clean_floats
+from bench.rows.fields import stamp
+from bench.rows.schema import SCHEMA_VERSION
+from bench.rows.store import clean_floats
 
 
 @dataclass(frozen=True)
@@ -81,13 +80,7 @@ def config_hash(spec: RunSpec, method_params: dict, every_param: bool = False) -
 def base_row(spec: RunSpec) -> dict:
 
     return {
-        "schema_version": store.SCHEMA_VERSION,
-        "kind": "run",
-        "run_id": uuid.uuid4().hex[:16],
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **environment.git_state(),
-        "machine_id": environment.machine_id(),
-        "machine_class": environment.machine_class(spec.device),
+        **stamp("run", spec.device),
         "config_hash": spec.config_hash,
         "suite": spec.suite,
         "task": spec.task,
