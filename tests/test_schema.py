@@ -63,6 +63,8 @@ def test_the_tables_metrics_are_ranked_and_compared_ones_count_in_their_category
     for m in schema.metrics("verdict"):
         assert m.category in ("params", "accuracy", "timing", "memory"), m.name
     assert {m.name for m in schema.metrics("samples")} == {m.name for m in schema.metrics(verdict="timing")}
+    for m in schema.metrics(verdict="timing"):  # compare reads more milliseconds as slower
+        assert m.unit == "ms" and m.direction == "lower", m.name
     assert schema.direction("accuracy") == "higher" and schema.direction("peak_mem_bytes") == "lower"
     assert schema.direction("gen_batch_size") is None and schema.direction("no_such_field") is None
     with pytest.raises(ValueError, match="needs raw samples"):

@@ -63,7 +63,7 @@ class Metric:
     type: type = float  # int: a count
     header: str = ""  # its column header in the report's tables (empty: its name)
     format: Format = "{:.4g}"  # its text in the report
-    samples: str = ""  # the row field with the raw samples behind a timing (compare's U test reads them)
+    samples: str = ""  # the row field with the raw samples (ms) behind a timing (compare's U test reads them)
     verdict: str = ""  # how `bench compare` judges it (VERDICTS; empty: it does not)
     table: bool = False  # a column of the report's task x method table
     generation: bool = False  # a column of the report's generation-task table
