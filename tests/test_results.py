@@ -4,7 +4,8 @@ import pytest
 
 from bench.errors import BenchError
 from bench.render.terminal import summary_table
-from bench.rows.store import DIRECTIONS, append_rows, clean_floats, read_rows
+from bench.rows.schema import METRICS
+from bench.rows.store import append_rows, clean_floats, read_rows
 
 
 def _row(**kw):
@@ -58,10 +59,9 @@ def test_malformed_middle_line_is_an_error(tmp_path):
 
 def test_nan_becomes_null_and_directions_are_declared():
     assert clean_floats({"a": float("nan"), "b": [1.0, float("inf")]}) == {"a": None, "b": [1.0, None]}
-    assert set(DIRECTIONS.values()) == {"higher", "lower"}
-    for name in DIRECTIONS:
-        has_unit = any(u in name for u in ("_bytes", "_per_s", "_ms_", "_params", "_pct"))
-        assert has_unit or name in ("accuracy", "macro_f1", "val_accuracy", "score", "exact_match", "rougeL", "bleu")
+    assert {m.direction for m in METRICS} == {"higher", "lower", None}
+    for m in METRICS:
+        assert m.unit, m.name
 
 
 def test_summary_table_shows_failures_and_seed_spread():

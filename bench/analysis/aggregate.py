@@ -11,37 +11,7 @@ import math
 from collections import defaultdict
 
 from bench.analysis.selection import main_rows
-
-METRICS = (
-    "accuracy",
-    "macro_f1",
-    "trainable_params",
-    "trainable_pct",
-    "total_params",
-    "adapter_bytes",
-    "train_tokens_per_s",
-    "train_tokens_per_s_effective",
-    "infer_tokens_per_s",
-    "infer_tokens_per_s_batch",
-    "infer_latency_ms_p50",
-    "infer_latency_ms_p95",
-    "peak_mem_bytes",
-    "virtual_tokens",
-    # generation tasks
-    "score",
-    "exact_match",
-    "rougeL",
-    "bleu",
-    "gen_ttft_ms_p50",
-    "gen_tpot_ms_p50",
-    "gen_tokens_per_s",
-    "gen_tokens_per_s_batch",
-    "gen_batch_ttft_ms_p50",
-    "gen_batch_tpot_ms_p50",
-    "gen_prompt_tokens_mean",
-    "gen_new_tokens",
-    "gen_batch_size",
-)
+from bench.rows.schema import metrics
 
 
 def run_rows(rows: list[dict]) -> list[dict]:
@@ -67,7 +37,8 @@ def mean(values) -> float | None:
 
 
 def group(rows: list[dict]) -> dict[tuple[str, str], dict]:
-    """(task, method) -> {"task", "method", "n", "n_ok", "statuses", metric means, accuracy_ci_low/high}.
+    """(task, method) -> {"task", "method", "n", "n_ok", "statuses", the mean of every declared metric
+    (bench/rows/schema.py), accuracy_ci_low/high}.
     Order: first appearance, as the suite ran them. Swept methods: the selected learning rate's rows only."""
 
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -87,8 +58,8 @@ def group(rows: list[dict]) -> dict[tuple[str, str], dict]:
             "method_params": first.get("method_params") or {},
             "metric": first.get("metric", "accuracy"),
         }
-        for m in METRICS:
-            rec[m] = mean(r.get(m) for r in ok)
+        for m in metrics():  # every declared metric
+            rec[m.name] = mean(r.get(m.name) for r in ok)
         lows = [x for x in (_num(r.get("accuracy_ci_low")) for r in ok) if x is not None]
         highs = [x for x in (_num(r.get("accuracy_ci_high")) for r in ok) if x is not None]
         rec["accuracy_ci_low"] = min(lows) if lows else None
@@ -113,21 +84,3 @@ def disjoint_below(a: dict, b: dict) -> bool:
         and b.get("accuracy_ci_low") is not None
         and a["accuracy_ci_high"] < b["accuracy_ci_low"]
     )
-
-
-def fmt_count(n) -> str:
-    if n is None:
-        return "-"
-    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= div:
-            return f"{n / div:.2f}{unit}"
-    return f"{n:.0f}"
-
-
-def fmt_bytes(n) -> str:
-    if n is None:
-        return "-"
-    for unit, div in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
-        if abs(n) >= div:
-            return f"{n / div:.1f} {unit}"
-    return f"{n:.0f} B"

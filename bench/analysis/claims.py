@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.analysis.aggregate import by_task, disjoint_below, fmt_bytes, fmt_count
+from bench.analysis.aggregate import by_task, disjoint_below
 from bench.analysis.evidence import (
     MIXED_LORA,
     SWAPPING_LORA,
@@ -26,6 +26,7 @@ from bench.analysis.evidence import (
     spectra,
 )
 from bench.analysis.paired import fmt_gap, fmt_p, paired
+from bench.rows.schema import fmt_bytes, fmt_count
 
 HOLDS, CAVEATS, FAILS, NOT_MEASURED = "holds", "holds with caveats", "does not hold", "not measured in this run"
 VERDICTS = (HOLDS, CAVEATS, FAILS, NOT_MEASURED)

@@ -12,32 +12,15 @@ from dataclasses import dataclass
 
 from bench.errors import BenchError
 from bench.execute.identity import match_key
-from bench.rows.store import DIRECTIONS
+from bench.rows import schema
 
 WORSE, BETTER, NOISE, FAILING, INCOMPARABLE = "+", "-", "~", "!", "x"
 DEFAULT_FACTOR = {"cpu": 1.25, "cuda": 1.10}  # CPU timings on shared machines swing more than GPU ones
 ALPHA = 0.01
 SIZE_TOLERANCE = 0.01  # serialized adapters carry a small config whose length varies with versions
 
-# metric -> the raw samples behind it (milliseconds; more is slower for every one of them)
-TIMINGS = {
-    "train_step_ms_p50": "train_step_ms_samples",
-    "infer_latency_ms_p50": "infer_latency_ms_samples",
-    "infer_batch_ms_p50": "infer_batch_ms_samples",
-    "gen_ttft_ms_p50": "gen_ttft_ms_samples",
-}
-# the category decides who may fail CI: "status", "params" and "accuracy" always count;
-# "timing" and "memory" can be made advisory (shared machines are noisy).
-CATEGORIES = {
-    "status": "status",
-    "trainable_params": "params",
-    "total_params": "params",
-    "adapter_bytes": "params",
-    "accuracy": "accuracy",
-    "score": "accuracy",
-    "peak_mem_bytes": "memory",
-    **{m: "timing" for m in TIMINGS},
-}
+# A metric's category (bench/rows/schema.py) decides who may fail CI: "status", "params" and "accuracy" always
+# count; "timing" and "memory" can be made advisory (shared machines are noisy).
 NOISY = ("timing", "memory")
 
 
@@ -54,7 +37,7 @@ class Verdict:
 
     @property
     def category(self) -> str:
-        return CATEGORIES.get(self.metric, "other")
+        return "status" if self.metric == "status" else schema.category(self.metric)
 
     @property
     def regression(self) -> bool:
@@ -137,7 +120,7 @@ def timing_verdict(
     run: str, metric: str, base_row: dict, cur_row: dict, factor: float, alpha: float = ALPHA
 ) -> Verdict:
     """Slower by more than `factor` (medians of the raw samples) and a U test at p < alpha: both."""
-    samples = TIMINGS[metric]
+    samples = schema.metric(metric).samples
     base, cur = base_row.get(metric), cur_row.get(metric)
     ratio, p_slower, p_faster = slowdown(base_row.get(samples), cur_row.get(samples))
     if ratio is None:
@@ -179,22 +162,24 @@ def compare_rows(base_row: dict, cur_row: dict, factor: float) -> list[Verdict]:
     if status is not None:
         return [status]
     out = []
-    for metric in ("trainable_params", "total_params"):
-        if base_row.get(metric) is not None or cur_row.get(metric) is not None:
-            out.append(exact_verdict(run, metric, base_row.get(metric), cur_row.get(metric)))
-    if base_row.get("adapter_bytes") is not None:
-        out.append(size_verdict(run, "adapter_bytes", base_row["adapter_bytes"], cur_row.get("adapter_bytes")))
-    if base_row.get("accuracy") is not None:
-        out.append(accuracy_verdict(run, base_row, cur_row))
-    if base_row.get("metric") not in (None, "accuracy", "exact_match") and base_row.get("score") is not None:
-        out.append(accuracy_verdict(run, base_row, cur_row, metric="score"))  # e.g. ROUGE-L, within its interval
-    for metric in TIMINGS:
-        if base_row.get(metric) is not None and DIRECTIONS.get(metric):
-            out.append(timing_verdict(run, metric, base_row, cur_row, factor))
-    if base_row.get("peak_mem_bytes") is not None:
-        out.append(
-            memory_verdict(run, "peak_mem_bytes", base_row["peak_mem_bytes"], cur_row.get("peak_mem_bytes"), factor)
-        )
+    for m in schema.metrics(verdict="exact"):
+        if base_row.get(m.name) is not None or cur_row.get(m.name) is not None:
+            out.append(exact_verdict(run, m.name, base_row.get(m.name), cur_row.get(m.name)))
+    for m in schema.metrics(verdict="size"):
+        if base_row.get(m.name) is not None:
+            out.append(size_verdict(run, m.name, base_row[m.name], cur_row.get(m.name)))
+    for m in schema.metrics(verdict="interval"):
+        # `score` is the task's own metric: judged apart from accuracy only when it is another one (e.g. ROUGE-L)
+        if m.name == "score" and base_row.get("metric") in (None, "accuracy", "exact_match"):
+            continue
+        if base_row.get(m.name) is not None:
+            out.append(accuracy_verdict(run, base_row, cur_row, metric=m.name))
+    for m in schema.metrics(verdict="timing"):
+        if base_row.get(m.name) is not None:
+            out.append(timing_verdict(run, m.name, base_row, cur_row, factor))
+    for m in schema.metrics(verdict="memory"):
+        if base_row.get(m.name) is not None:
+            out.append(memory_verdict(run, m.name, base_row[m.name], cur_row.get(m.name), factor))
     return out
 
 

@@ -9,9 +9,7 @@ import random
 import tempfile
 import time
 import traceback
-import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.catalog import methods, models, tasks
@@ -23,7 +21,7 @@ from bench.measure.generate import answer_text, generate_texts, generation_metri
 from bench.measure.inference import inference_metrics, saved_bytes, trainable_counts
 from bench.measure.timing import summarize
 from bench.measure.train import predict, train
-from bench.rows import store
+from bench.rows.fields import stamp
 from bench.rows.store import clean_floats
 
 
@@ -53,13 +51,7 @@ class RunSpec:
 def base_row(spec: RunSpec) -> dict:
 
     return {
-        "schema_version": store.SCHEMA_VERSION,
-        "kind": "run",
-        "run_id": uuid.uuid4().hex[:16],
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **environment.git_state(),
-        "machine_id": environment.machine_id(),
-        "machine_class": environment.machine_class(spec.device),
+        **stamp("run", spec.device),
         "config_hash": spec.config_hash,
         "suite": spec.suite,
         "task": spec.task,

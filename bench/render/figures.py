@@ -10,6 +10,7 @@ import io
 import itertools
 import re
 
+from bench.rows.schema import metrics
 from bench.switching import STRATEGIES
 
 PALETTE = "colorblind"
@@ -146,19 +147,14 @@ def spectrum_figure(rows: list[dict]) -> str:
     return to_svg(fig)
 
 
-HISTORY_METRICS = (
-    ("accuracy", "accuracy"),
-    ("train_tokens_per_s", "train tokens/s"),
-    ("infer_latency_ms_p50", "latency p50 ms"),
-)
-
-
 def history_figure(points: list[dict]) -> str:
-    """points: {"set": label, "series": "task/method", metric: value...}; one panel per metric."""
+    """points: {"set": label, "series": "task/method", metric: value...}; one panel per metric with a `history`
+    title in the metric table."""
     plt, sns = _plt()
-    fig, axes = plt.subplots(1, len(HISTORY_METRICS), figsize=(10, 3.2))
+    panels = [(m.name, m.history) for m in metrics("history")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(10, 3.2))
     labels = list(dict.fromkeys(p["set"] for p in points))
-    for ax, (metric, label) in zip(axes, HISTORY_METRICS):
+    for ax, (metric, label) in zip(axes, panels):
         pts = [p for p in points if p.get(metric) is not None]
         data = {
             "set": [labels.index(p["set"]) for p in pts],

@@ -23,20 +23,10 @@ from bench.analysis.selection import main_rows, sweep_points
 from bench.errors import BenchError
 from bench.render import figures, sections
 from bench.render.sections import ARROW
+from bench.rows import schema
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-# (metric, header, direction, formatter) for the task x method table
-COLUMNS = (
-    ("accuracy", "accuracy (95% CI)", "higher", None),
-    ("trainable_params", "trainable params (%)", "lower", None),
-    ("adapter_bytes", "adapter size", "lower", agg.fmt_bytes),
-    ("train_tokens_per_s", "train tok/s", "higher", lambda v: f"{v:,.0f}"),
-    ("infer_tokens_per_s", "infer tok/s b1", "higher", lambda v: f"{v:,.0f}"),
-    ("infer_tokens_per_s_batch", "infer tok/s bN", "higher", lambda v: f"{v:,.0f}"),
-    ("infer_latency_ms_p50", "latency p50 ms", "lower", lambda v: f"{v:.2f}"),
-    ("peak_mem_bytes", "peak memory", "lower", agg.fmt_bytes),
-)
 PROVENANCE_ENV = (
     "torch",
     "transformers",
@@ -81,11 +71,12 @@ def method_table(rows: list[dict]) -> list[dict]:
     out = []
     for task, recs in tasks.items():
         ok = [r for r in recs if r["n_ok"]]
-        best = {m: best_values(ok, m, d) for m, _, d, _ in COLUMNS}
+        best = {m.name: best_values(ok, m.name, m.direction) for m in schema.metrics("table")}
         lines = []
         for rec in recs:
             cells = []
-            for metric, _, _, fmt in COLUMNS:
+            for m in schema.metrics("table"):
+                metric = m.name
                 v = rec.get(metric) if rec["n_ok"] else None
                 if v is None:
                     text = "-"
@@ -93,12 +84,12 @@ def method_table(rows: list[dict]) -> list[dict]:
                     text = fmt_acc(rec)
                 elif metric == "trainable_params":
                     text = (
-                        f"{agg.fmt_count(v)} ({rec['trainable_pct']:.3g} %)"
+                        f"{schema.fmt_count(v)} ({rec['trainable_pct']:.3g} %)"
                         if rec.get("trainable_pct") is not None
-                        else agg.fmt_count(v)
+                        else schema.fmt_count(v)
                     )
                 else:
-                    text = fmt(v)
+                    text = m.text(v)
                 cells.append(
                     {
                         "metric": metric,
@@ -141,7 +132,7 @@ def headline(rows: list[dict]) -> list[str]:
     trained = {m: v for m, v in per_method.items() if v["trainable_params"]}
     if trained:
         fewest = min(trained, key=lambda m: trained[m]["trainable_params"])
-        s = f"Fewest trainable parameters: {fewest} ({agg.fmt_count(trained[fewest]['trainable_params'])})"
+        s = f"Fewest trainable parameters: {fewest} ({schema.fmt_count(trained[fewest]['trainable_params'])})"
         if "lora" in trained and "prompt_tuning" in trained:
             ratio = trained["lora"]["trainable_params"] / trained["prompt_tuning"]["trainable_params"]
             s += (
@@ -311,7 +302,7 @@ def history_section(history: list[list[dict]] | None) -> dict | None:
                     {
                         "set": i,
                         "series": f"{rec['task']}/{rec['method']}",
-                        **{m: rec.get(m) for m, _ in figures.HISTORY_METRICS},
+                        **{m.name: rec.get(m.name) for m in schema.metrics("history")},
                     }
                 )
     return {"sets": sets, "figure": figures.history_figure(points)}
@@ -348,7 +339,10 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "n_rows": len(rows),
         "n_ok": sum(r.get("status") == "ok" for r in rows),
         "headline": headline(rows),
-        "columns": [{"metric": m, "header": h, "arrow": ARROW[d], "direction": d} for m, h, d, _ in COLUMNS],
+        "columns": [
+            {"metric": m.name, "header": m.header, "arrow": ARROW[m.direction], "direction": m.direction}
+            for m in schema.metrics("table")
+        ],
         "tables": method_table(rows),
         "sweep": sections.sweep_section(rows),
         "paired": sections.paired_section(rows, pair),

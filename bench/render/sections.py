@@ -6,6 +6,7 @@ from __future__ import annotations
 from bench.analysis import aggregate as agg
 from bench.analysis.paired import fmt_gap, fmt_p, paired
 from bench.analysis.selection import sweep_points
+from bench.rows.schema import metrics
 
 ARROW = {"higher": "↑", "lower": "↓"}
 
@@ -60,20 +61,6 @@ def paired_section(rows: list[dict], pair: tuple[str, str]) -> dict | None:
     }
 
 
-GENERATION_COLUMNS = (  # (field, header, direction, format)
-    ("score", "task metric", "higher", "{:.3f}"),
-    ("exact_match", "exact match", "higher", "{:.3f}"),
-    ("rougeL", "ROUGE-L", "higher", "{:.3f}"),
-    ("bleu", "BLEU", "higher", "{:.3f}"),
-    ("gen_ttft_ms_p50", "TTFT ms b1", "lower", "{:.1f}"),
-    ("gen_tpot_ms_p50", "ms / token b1", "lower", "{:.2f}"),
-    ("gen_tokens_per_s", "out tok/s b1", "higher", "{:,.0f}"),
-    ("gen_batch_ttft_ms_p50", "TTFT ms bN", "lower", "{:.1f}"),
-    ("gen_tokens_per_s_batch", "out tok/s bN", "higher", "{:,.0f}"),
-    ("virtual_tokens", "virtual tokens", "lower", "{:.0f}"),
-)
-
-
 def generation_section(rows: list[dict]) -> dict | None:
     """Generation tasks: the task's metric beside exact match, ROUGE-L, BLEU (0-1), and the serving clocks of
     fixed-length greedy decoding at batch 1 and batch N. None when no generation run is ok."""
@@ -84,12 +71,11 @@ def generation_section(rows: list[dict]) -> dict | None:
     out = []
     for rec in recs:
         cells = [
-            {"metric": f, "value": rec.get(f), "text": "-" if rec.get(f) is None else fmt.format(rec[f])}
-            for f, _, _, fmt in GENERATION_COLUMNS
+            {"metric": m.name, "value": rec.get(m.name), "text": m.text(rec.get(m.name))} for m in metrics("generation")
         ]
         out.append({"task": rec["task"], "method": rec["method"], "metric": rec.get("metric"), "cells": cells})
     return {
-        "columns": [{"header": h, "arrow": ARROW[d]} for _, h, d, _ in GENERATION_COLUMNS],
+        "columns": [{"header": m.header, "arrow": ARROW[m.direction]} for m in metrics("generation")],
         "rows": out,
         "new_tokens": first.get("gen_new_tokens"),
         "batch_size": first.get("gen_batch_size"),

@@ -9,20 +9,20 @@ import numpy as np
 
 from bench.analysis.paired import fmt_gap, fmt_p, paired
 from bench.analysis.selection import main_rows, sweep_points
-
-
-def _fmt_count(n) -> str:
-    if n is None:
-        return "-"
-    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if n >= div:
-            return f"{n / div:.2f}{unit}"
-    return str(int(n))
+from bench.rows.schema import metrics
 
 
 def _mean(values):
     v = [x for x in values if x is not None and not (isinstance(x, float) and math.isnan(x))]
     return float(np.mean(v)) if v else None
+
+
+def _accuracy(ok: list[dict]) -> str:
+    acc = _mean(r["accuracy"] for r in ok)
+    if len(ok) == 1:
+        return f"{acc:.3f} [{ok[0]['accuracy_ci_low']:.3f}, {ok[0]['accuracy_ci_high']:.3f}]"
+    accs = [r["accuracy"] for r in ok]
+    return f"{acc:.3f} ({min(accs):.3f}..{max(accs):.3f}, n={len(ok)})"
 
 
 def summary_table(rows: list[dict]) -> str:
@@ -33,18 +33,8 @@ def summary_table(rows: list[dict]) -> str:
     for r in main_rows(rows):  # a learning-rate sweep: its selected rate only
         if r.get("kind", "run") == "run":
             groups[(r["task"], r["method"])].append(r)
-    header = [
-        "task",
-        "method",
-        "status",
-        "accuracy (95% CI)",
-        "trainable",
-        "%",
-        "train tok/s",
-        "infer tok/s b1",
-        "infer tok/s bN",
-        "peak mem MB",
-    ]
+    columns = metrics("terminal")
+    header = ["task", "method", "status"] + [m.terminal for m in columns]
     lines = [header]
     for (task, method), rs in groups.items():
         ok = [r for r in rs if r["status"] == "ok"]
@@ -52,32 +42,16 @@ def summary_table(rows: list[dict]) -> str:
         if not ok:
             lines.append([task, method, status] + ["-"] * (len(header) - 3))
             continue
-        acc = _mean(r["accuracy"] for r in ok)
-        if len(ok) == 1:
-            acc_s = f"{acc:.3f} [{ok[0]['accuracy_ci_low']:.3f}, {ok[0]['accuracy_ci_high']:.3f}]"
-        else:
-            accs = [r["accuracy"] for r in ok]
-            acc_s = f"{acc:.3f} ({min(accs):.3f}..{max(accs):.3f}, n={len(ok)})"
-        tps, ib1, ibn, mem = (
-            _mean(r.get(k) for r in ok)
-            for k in ("train_tokens_per_s", "infer_tokens_per_s", "infer_tokens_per_s_batch", "peak_mem_bytes")
-        )
-        if ib1 is None:  # generation tasks: generated tokens/s of fixed-length greedy decoding
-            ib1, ibn = (_mean(r.get(k) for r in ok) for k in ("gen_tokens_per_s", "gen_tokens_per_s_batch"))
-        lines.append(
-            [
-                task,
-                method,
-                status,
-                acc_s,
-                _fmt_count(ok[0]["trainable_params"]),
-                f"{ok[0]['trainable_pct']:.2f}",
-                f"{tps:.0f}" if tps else "-",
-                f"{ib1:.0f}" if ib1 else "-",
-                f"{ibn:.0f}" if ibn else "-",
-                f"{mem / 2**20:.0f}" if mem else "-",
-            ]
-        )
+        cells = []
+        for m in columns:
+            if m.name == "accuracy":  # with its interval (one seed) or its spread over seeds
+                cells.append(_accuracy(ok))
+                continue
+            v = _mean(r.get(m.name) for r in ok)
+            if v is None and m.stand_in:  # e.g. generation tasks: generated tokens/s of fixed-length decoding
+                v = _mean(r.get(m.stand_in) for r in ok)
+            cells.append(m.text(v, terminal=True))
+        lines.append([task, method, status, *cells])
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
     out = []
     for j, line in enumerate(lines):

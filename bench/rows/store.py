@@ -1,7 +1,7 @@
-"""The result row and its store: append-only JSONL, one row per run, schema versioned.
+"""The result rows' store: append-only JSONL, one row per run, schema versioned (bench/rows/schema.py).
 
 A row is written whole and flushed; a truncated last line (a process killed mid-write) is
-reported and ignored. Every metric declares whether higher or lower is better.
+reported and ignored.
 """
 
 from __future__ import annotations
@@ -12,42 +12,6 @@ import sys
 from pathlib import Path
 
 from bench.errors import BenchError
-
-SCHEMA_VERSION = 1
-STATUSES = ("ok", "failed", "oom", "unsupported", "cancelled", "timeout")
-
-# metric -> "higher" or "lower" is better; units are in the names.
-DIRECTIONS = {
-    "accuracy": "higher",
-    "macro_f1": "higher",
-    "val_accuracy": "higher",
-    "trainable_params": "lower",
-    "trainable_pct": "lower",
-    "adapter_bytes": "lower",
-    "train_tokens_per_s": "higher",
-    "train_tokens_per_s_effective": "higher",
-    "train_step_ms_p50": "lower",
-    "train_step_ms_iqr": "lower",
-    "peak_mem_bytes": "lower",
-    "infer_tokens_per_s": "higher",
-    "infer_latency_ms_p50": "lower",
-    "infer_latency_ms_p95": "lower",
-    "infer_tokens_per_s_batch": "higher",
-    "infer_batch_ms_p50": "lower",
-    # generation tasks: the task's metric (`score`, 0-1) and the serving clocks of fixed-length decoding
-    "score": "higher",
-    "exact_match": "higher",
-    "rougeL": "higher",
-    "bleu": "higher",
-    "gen_ttft_ms_p50": "lower",
-    "gen_ttft_ms_p95": "lower",
-    "gen_tpot_ms_p50": "lower",
-    "gen_tpot_ms_p95": "lower",
-    "gen_tokens_per_s": "higher",
-    "gen_tokens_per_s_batch": "higher",
-    "gen_batch_ttft_ms_p50": "lower",
-    "gen_batch_tpot_ms_p50": "lower",
-}
 
 
 def append_rows(path: Path, rows: list[dict]) -> None:

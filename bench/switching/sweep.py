@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ from bench.execute.device import resolve_device
 from bench.execute.run import quiet_libraries
 from bench.measure import environment, memory
 from bench.rows import store
+from bench.rows.fields import new_run_id, stamp
 from bench.switching import fleet as fleets
 from bench.switching import gates
 from bench.switching.strategies import PROMPT_STRATEGIES, SERVERS, STRATEGIES, Served, serve
@@ -106,8 +105,7 @@ def row_for(
     ok = bool(gate.get("gate_ok", True))
     return {
         **prov,
-        "run_id": uuid.uuid4().hex[:16],
-        "kind": "switch",
+        "run_id": new_run_id(),
         "model": cfg.model,
         "strategy": strategy,
         "n_tasks": w.n_tasks,
@@ -168,12 +166,8 @@ def run_sweep(cfg: SweepConfig, output: Path, show_progress: bool = True) -> lis
     quiet_libraries()
     base, spec = fleets.load_backbone(cfg.model)
     prov = {
-        "schema_version": store.SCHEMA_VERSION,
+        **stamp("switch", device.type),  # run_id: one per row, drawn as each is built
         "suite": cfg.name,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **environment.git_state(),
-        "machine_id": environment.machine_id(),
-        "machine_class": environment.machine_class(device.type),
         "env": environment.environment(device),
         "sweep": dataclasses.asdict(cfg),
     }
@@ -242,8 +236,7 @@ def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar) -> list[d
                 rows.append(
                     {
                         **prov,
-                        "run_id": uuid.uuid4().hex[:16],
-                        "kind": "switch",
+                        "run_id": new_run_id(),
                         "model": cfg.model,
                         "strategy": s,
                         "n_tasks": w.n_tasks,

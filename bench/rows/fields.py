@@ -1,0 +1,205 @@
+"""Every field a result row carries, with its JSON type, whether every new row has it, and what it means; and
+the provenance stamp every new row starts with.
+
+RUN_FIELDS: a `run` row (bench/execute/run.py); SWITCH_FIELDS: a `switch` row (bench/switching/sweep.py).
+Metrics are fields too: RUN_FIELDS takes them from the metric table (bench/rows/schema.py), declared there
+once. A type is JSON's, in Python's names: str, int, float, bool, list, dict; `|null` when it may be null.
+`required`: every new row of the kind has it, whatever its status (a failed run stops early, so most fields
+are in ok rows only, and some only for one kind of task or method). Nested values (budget, env, gates, ...)
+are described here, not typed field by field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from bench import __version__
+from bench.measure import environment
+from bench.rows.schema import KINDS, METRICS, SCHEMA_VERSION
+
+_JSON = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict, "null": type(None)}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str  # "float", "str|null", ...: JSON types in Python's names, "|"-separated
+    required: bool  # every new row of its kind has it
+    description: str
+    metric: bool = False  # declared in the metric table (direction, unit, display: bench/rows/schema.py)
+
+    def __post_init__(self):
+        unknown = [t for t in self.type.split("|") if t not in _JSON]
+        if unknown:
+            raise ValueError(f"field {self.name}: unknown type {unknown[0]!r}; valid: {', '.join(_JSON)}")
+
+    def accepts(self, value) -> bool:
+        """The value is of a declared type (a bool is no int, an int no float)."""
+        return any(type(value) is _JSON[t] for t in self.type.split("|"))
+
+
+def _table(text: str) -> dict[str, Field]:
+    """Lines of `name  type  yes|no  description` -> fields by name."""
+    out = {}
+    for line in text.strip().splitlines():
+        name, typ, required, description = line.split(None, 3)
+        if required not in ("yes", "no") or name in out:
+            raise ValueError(f"field table: bad line {line!r}")
+        out[name] = Field(name, typ, required == "yes", description)
+    return out
+
+
+# What every new row starts with (stamp()); the first fields of both kinds of row.
+PROVENANCE = _table("""
+schema_version  int        yes  the row layout's version (bench/rows/schema.py SCHEMA_VERSION); compare refuses to mix versions
+kind            str        yes  "run" (one method on one task) or "switch" (one workload and strategy of the switching sweep)
+run_id          str        yes  16 hex characters, new for every row; names a kept adapter's folder
+created_at      str        yes  when the row was begun (the sweep, for switch rows): ISO 8601, UTC, to the second
+git_sha         str        yes  the commit of the code that ran ("unknown" outside a git checkout)
+git_dirty       bool|null  yes  tracked files other than results/ differed from that commit; null: git could not tell
+machine_id      str        yes  12 hex characters, stable per machine: the hashed machine id (or host name) and CPU model
+machine_class   str        yes  the kind of machine baselines are kept per: device kind, CPU or GPU model, core or GPU count
+bench_version   str        yes  the adapter-bench version that wrote the row (rows written before it was recorded lack it)
+""")
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def stamp(kind: str, device_kind: str = "cpu") -> dict:
+    """The PROVENANCE fields of a new row of `kind` measured on `device_kind` ("cpu" or "cuda"). None of them
+    enters a config hash: a run's identity is what it ran, not when or where."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown row kind {kind!r}; valid: {', '.join(KINDS)}")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": kind,
+        "run_id": new_run_id(),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **environment.git_state(),
+        "machine_id": environment.machine_id(),
+        "machine_class": environment.machine_class(device_kind),
+        "bench_version": __version__,
+    }
+
+
+RUN_FIELDS: dict[str, Field] = {
+    **PROVENANCE,
+    **_table("""
+config_hash     str        yes  sha256 of what decides the result (task and version, model, method and parameters, seed, budget, measurement settings, schema version): --resume matches on it
+suite           str        yes  the suite's name
+task            str        yes  the task's name
+task_version    int        yes  the task file's `version`
+task_digest     str        yes  a digest of the task file's content: --resume refuses rows of a task edited without a version bump
+model           str        yes  the model's name in the catalog, or its path
+method          str        yes  the method as the suite names it (a variant's own name)
+base_method     str        yes  the registered method it runs (the method itself unless it is a variant)
+seed            int        yes  the random seed of data order, initialisation and bootstrap
+budget          dict       yes  the training budget (bench/config.py Budget)
+measure         dict       yes  the measurement settings (bench/config.py Measure)
+method_params   dict       yes  the method's parameters: the suite's overrides, every resolved parameter once it is built
+status          str        yes  ok, failed, oom, unsupported, cancelled or timeout
+error           str|null   yes  why the run is not ok, on one line; null when it is
+lr_sweep        list       no   the learning rates of the sweep this run is one point of
+sweep           list       no   the other points (parameter overrides) of the suite's sweep this run is one point of
+wall_s          float      no   seconds the whole run took (absent when the executor killed or cancelled it)
+env             dict       no   torch, transformers, peft and python versions, platform, device kind and name, threads, CUDA version
+lr_source       str        no   where the method's default learning rate comes from
+mem_baseline_bytes  int    no   the process's resident memory before the model is loaded (CPU; 0 on CUDA)
+model_kind      str        no   "encoder" (a classification head) or "causal" (label words scored, or answers generated)
+adapter_targets list       no   the modules a PEFT adapter wraps, sorted
+train_steps     int        no   optimizer steps taken
+train_wall_s    float      no   seconds spent training
+train_tokens    int        no   real (non-pad) tokens trained on
+train_examples  int        no   training examples (generation tasks: one per reference)
+loss_first      float|null no   the first step's training loss
+loss_last       float|null no   the last step's training loss
+loss_curve      list       no   every step's training loss, to 5 decimals
+train_step_ms_samples  list  no  milliseconds of each timed training step (warm-up excluded)
+update_spectrum dict       no   full fine-tuning: singular values of the weight update dW of LoRA's target matrices (bench/measure/spectrum.py)
+metric          str        no   the task's metric that `score` holds: accuracy, exact_match, rougeL or bleu
+accuracy_ci_low   float|null  no  the bootstrap 95 % interval of `accuracy`, low end
+accuracy_ci_high  float|null  no  the bootstrap 95 % interval of `accuracy`, high end
+score_ci_low    float|null no   the bootstrap 95 % interval of `score`, low end (tasks scored by ROUGE-L)
+score_ci_high   float|null no   the bootstrap 95 % interval of `score`, high end (tasks scored by ROUGE-L)
+n_eval          int        no   test examples scored
+n_val           int        no   validation examples scored
+label_counts    list       no   test examples per class, in the task's label order (classification)
+pred_counts     list       no   predictions per class, in the task's label order (classification)
+test_correct    str        no   "1" or "0" per test example, in the split's order: paired tests match runs example by example
+samples         list       no   the first five generated outputs: the text, the extracted answer, the first reference, how many references
+infer_latency_ms_samples  list  no  milliseconds of each timed batch-1 request
+infer_batch_size  int      no   requests in the timed classification batch
+infer_batch_ms_samples  list  no  milliseconds of each timed classification batch
+infer_extra_tokens_per_request  int  no  tokens the method adds to every classification request (its virtual tokens)
+gen_extra_tokens_per_request    int  no  tokens the method adds to every generation request (its virtual tokens)
+gen_ttft_ms_samples   list  no  milliseconds to the first token of each timed batch-1 request
+gen_batch_ms_samples  list  no  milliseconds of each timed generation batch, prompt to last token
+adapter_path    str        no   where the trained adapter is kept (runs of a suite that keeps adapters)
+"""),
+    **{m.name: Field(m.name, f"{m.type.__name__}|null", False, m.description, metric=True) for m in METRICS},
+}
+
+SWITCH_FIELDS: dict[str, Field] = {
+    **PROVENANCE,
+    **_table("""
+suite           str        yes  the sweep's name: switch, switch-quick
+env             dict       yes  torch, transformers, peft and python versions, platform, device kind and name, threads, CUDA version
+sweep           dict       yes  the sweep's settings (bench/switching/sweep.py SweepConfig)
+trained_adapters_from  list  no  the result rows whose kept adapters fill the fleet's first slots
+model           str        yes  the backbone's name in the catalog, or its path
+strategy        str        yes  how adapters are served (bench/switching/strategies.py STRATEGIES)
+n_tasks         int        yes  tasks, one adapter each, in the fleet (N)
+batch_size      int        yes  requests per served batch
+popularity      str        yes  how requests spread over the tasks: uniform or zipf
+order           str        yes  grouped (a task's requests together) or shuffled
+length          str        yes  the requests' length: short (16 tokens) or long (64)
+status          str        yes  ok, failed (a correctness gate failed) or unsupported
+error           str|null   yes  why the row is not ok; null when it is
+gate_ok         bool|null  yes  every correctness gate passed; null when the strategy was not served
+tokens_per_request  int    no   input tokens per request
+n_requests      int        no   requests in the workload
+n_switches      int        no   adapter swaps while serving the workload once (the first load counts)
+expected_switches  int     no   swaps the task sequence needs at this batch size (0 for strategies that mix tasks in a batch)
+switch_ms_p50   float|null no   median milliseconds of one swap (null: none happened)
+switch_ms_p95   float|null no   95th percentile milliseconds of one swap
+switch_ms_p99   float|null no   99th percentile milliseconds of one swap
+total_ms_p50    float      no   median milliseconds to serve the whole workload, over the repeats
+requests_per_s  float      no   requests served per second (from total_ms_p50)
+tokens_per_s    float      no   input tokens served per second (from total_ms_p50)
+overhead_vs_base_pct  float|null  no  percent slower than serving the base model without adapters; null without a base row
+extra_tokens    int        no   tokens the strategy adds to the workload (soft prompts)
+adapter_bytes_resident  int  no  bytes of adapter weights the strategy keeps in memory
+peak_mem_bytes  int        no   peak memory while serving (see peak_mem_scope); compare judges it as the run metric
+peak_mem_scope  str        no   "strategy" (CUDA: the peak is reset for each strategy) or "process" (CPU: the process's peak so far)
+gates           dict       no   each correctness gate's outcome (bench/switching/gates.py)
+rank            int        no   the LoRA rank of the fleet's adapters
+virtual_tokens  int        no   the soft prompts' length in the fleet
+trained_in_fleet  int      no   the fleet's adapters that were trained (the rest are random)
+break_even_requests_per_task  float|null  no  merge_swap: requests per task after which merging pays; null: it never does
+total_ms_samples   list    no   milliseconds to serve the workload, one per repeat
+switch_ms_samples  list    no   milliseconds of every swap
+batch_ms_samples   list    no   milliseconds of every served batch
+"""),
+}
+
+FIELDS = {"run": RUN_FIELDS, "switch": SWITCH_FIELDS}
+
+
+def undeclared(row: dict) -> list[str]:
+    """What in a row the schema does not declare: unknown fields, values of another type, required fields
+    missing (one line each; empty when the row is as declared)."""
+    fields = FIELDS.get(row.get("kind", "run"))
+    if fields is None:
+        return [f"kind {row.get('kind')!r} is not one of {', '.join(KINDS)}"]
+    out = [f"{k}: not a declared field" for k in row if k not in fields]
+    out += [
+        f"{k}: {type(v).__name__} is not {fields[k].type}"
+        for k, v in row.items()
+        if k in fields and not fields[k].accepts(v)
+    ]
+    out += [f"{k}: required, missing" for k, f in fields.items() if f.required and k not in row]
+    return out
