@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bench.config import Budget
-from bench.rows.store import SCHEMA_VERSION
+from bench.rows.schema import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from bench.execute.run import RunSpec
