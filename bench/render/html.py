@@ -17,6 +17,7 @@ from pathlib import Path
 from bench.analysis import aggregate as agg
 from bench.analysis import health
 from bench.analysis.claims import assess, comparable_slice
+from bench.analysis.decide import decide
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.analysis.selection import main_rows, sweep_points
 from bench.errors import BenchError
@@ -348,6 +349,7 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "n_rows": len(rows),
         "n_ok": sum(r.get("status") == "ok" for r in rows),
+        "decide": decide(rows),
         "headline": headline(rows),
         "columns": [{"metric": m, "header": h, "arrow": ARROW[d], "direction": d} for m, h, d, _ in COLUMNS],
         "tables": method_table(rows),
