@@ -10,7 +10,7 @@ import html
 from datetime import datetime, timezone
 
 from bench.history.detect import PENALTY, TRACKED, Series, Step, steps
-from bench.render.figures import _plt, to_svg
+from bench.render.figures import _plt, method_gid, to_svg
 from bench.render.palette import method_colour
 
 LINESTYLES = ("-", "--", ":", "-.")
@@ -30,10 +30,11 @@ def metric_figure(series: list[Series], found: list[Step], commit_labels: list[s
             style = LINESTYLES[styles.setdefault(s.method, 0) % len(LINESTYLES)]
             styles[s.method] += 1
             xs = [p.commit.index for p in s.points]
-            ax.plot(
+            (line,) = ax.plot(
                 xs, [p.value for p in s.points], marker="o", ms=4, lw=1.4, ls=style, color=method_colour(s.method),
                 label=s.label,
             )  # fmt: skip
+            line.set_gid(method_gid(s.method))
         for st in (st for st in found if st.series.task == task):
             x = st.first.index - 0.5
             ax.axvline(x, color="#C00000" if st.worse else "#2E7D32", ls=":", lw=1.2)

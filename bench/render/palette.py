@@ -10,18 +10,18 @@ from __future__ import annotations
 import hashlib
 
 KNOWN = {
-    "lora": "#0072B2",  # blue
-    "prompt_tuning": "#E69F00",  # orange
-    "head_only": "#009E73",  # green
-    "full": "#CC79A7",  # pink
-    "zero_shot": "#7F7F7F",  # grey
-    "dora": "#56B4E9",  # sky blue
-    "prefix_tuning": "#D55E00",  # vermilion
-    "p_tuning": "#B8860B",  # dark gold
-    "ia3": "#6A3D9A",  # purple
+    "lora": "#0072b2",  # blue
+    "prompt_tuning": "#e69f00",  # orange
+    "head_only": "#009e73",  # green
+    "full": "#cc79a7",  # pink
+    "zero_shot": "#7f7f7f",  # grey
+    "dora": "#56b4e9",  # sky blue
+    "prefix_tuning": "#d55e00",  # vermilion
+    "p_tuning": "#b8860b",  # dark gold
+    "ia3": "#6a3d9a",  # purple
 }
 # for names not in KNOWN: distinct from the colours above, dark enough on white
-FALLBACK = ("#1B9E77", "#A6761D", "#E7298A", "#66A61E", "#7570B3", "#8C564B", "#17BECF", "#BCBD22", "#393B79")
+FALLBACK = ("#1b9e77", "#a6761d", "#e7298a", "#66a61e", "#7570b3", "#8c564b", "#17becf", "#bcbd22", "#393b79")
 
 
 def method_colour(method: str) -> str:
