@@ -26,6 +26,12 @@ COSTS = (
     ("train_wall_s", "training time", lambda v: f"{v:.0f} s"),
 )
 
+NONE_TEXT = {
+    "trainable_params": "no trainable parameters",
+    "adapter_bytes": "no adapter",
+    "train_wall_s": "no training",
+}
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -103,6 +109,8 @@ def staircase(rows: list[dict], task: str, recs: dict[str, dict], metric: str, w
         limit_text = f"at most {fmt(limit)} {what}" if what != "training time" else f"at most {fmt(limit)} of training"
         if metric in ("peak_mem_bytes", "adapter_bytes") or "latency" in what:
             limit_text = f"{what} at most {fmt(limit)}"
+        if limit == 0 and metric in NONE_TEXT:
+            limit_text = NONE_TEXT[metric]
         out.append(
             Choice(
                 task,
