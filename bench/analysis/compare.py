@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.config import budget_identity, params_identity
@@ -238,10 +238,35 @@ def compare(baseline_rows: list[dict], current_rows: list[dict], factor: float |
         f = factor if factor is not None else default_factor([b])
         out.extend(compare_rows(b, row, f))
     out += [
-        Verdict(describe(r), "-", INCOMPARABLE, note="only in current (no matching baseline row)") for r in only_cur
+        Verdict(
+            describe(r), "-", INCOMPARABLE, note="only in current (no matching baseline row)" + _differ(r, only_base)
+        )
+        for r in only_cur
     ]
-    out += [Verdict(describe(r), "-", INCOMPARABLE, note="only in baseline") for r in only_base]
+    out += [Verdict(describe(r), "-", INCOMPARABLE, note="only in baseline" + _differ(r, only_cur)) for r in only_base]
     return out
+
+
+def differing_keys(a: dict, b: dict) -> list[str]:
+    """The identity keys two rows disagree on: budget and method parameters key by key (budget.epochs)."""
+    ka, kb = match_key(a), match_key(b)
+    names = ["kind", "schema_version", "env.device_kind", *(RUN_KEY if ka[0] == "run" else SWITCH_KEY)]
+    out = []
+    for name, va, vb in ((n, x, y) for n, x, y in zip(names, ka, kb) if x != y):
+        da, db = (json.loads(v) if name in ("budget", "method_params") else None for v in (va, vb))
+        both = isinstance(da, dict) and isinstance(db, dict)
+        out += [f"{name}.{k}" for k in sorted(set(da) | set(db)) if da.get(k) != db.get(k)] if both else [name]
+    return out
+
+
+def _differ(row: dict, others: list[dict]) -> str:
+    """'; differs from the baseline's run of the same task, method and seed in: budget.epochs' or ''."""
+    loose = ("kind", "task", "model", "method", "seed", "strategy", "n_tasks")
+    same = [o for o in others if all(o.get(k) == row.get(k) for k in loose)]
+    if len(same) != 1:
+        return ""
+    keys = differing_keys(row, same[0])
+    return f"; the other side's run of the same task, method and seed differs in: {', '.join(keys)}" if keys else ""
 
 
 def _pair_failed(only_base: list[dict], only_cur: list[dict]) -> list[tuple[dict, dict]]:
@@ -299,7 +324,23 @@ def counts(verdicts: list[Verdict]) -> dict[str, int]:
     return {m: sum(v.mark == m for v in verdicts) for m in (WORSE, FAILING, BETTER, NOISE, INCOMPARABLE)}
 
 
-def to_markdown(verdicts: list[Verdict], advisory: tuple[str, ...] = ()) -> str:
+def to_json(verdicts: list[Verdict], advisory: tuple[str, ...], totals: dict[str, int], code: int) -> str:
+    """{"verdicts": [...], "counts": {...}, "exit_code": n}: each verdict's fields, category and whether it counts;
+    a non-finite number is null."""
+    fix = lambda x: None if isinstance(x, float) and not math.isfinite(x) else x
+    items = [
+        {**{k: fix(x) for k, x in asdict(v).items()}, "category": v.category, "regression": v.regression}
+        | {"advisory": v.regression and v.category in advisory}
+        for v in verdicts
+    ]
+    names = dict(
+        zip((WORSE, FAILING, BETTER, NOISE, INCOMPARABLE), ("worse", "failing", "better", "noise", "incomparable"))
+    )
+    doc = {"verdicts": items, "counts": {names[k]: n for k, n in totals.items()}, "exit_code": code}
+    return json.dumps(doc, indent=2, default=str)
+
+
+def to_markdown(verdicts: list[Verdict], advisory: tuple[str, ...] = (), totals: dict[str, int] | None = None) -> str:
     lines = ["| | run | metric | baseline | current | ratio | note |", "|---|---|---|---|---|---|---|"]
     order = {WORSE: 0, FAILING: 0, INCOMPARABLE: 1, BETTER: 2, NOISE: 3}
     for v in sorted(verdicts, key=lambda v: order[v.mark]):
@@ -308,7 +349,7 @@ def to_markdown(verdicts: list[Verdict], advisory: tuple[str, ...] = ()) -> str:
         lines.append(
             f"| {v.mark} | {v.run} | {v.metric} | {_fmt(v.baseline)} | {_fmt(v.current)} | {ratio} | {note.replace('|', '/')} |"
         )
-    c = counts(verdicts)
+    c = totals or counts(verdicts)
     lines.append("")
     lines.append(
         f"{c[WORSE]} worse (+), {c[FAILING]} newly failing (!), {c[BETTER]} better (-), "
@@ -333,6 +374,13 @@ def add_parsers(sub) -> None:
         metavar="CATEGORIES",
         help="comma-separated categories reported but not failing: timing, memory (e.g. timing,memory)",
     )
+    p.add_argument("--only-changed", action="store_true", help="leave out the rows within noise (~)")
+    p.add_argument(
+        "--format",
+        choices=["markdown", "json"],
+        default="markdown",
+        help="markdown: a table to paste in a pull request; json: a document for bots",
+    )
     p.set_defaults(func=cmd_compare)
 
 
@@ -342,5 +390,9 @@ def cmd_compare(args) -> int:
     if unknown:
         raise BenchError(f"--advisory: unknown categories {', '.join(sorted(unknown))}; valid: {', '.join(NOISY)}")
     verdicts = compare(read_rows(args.baseline), read_rows(args.current), args.factor)
-    print(to_markdown(verdicts, advisory))
+    shown = [v for v in verdicts if v.mark != NOISE] if args.only_changed else verdicts
+    if args.format == "json":
+        print(to_json(shown, advisory, counts(verdicts), exit_code(verdicts, advisory)))
+    else:
+        print(to_markdown(shown, advisory, counts(verdicts)))
     return exit_code(verdicts, advisory)
