@@ -12,10 +12,12 @@ import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from bench.render.html import write_report
+from bench.rows.store import read_rows
 from tests.test_report import ROWS, SWITCH, run_row
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -129,11 +131,40 @@ def test_report_in_headless_chromium(browser, tmp_path):
     assert browser.js("return document.querySelectorAll('[data-verdict]').length") == 7
     assert browser.js("return document.querySelector('a[download]').href.startsWith('data:text/csv')")
 
+    assert_fits_1280(browser)
+
     png = browser.full_page_png()
     shot = tmp_path / "report.png"
     shot.write_bytes(png)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
     print(f"screenshot: {shot}")
+
+
+def assert_fits_1280(browser):
+    """At a 1280 px window the main tables need no horizontal scroll, nor does the page."""
+    browser.cmd("POST", "/window/rect", {"width": 1280, "height": 1000})
+    widths = browser.js(
+        "return Array.from(document.querySelectorAll('table.results'))"
+        ".map(t => [t.parentElement.scrollWidth, t.parentElement.clientWidth])"
+    )
+    assert widths and all(scroll <= client for scroll, client in widths), widths
+    assert browser.js("return document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_committed_results_fit_1280_px_with_no_console_error(browser, tmp_path):
+    """The committed llm results: long method notes (the selected setting of a sweep), 5 methods, 2 tasks."""
+    rows = read_rows(Path(__file__).resolve().parents[1] / "results" / "llm" / "cpu-amd-epyc-2c.jsonl")
+    page = write_report(rows, tmp_path / "llm.html")
+    browser.console()  # drain
+    browser.open(page.as_uri())
+    assert [e for e in browser.console() if e["level"] in ("SEVERE", "ERROR")] == []
+    assert_fits_1280(browser)
+    seeds = browser.js(
+        "const t = document.querySelector('table.lr-sweep');"
+        "const i = Array.from(t.tHead.rows[0].cells).findIndex(c => c.textContent.trim() === 'val seeds');"
+        "return Array.from(t.tBodies[0].rows).map(r => r.cells[i].textContent)"
+    )
+    assert seeds and all(s.startswith("seed") for s in seeds), seeds  # a seed list, never a bare "0"
 
 
 def test_console_check_is_live(browser, tmp_path):

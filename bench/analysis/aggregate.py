@@ -11,6 +11,7 @@ import math
 from collections import defaultdict
 
 from bench.analysis.selection import main_rows
+from bench.analysis.settings import setting_labels
 from bench.rows.schema import metrics
 
 
@@ -37,20 +38,23 @@ def mean(values) -> float | None:
 
 
 def group(rows: list[dict]) -> dict[tuple[str, str], dict]:
-    """(task, method) -> {"task", "method", "n", "n_ok", "statuses", the mean of every declared metric
-    (bench/rows/schema.py), accuracy_ci_low/high}.
-    Order: first appearance, as the suite ran them. Swept methods: the selected learning rate's rows only."""
+    """(task, label) -> {"task", "method", "label", "n", "n_ok", "statuses", the mean of every declared metric (bench/rows/schema.py), accuracy_ci_low/high}.
+    The label is the method, plus the settings that differ among the task's rows of that method (runs of
+    different budgets are never averaged together). Order: first appearance, as the suite ran them. Swept
+    methods: the selected learning rate's rows only."""
 
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for r in run_rows(main_rows(rows)):
-        groups[(r.get("task"), r.get("method"))].append(r)
+    runs = run_rows(main_rows(rows))
+    for r, label in zip(runs, setting_labels(runs, group=("task", "method"))):
+        groups[(r.get("task"), label)].append(r)
     out = {}
     for key, rs in groups.items():
         ok = [r for r in rs if r.get("status") == "ok"]
         first = (ok or rs)[0]
         rec = {
             "task": key[0],
-            "method": key[1],
+            "method": first.get("method"),
+            "label": key[1],
             "n": len(rs),
             "n_ok": len(ok),
             "statuses": sorted({r.get("status") for r in rs}),
@@ -69,11 +73,12 @@ def group(rows: list[dict]) -> dict[tuple[str, str], dict]:
 
 
 def by_task(rows: list[dict]) -> dict[str, dict[str, dict]]:
-    """task -> method -> record, for records with at least one ok run."""
+    """task -> label (the method, with its differing settings when it ran under several) -> record, for
+    records with at least one ok run."""
     out: dict[str, dict[str, dict]] = {}
-    for (task, method), rec in group(rows).items():
+    for (task, label), rec in group(rows).items():
         if rec["n_ok"]:
-            out.setdefault(task, {})[method] = rec
+            out.setdefault(task, {})[label] = rec
     return out
 
 

@@ -7,11 +7,12 @@ on the raw samples agrees (p < 0.01): shared machines are noisy, and either test
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from bench.errors import BenchError
-from bench.execute.identity import match_key
+from bench.execute.identity import RUN_KEY, SWITCH_KEY, match_key
 from bench.rows import schema
 
 WORSE, BETTER, NOISE, FAILING, INCOMPARABLE = "+", "-", "~", "!", "x"
@@ -204,10 +205,35 @@ def compare(baseline_rows: list[dict], current_rows: list[dict], factor: float |
         f = factor if factor is not None else default_factor([b])
         out.extend(compare_rows(b, row, f))
     out += [
-        Verdict(describe(r), "-", INCOMPARABLE, note="only in current (no matching baseline row)") for r in only_cur
+        Verdict(
+            describe(r), "-", INCOMPARABLE, note="only in current (no matching baseline row)" + _differ(r, only_base)
+        )
+        for r in only_cur
     ]
-    out += [Verdict(describe(r), "-", INCOMPARABLE, note="only in baseline") for r in only_base]
+    out += [Verdict(describe(r), "-", INCOMPARABLE, note="only in baseline" + _differ(r, only_cur)) for r in only_base]
     return out
+
+
+def differing_keys(a: dict, b: dict) -> list[str]:
+    """The identity keys two rows disagree on: budget and method parameters key by key (budget.epochs)."""
+    ka, kb = match_key(a), match_key(b)
+    names = ["kind", "schema_version", "env.device_kind", *(RUN_KEY if ka[0] == "run" else SWITCH_KEY)]
+    out = []
+    for name, va, vb in ((n, x, y) for n, x, y in zip(names, ka, kb) if x != y):
+        da, db = (json.loads(v) if name in ("budget", "method_params") else None for v in (va, vb))
+        both = isinstance(da, dict) and isinstance(db, dict)
+        out += [f"{name}.{k}" for k in sorted(set(da) | set(db)) if da.get(k) != db.get(k)] if both else [name]
+    return out
+
+
+def _differ(row: dict, others: list[dict]) -> str:
+    """'; differs from the baseline's run of the same task, method and seed in: budget.epochs' or ''."""
+    loose = ("kind", "task", "model", "method", "seed", "strategy", "n_tasks")
+    same = [o for o in others if all(o.get(k) == row.get(k) for k in loose)]
+    if len(same) != 1:
+        return ""
+    keys = differing_keys(row, same[0])
+    return f"; the other side's run of the same task, method and seed differs in: {', '.join(keys)}" if keys else ""
 
 
 def _pair_failed(only_base: list[dict], only_cur: list[dict]) -> list[tuple[dict, dict]]:
@@ -265,7 +291,23 @@ def counts(verdicts: list[Verdict]) -> dict[str, int]:
     return {m: sum(v.mark == m for v in verdicts) for m in (WORSE, FAILING, BETTER, NOISE, INCOMPARABLE)}
 
 
-def to_markdown(verdicts: list[Verdict], advisory: tuple[str, ...] = ()) -> str:
+def to_json(verdicts: list[Verdict], advisory: tuple[str, ...], totals: dict[str, int], code: int) -> str:
+    """{"verdicts": [...], "counts": {...}, "exit_code": n}: each verdict's fields, category and whether it counts;
+    a non-finite number is null."""
+    fix = lambda x: None if isinstance(x, float) and not math.isfinite(x) else x
+    items = [
+        {**{k: fix(x) for k, x in asdict(v).items()}, "category": v.category, "regression": v.regression}
+        | {"advisory": v.regression and v.category in advisory}
+        for v in verdicts
+    ]
+    names = dict(
+        zip((WORSE, FAILING, BETTER, NOISE, INCOMPARABLE), ("worse", "failing", "better", "noise", "incomparable"))
+    )
+    doc = {"verdicts": items, "counts": {names[k]: n for k, n in totals.items()}, "exit_code": code}
+    return json.dumps(doc, indent=2, default=str)
+
+
+def to_markdown(verdicts: list[Verdict], advisory: tuple[str, ...] = (), totals: dict[str, int] | None = None) -> str:
     lines = ["| | run | metric | baseline | current | ratio | note |", "|---|---|---|---|---|---|---|"]
     order = {WORSE: 0, FAILING: 0, INCOMPARABLE: 1, BETTER: 2, NOISE: 3}
     for v in sorted(verdicts, key=lambda v: order[v.mark]):
@@ -274,7 +316,7 @@ def to_markdown(verdicts: list[Verdict], advisory: tuple[str, ...] = ()) -> str:
         lines.append(
             f"| {v.mark} | {v.run} | {v.metric} | {_fmt(v.baseline)} | {_fmt(v.current)} | {ratio} | {note.replace('|', '/')} |"
         )
-    c = counts(verdicts)
+    c = totals or counts(verdicts)
     lines.append("")
     lines.append(
         f"{c[WORSE]} worse (+), {c[FAILING]} newly failing (!), {c[BETTER]} better (-), "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.analysis.compare import NOISY, compare, exit_code, to_markdown
+from bench.analysis.compare import NOISE, NOISY, compare, counts, exit_code, to_json, to_markdown
 from bench.errors import BenchError
 from bench.rows.store import read_rows
 
@@ -22,6 +22,13 @@ def add_parser(sub) -> None:
         metavar="CATEGORIES",
         help="comma-separated categories reported but not failing: timing, memory (e.g. timing,memory)",
     )
+    p.add_argument("--only-changed", action="store_true", help="leave out the rows within noise (~)")
+    p.add_argument(
+        "--format",
+        choices=["markdown", "json"],
+        default="markdown",
+        help="markdown: a table to paste in a pull request; json: a document for bots",
+    )
     p.set_defaults(func=cmd_compare)
 
 
@@ -31,5 +38,9 @@ def cmd_compare(args) -> int:
     if unknown:
         raise BenchError(f"--advisory: unknown categories {', '.join(sorted(unknown))}; valid: {', '.join(NOISY)}")
     verdicts = compare(read_rows(args.baseline), read_rows(args.current), args.factor)
-    print(to_markdown(verdicts, advisory))
+    shown = [v for v in verdicts if v.mark != NOISE] if args.only_changed else verdicts
+    if args.format == "json":
+        print(to_json(shown, advisory, counts(verdicts), exit_code(verdicts, advisory)))
+    else:
+        print(to_markdown(shown, advisory, counts(verdicts)))
     return exit_code(verdicts, advisory)

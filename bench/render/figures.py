@@ -10,11 +10,13 @@ import io
 import itertools
 import re
 
+from bench.render.palette import method_colour
 from bench.rows.schema import metrics
 from bench.switching import STRATEGIES
 
 PALETTE = "colorblind"
 _figure_ids = itertools.count()
+_LINESTYLES = ("-", "--", ":", "-.")
 
 
 def _plt():
@@ -56,34 +58,53 @@ def pareto_front(points: list[tuple[float, float]], x_lower_better: bool = True)
     return sorted(front, key=lambda i: points[i][0])
 
 
+def method_gid(method: str) -> str:
+    """An SVG id naming the method a mark is drawn for (unique within a page): tests read colours by it."""
+    return "method-" + re.sub(r"[^A-Za-z0-9_-]", "_", str(method)) + f"-{next(_figure_ids)}"
+
+
+def _label(rec: dict) -> str:
+    return rec.get("label") or rec["method"]
+
+
 def pareto_figure(records: list[dict], x: str, x_label: str, log_x: bool = False, x_lower_better: bool = True) -> str:
-    """Accuracy against `x`, one colour per method, one marker per task, each task's frontier drawn."""
-    plt, sns = _plt()
-    recs = [r for r in records if r.get(x) is not None and r.get("accuracy") is not None]
-    fig, ax = plt.subplots(figsize=(5.6, 3.4))
-    if recs:
-        data = {
-            "x": [r[x] for r in recs],
-            "accuracy": [r["accuracy"] for r in recs],
-            "method": [r["method"] for r in recs],
-            "task": [r["task"] for r in recs],
-        }
-        sns.scatterplot(data=data, x="x", y="accuracy", hue="method", style="task", s=70, ax=ax, zorder=3)
-        for r in recs:
-            if r.get("accuracy_ci_low") is not None:
-                ax.plot([r[x], r[x]], [r["accuracy_ci_low"], r["accuracy_ci_high"]], color="0.6", lw=1, zorder=2)
-        for task in dict.fromkeys(r["task"] for r in recs):
-            pts = [(r[x], r["accuracy"]) for r in recs if r["task"] == task]
-            front = pareto_front(pts, x_lower_better)
-            ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], ls="--", color="0.3", lw=1, zorder=1)
-        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
-    else:
-        ax.text(0.5, 0.5, "no ok runs", ha="center", va="center", transform=ax.transAxes)
-    if log_x and recs and all(r[x] > 0 for r in recs):
-        ax.set_xscale("log")
-    ax.set_xlabel(x_label + ("  (lower is better)" if x_lower_better else "  (higher is better)"))
-    ax.set_ylabel("accuracy (95% CI)")
+    """The task's metric against `x`: one panel per task (its own y axis: accuracy and exact match never
+    share one), each with its own frontier; a point per method, in the method's colour in every figure,
+    labelled with its name (and the settings that set it apart)."""
+    plt, _ = _plt()
+    recs = [r for r in records if r.get(x) is not None and _score(r) is not None]
+    tasks = list(dict.fromkeys(r["task"] for r in recs)) or [None]
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks) + 1.2, 3.4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        pts = [r for r in recs if r["task"] == task]
+        if not pts:
+            ax.text(0.5, 0.5, "no ok runs", ha="center", va="center", transform=ax.transAxes)
+            continue
+        for r in pts:
+            colour = method_colour(r["method"])
+            lo, hi = r.get(f"{_metric(r)}_ci_low"), r.get(f"{_metric(r)}_ci_high")
+            if lo is not None and hi is not None:
+                ax.plot([r[x], r[x]], [lo, hi], color=colour, alpha=0.45, lw=1.2, zorder=2)
+            dot = ax.scatter([r[x]], [_score(r)], s=55, color=colour, edgecolor="white", zorder=3, label=_label(r))
+            dot.set_gid(method_gid(r["method"]))
+            ax.annotate(_label(r), (r[x], _score(r)), xytext=(4, 4), textcoords="offset points", fontsize=7, zorder=4)
+        front = pareto_front([(r[x], _score(r)) for r in pts], x_lower_better)
+        ax.plot([pts[i][x] for i in front], [_score(pts[i]) for i in front], ls="--", color="0.35", lw=1, zorder=1)
+        if log_x and all(r[x] > 0 for r in pts):
+            ax.set_xscale("log")
+        ax.set_title(task, fontsize=9)
+        ax.set_xlabel(x_label + ("  (lower is better)" if x_lower_better else "  (higher is better)"))
+        ax.set_ylabel(f"{_metric(pts[0])} (95% CI)")
+        ax.legend(fontsize=7, frameon=False, loc="best")
     return to_svg(fig)
+
+
+def _metric(rec: dict) -> str:
+    return "accuracy" if rec.get("accuracy") is not None else rec.get("metric") or "score"
+
+
+def _score(rec: dict):
+    return rec.get(_metric(rec)) if rec.get(_metric(rec)) is not None else rec.get("score")
 
 
 def switch_latency_figure(rows: list[dict]) -> str:
@@ -147,28 +168,35 @@ def spectrum_figure(rows: list[dict]) -> str:
     return to_svg(fig)
 
 
-def history_figure(points: list[dict]) -> str:
-    """points: {"set": label, "series": "task/method", metric: value...}; one panel per metric with a `history`
-    title in the metric table."""
-    plt, sns = _plt()
-    panels = [(m.name, m.history) for m in metrics("history")]
+def history_figure(points: list[dict], set_labels: list[str] | None = None) -> str:
+    """points: {"set": index from 1, "series": "task / label", "method": name, metric: value...}; one panel
+    per metric, x = result set in order (ticks: `set_labels`, e.g. commits). A series keeps its colour (its
+    method's) and line style in every panel, so the one legend beside the panels is right for each."""
+    plt, _ = _plt()
+    panels = [(m.name, m.history) for m in metrics("history")]  # the metric table's `history` titles
     fig, axes = plt.subplots(1, len(panels), figsize=(10, 3.2))
-    labels = list(dict.fromkeys(p["set"] for p in points))
+    n_sets = max((p["set"] for p in points), default=0)
+    labels = set_labels or [str(i) for i in range(1, n_sets + 1)]
+    series = list(dict.fromkeys(p["series"] for p in points))
+    styles, per_method = {}, {}
+    for s in series:
+        method = next(p["method"] for p in points if p["series"] == s)
+        styles[s] = (method_colour(method), _LINESTYLES[per_method.get(method, 0) % len(_LINESTYLES)])
+        per_method[method] = per_method.get(method, 0) + 1
     for ax, (metric, label) in zip(axes, panels):
-        pts = [p for p in points if p.get(metric) is not None]
-        data = {
-            "set": [labels.index(p["set"]) for p in pts],
-            label: [p[metric] for p in pts],
-            "run": [p["series"] for p in pts],
-        }
-        if pts:
-            sns.lineplot(
-                data=data, x="set", y=label, hue="run", marker="o", ax=ax, errorbar=None, legend=ax is axes[-1]
-            )
-        ax.set_xticks(range(len(labels)), [str(i + 1) for i in range(len(labels))])
-        ax.set_xlabel("result set")
-        ax.set_ylabel("")  # the title names the metric; a y label would run into the next panel
+        for s in series:
+            pts = sorted((p for p in points if p["series"] == s and p.get(metric) is not None), key=lambda p: p["set"])
+            if pts:
+                colour, ls = styles[s]
+                (line,) = ax.plot(
+                    [p["set"] for p in pts], [p[metric] for p in pts], marker="o", ms=4, color=colour, ls=ls
+                )
+                line.set_gid(method_gid(points[[q["series"] for q in points].index(s)]["method"]))
+        ax.set_xticks(range(1, len(labels) + 1), labels, rotation=30, ha="right", fontsize=7)
+        ax.set_xlabel("result set (commit)")
         ax.set_title(label, fontsize=9)
-    if axes[-1].get_legend() is not None:
-        axes[-1].legend(fontsize=6, frameon=False, bbox_to_anchor=(1.02, 1), loc="upper left")
+    handles = [plt.Line2D([], [], color=styles[s][0], ls=styles[s][1], marker="o", ms=4) for s in series]
+    if handles:
+        fig.legend(handles, series, fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 0.95))
+    fig.tight_layout()
     return to_svg(fig)

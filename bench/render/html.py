@@ -17,9 +17,11 @@ from pathlib import Path
 from bench.analysis import aggregate as agg
 from bench.analysis import health
 from bench.analysis.claims import assess
+from bench.analysis.decide import decide
 from bench.analysis.evidence import comparable_slice
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.analysis.selection import main_rows, sweep_points
+from bench.analysis.settings import setting_labels
 from bench.errors import BenchError
 from bench.render import figures, sections
 from bench.render.sections import ARROW
@@ -103,6 +105,8 @@ def method_table(rows: list[dict]) -> list[dict]:
             note = (
                 f"{chosen[0].label}, best of {len(swept[task, rec['method']])} by validation accuracy" if chosen else ""
             )
+            if rec["label"] != rec["method"]:  # this method ran under several settings in this task: say so
+                note = ", ".join(filter(None, [rec["label"][len(rec["method"]) + 2 : -1], note]))
             lines.append({"method": rec["method"], "status": status, "n": rec["n"], "cells": cells, "note": note})
         out.append({"task": task, "rows": lines})
     return out
@@ -291,21 +295,29 @@ def history_section(history: list[list[dict]] | None) -> dict | None:
     if not history or len(history) < 2:
         return None
 
-    sets, points = [], []
+    sets, points, ticks = [], [], []
     for i, rows in enumerate(history, 1):
         shas = sorted({str(r.get("git_sha", "?"))[:10] + ("*" if r.get("git_dirty") else "") for r in rows})
         dates = sorted(str(r.get("created_at", "")) for r in rows)
         sets.append({"n": i, "sha": ", ".join(shas), "created": dates[0] if dates else "-", "rows": len(rows)})
-        for rec in agg.group(rows).values():
+        ticks.append(f"{i}: {shas[0][:8]}" if len(shas) == 1 else str(i))
+    runs = [(i, r) for i, rows in enumerate(history, 1) for r in agg.run_rows(rows)]
+    labels = setting_labels([r for _, r in runs], group=("task", "method"))  # settings differing across sets
+    by_series: dict[tuple, list[dict]] = {}
+    for (i, r), label in zip(runs, labels):
+        by_series.setdefault((i, r.get("task"), label), []).append(r)
+    for (i, task, label), rs in by_series.items():
+        for rec in agg.group(rs).values():
             if rec["n_ok"]:
                 points.append(
                     {
                         "set": i,
-                        "series": f"{rec['task']}/{rec['method']}",
+                        "series": f"{task} / {label}",
+                        "method": rec["method"],
                         **{m.name: rec.get(m.name) for m in schema.metrics("history")},
                     }
                 )
-    return {"sets": sets, "figure": figures.history_figure(points)}
+    return {"sets": sets, "figure": figures.history_figure(points, ticks)}
 
 
 def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tuple[str, str] = DEFAULT_PAIR) -> dict:
@@ -338,6 +350,7 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "n_rows": len(rows),
         "n_ok": sum(r.get("status") == "ok" for r in rows),
+        "decide": decide(rows),
         "headline": headline(rows),
         "columns": [
             {"metric": m.name, "header": m.header, "arrow": ARROW[m.direction], "direction": m.direction}

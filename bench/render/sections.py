@@ -25,7 +25,9 @@ def sweep_section(rows: list[dict]) -> list[dict]:
             "setting": p.setting,
             "lr": "-" if p.lr is None else f"{p.lr:g}",
             "val_accuracy": f(p.val_accuracy),
-            "val_seeds": ", ".join(map(str, p.val_seeds)) or "-",
+            "val_seeds": (f"seed{'s' if len(p.val_seeds) > 1 else ''} " + ", ".join(map(str, p.val_seeds)))
+            if p.val_seeds
+            else "-",  # "seed 0", never a bare 0 that reads as a count
             "accuracy": f(p.accuracy),
             "n": p.n,
             "n_ok": p.n_ok,

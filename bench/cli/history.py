@@ -1,0 +1,121 @@
+"""`python -m bench history add|report|check`: result rows across commits.
+
+add     files rows in the store under their machine class and suite (idempotent by run id)
+report  writes one HTML file: each metric against commit order, detected steps marked
+check   exit 1 when the newest commit starts a step in the worse direction beyond noise, else 0
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bench.analysis import compare
+from bench.errors import BenchError
+from bench.history import detect, report, store
+from bench.rows.store import read_rows
+
+METHOD_NOTE = (
+    f"steps by PELT (ruptures, L1 cost, penalty {detect.PENALTY} x noise x ln n, at least {detect.MIN_SIZE} "
+    f"commits a segment, steps under {detect.STEP_FLOOR:.0%} merged)."
+)
+
+
+def add_parser(sub) -> None:
+    h = sub.add_parser("history", help="result rows across commits: add to a store, report, check the newest")
+    hs = h.add_subparsers(dest="history_command", required=True, parser_class=type(h))
+
+    a = hs.add_parser("add", help="file result rows in the store (rows already there are skipped)")
+    a.add_argument("rows", nargs="+", type=Path, help="result rows (.jsonl)")
+    a.add_argument("--store", type=Path, required=True, help="the history folder")
+    a.set_defaults(func=cmd_add)
+
+    for name, text in (
+        ("report", "write the history report (HTML)"),
+        ("check", "exit 1 when the newest commit starts a step in the worse direction, else 0"),
+    ):
+        p = hs.add_parser(name, help=text)
+        p.add_argument("--store", type=Path, required=True, help="the history folder")
+        p.add_argument("--machine-class", help="only this machine class (default: every one in the store)")
+        p.add_argument("--suite", help="only this suite (default: every one in the store)")
+        p.add_argument(
+            "--penalty", type=float, default=detect.PENALTY, help=f"change-point penalty (default {detect.PENALTY})"
+        )
+        if name == "report":
+            p.add_argument("-o", "--output", type=Path, required=True, help="HTML file to write")
+            p.set_defaults(func=cmd_report)
+        else:
+            p.add_argument("--commit", help="the commit to check (sha prefix; default: that of the newest row)")
+            p.add_argument(
+                "--factor", type=float, help="slowdown factor a timing must exceed (default 1.25 on CPU, 1.10 on GPU)"
+            )
+            p.add_argument(
+                "--advisory",
+                default="",
+                metavar="CATEGORIES",
+                help="comma-separated categories reported but not failing: timing, memory",
+            )
+            p.set_defaults(func=cmd_check)
+
+
+def cmd_add(args) -> int:
+    rows = [r for path in args.rows for r in read_rows(path)]
+    got = store.add(args.store, rows)
+    skipped = "; ".join(f"{n} skipped: {why}" for why, n in got.skipped.items())
+    print(
+        f"history {args.store}: {got.added} rows added, {got.known} already there" + (f"; {skipped}" if skipped else "")
+    )
+    if rows and not got.added and not got.known:
+        raise BenchError(f"no row could be filed ({skipped})")
+    return 0
+
+
+def _check_penalty(args) -> None:
+    if not args.penalty > 0:
+        raise BenchError(f"--penalty must be more than 0, got {args.penalty}")
+
+
+def cmd_report(args) -> int:
+    _check_penalty(args)
+    sections = []
+    for (mc, suite), rows in store.groups(args.store, args.machine_class, args.suite).items():
+        series = detect.build_series(rows, mc, suite)
+        keys = [c.key for c in store.commits(rows)]
+        sections.append(report.group_section(mc, suite, series, keys, args.penalty))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(report.render(sections, METHOD_NOTE), encoding="utf-8")
+    print(f"history report: {args.output}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    _check_penalty(args)
+    advisory = tuple(a.strip() for a in args.advisory.split(",") if a.strip())
+    unknown = set(advisory) - set(compare.NOISY)
+    if unknown:
+        raise BenchError(
+            f"--advisory: unknown categories {', '.join(sorted(unknown))}; valid: {', '.join(compare.NOISY)}"
+        )
+    if args.factor is not None and args.factor < 1:
+        raise BenchError(f"--factor must be at least 1, got {args.factor}")
+    failing = 0
+    for (mc, suite), rows in store.groups(args.store, args.machine_class, args.suite).items():
+        head = store.find_commit(rows, args.commit) if args.commit else store.newest_commit(rows)
+        factor = args.factor or compare.default_factor(rows)
+        findings = detect.check(detect.build_series(rows, mc, suite), head, factor, args.penalty)
+        n_commits = len(store.commits(rows))
+        print(f"{suite} on {mc}: commit {head[:12]} against {n_commits - 1} other commits")
+        if not findings:
+            print("  no earlier commit measured these runs: nothing to check yet")
+        for f in findings:
+            if f.verdict.mark in (compare.WORSE, compare.FAILING, compare.BETTER):
+                counts = f.regression and f.verdict.category not in advisory
+                tag = "REGRESSION" if counts else "advisory" if f.regression else "improved"
+                print(f"  {tag}: {f.text()}")
+                failing += counts
+        steady = sum(f.verdict.mark == compare.NOISE for f in findings)
+        here = sum(f.regression and f.verdict.category not in advisory for f in findings)
+        print(f"  {steady} metrics within noise, {here} regressions")
+    if failing:
+        print(f"history check: {failing} regressions at the newest commit", file=sys.stderr)
+    return int(failing > 0)

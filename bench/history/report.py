@@ -1,0 +1,124 @@
+"""The history report: each tracked metric against commit order, one panel per task, one line per run
+(colour by method, the same as in every report), detected steps marked with their first commit.
+
+One self-contained HTML file: inline CSS and SVG, nothing fetched.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+
+from bench.history.detect import PENALTY, TRACKED, Series, Step, steps
+from bench.render.figures import _plt, method_gid, to_svg
+from bench.render.palette import method_colour
+
+LINESTYLES = ("-", "--", ":", "-.")
+
+
+def metric_figure(series: list[Series], found: list[Step], commit_labels: list[str]) -> str:
+    """One metric: a panel per task, x = commit order (ticks name the commits), a line per run; each
+    detected step a dotted vertical line labelled with its first commit."""
+    plt, _ = _plt()
+    tasks = list(dict.fromkeys(s.task for s in series))
+    fig, axes = plt.subplots(
+        1, len(tasks), figsize=(max(4.8, 0.42 * len(commit_labels) + 2.6) * len(tasks), 3.2), squeeze=False
+    )
+    for ax, task in zip(axes[0], tasks):
+        styles: dict[str, int] = {}
+        for s in (s for s in series if s.task == task):
+            style = LINESTYLES[styles.setdefault(s.method, 0) % len(LINESTYLES)]
+            styles[s.method] += 1
+            xs = [p.commit.index for p in s.points]
+            (line,) = ax.plot(
+                xs, [p.value for p in s.points], marker="o", ms=4, lw=1.4, ls=style, color=method_colour(s.method),
+                label=s.label,
+            )  # fmt: skip
+            line.set_gid(method_gid(s.method))
+        for st in (st for st in found if st.series.task == task):
+            x = st.first.index - 0.5
+            ax.axvline(x, color="#C00000" if st.worse else "#2E7D32", ls=":", lw=1.2)
+            ax.annotate(
+                f"step at {st.first.short}",
+                (x, 1.0),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                va="top",
+                ha="right",
+                fontsize=7,
+                color="#C00000" if st.worse else "#2E7D32",
+            )
+        ax.set_xticks(range(len(commit_labels)), commit_labels, rotation=60, ha="right", fontsize=7)
+        ax.set_xlim(-0.5, len(commit_labels) - 0.5)
+        ax.set_xlabel("commit (oldest first)")
+        ax.set_title(task, fontsize=9)
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return to_svg(fig)
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+
+def step_rows(found: list[Step]) -> list[dict]:
+    return [
+        {
+            "metric": st.series.metric,
+            "run": st.series.run,
+            "first commit": st.first.key,
+            "before -> after": f"{_fmt(st.before)} -> {_fmt(st.after)}",
+            "ratio": f"{st.ratio:.2f}x" if st.ratio is not None else "-",
+            "p": f"{st.p_value:.2g}" if st.p_value is not None else "-",
+            "direction": "worse" if st.worse else "better",
+        }
+        for st in found
+    ]
+
+
+def group_section(
+    machine_class: str, suite: str, series: list[Series], commit_keys: list[str], penalty: float = PENALTY
+) -> str:
+    labels = [k[:8] + ("+dirty" if k.endswith("+dirty") else "") for k in commit_keys]
+    found = [st for s in series for st in steps(s, penalty)]
+    parts = [f"<h2>{html.escape(suite)} on {html.escape(machine_class)}</h2>"]
+    parts.append(f"<p>{len(commit_keys)} commits, oldest first: {html.escape(', '.join(labels))}.</p>")
+    rows = step_rows(found)
+    if rows:
+        head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
+        body = "".join(
+            f'<tr class="{r["direction"]}">' + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values()) + "</tr>"
+            for r in rows
+        )
+        parts.append(f'<table class="steps"><tr>{head}</tr>{body}</table>')
+    else:
+        parts.append("<p>No steps detected.</p>")
+    for metric, title in TRACKED.items():
+        these = [s for s in series if s.metric == metric]
+        if not these:
+            continue
+        figure = metric_figure(these, [st for st in found if st.series.metric == metric], labels)
+        parts.append(f'<figure data-metric="{metric}"><figcaption>{html.escape(title)}</figcaption>{figure}</figure>')
+    return "\n".join(parts)
+
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
+table.steps { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1rem; }
+table.steps td, table.steps th { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; }
+tr.worse td:last-child { color: #C00000; font-weight: 600; } tr.better td:last-child { color: #2E7D32; }
+figure { margin: 1rem 0; overflow-x: auto; } figcaption { font-weight: 600; margin-bottom: 0.3rem; }
+svg { max-width: 100%; height: auto; }
+"""
+
+
+def render(sections: list[str], method: str) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>adapter-bench history</title>'
+        f"<style>{CSS}</style></head><body><h1>Benchmark history</h1>"
+        f"<p>Written {stamp}. Each metric against commit order; {html.escape(method)}</p>"
+        + "\n".join(sections)
+        + "</body></html>\n"
+    )

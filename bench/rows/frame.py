@@ -1,0 +1,54 @@
+"""Result rows as a tidy pandas DataFrame: one row per result row, one column per field.
+
+Nested settings are flattened with dotted names (`budget.epochs`, `method_params.r`, `env.torch`); raw
+samples, loss curves and per-example answers (lists and long strings) are left out unless `raw=True`;
+`source` names the file each row came from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.errors import BenchError
+from bench.rows.store import read_rows
+
+NESTED = ("budget", "measure", "method_params", "env")
+RAW = ("test_correct",)  # per-example answers: one character per test example
+
+
+def flat(row: dict, raw: bool = False) -> dict:
+    out = {}
+    for k, v in row.items():
+        if k in NESTED and isinstance(v, dict):
+            out.update({f"{k}.{kk}": vv for kk, vv in v.items() if raw or not isinstance(vv, (list, dict))})
+        elif raw or not (isinstance(v, (list, dict)) or k in RAW):
+            out[k] = v
+    return out
+
+
+def load_frame(paths, raw: bool = False):
+    """The rows of `paths` (one .jsonl path or several) as a DataFrame, in file order."""
+    import pandas as pd
+
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not paths:
+        raise BenchError("no result files given")
+    records = [{**flat(r, raw), "source": str(p)} for p in paths for r in read_rows(Path(p))]
+    return pd.DataFrame.from_records(records)
+
+
+def write_frame(frame, out: Path, fmt: str) -> Path:
+    """CSV or Parquet (Parquet needs pyarrow: a one-line error names it when missing)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        frame.to_csv(out, index=False)
+    elif fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise BenchError("--format parquet needs the pyarrow package (pip install pyarrow)") from None
+        frame.to_parquet(out, index=False)
+    else:
+        raise BenchError(f"unknown format {fmt!r}; valid: csv, parquet")
+    return out
