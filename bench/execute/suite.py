@@ -15,7 +15,7 @@ from bench.errors import BenchError
 from bench.execute import executors
 from bench.execute.device import resolve_device
 from bench.execute.run import RunSpec, config_hash
-from bench.rows.store import append_rows, drop_truncated_tail, ok_runs, read_rows
+from bench.rows.store import append_rows, check_writable, drop_truncated_tail, locked, ok_runs, read_rows
 
 
 def plan(
@@ -208,6 +208,12 @@ def run_suite(
         if cfg.timeout_s and not cfg.isolate:
             raise BenchError("a run timeout needs isolated runs (one process each): drop --no-isolate or the timeout")
     specs = plan(cfg, tasks_dirs, show_progress and ex.name == "local", device_for=_check_device_name)
+    check_writable(output)
+    with locked(output):  # one writer for the life of the run: a second one is refused
+        return _run_locked(cfg, ex, specs, output, show_progress, resume)
+
+
+def _run_locked(cfg: SuiteConfig, ex, specs: list[RunSpec], output: Path, show_progress: bool, resume: bool):
     done = ok_runs(read_rows(output)) if resume and output.exists() else {}
     found = [(s, done.get(s.config_hash) or done.get(s.also_hash)) for s in specs]  # also_hash "": no row has it
     todo = [s for s, row in found if not row]
