@@ -42,6 +42,7 @@ CATEGORIES = {
 }
 NOISY = ("timing", "memory")
 RUN_KEY = ("task", "task_version", "model", "method", "method_params", "seed", "budget")
+ONLY_IN_BASELINE = "only in baseline"
 SWITCH_KEY = ("model", "strategy", "n_tasks", "batch_size", "popularity", "order", "seed")
 
 
@@ -83,6 +84,19 @@ def match_key(row: dict) -> tuple:
     )
 
 
+def differing_key(baseline_rows: list[dict], current_rows: list[dict]) -> str:
+    """Why nothing matched, in one line: where the closest pair of rows differs (match_key's parts)."""
+    pairs = [(match_key(b), match_key(c), b) for b in baseline_rows for c in current_rows]
+    kb, kc, b = max(pairs, key=lambda p: sum(x == y for x, y in zip(p[0], p[1])) - 99 * (len(p[0]) != len(p[1])))
+    names = ("kind", "schema_version", "env.device_kind", *(RUN_KEY if b.get("kind", "run") == "run" else SWITCH_KEY))
+    i = next((i for i, (x, y) in enumerate(zip(kb, kc)) if x != y), 0)
+    x, y = (json.loads(v) if isinstance(v, str) and v[:1] == "{" else v for v in (kb[i], kc[i]))
+    if isinstance(x, dict) and isinstance(y, dict):  # name the sub-keys: budget.epochs (2 vs 1)
+        diff = [f"{names[i]}.{k} ({x.get(k)} vs {y.get(k)})" for k in sorted({*x, *y}) if x.get(k) != y.get(k)]
+        return f"nothing comparable: no current row matches a baseline row; baseline vs current: {', '.join(diff)}"
+    return f"nothing comparable: no current row matches a baseline row; {names[i]} differs (baseline {x}, current {y})"
+
+
 def describe(row: dict) -> str:
     if row.get("kind", "run") == "run":
         params = ", ".join(
@@ -108,6 +122,21 @@ def check_schema(baseline: list[dict], current: list[dict]) -> None:
 
 
 # ----------------------------------------------------------------------------- verdicts per metric
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def lost_values(verdicts: list[Verdict], cur_row: dict) -> list[Verdict]:
+    """A metric the current row holds as null, NaN or infinity where the baseline had a number: worse, never
+    within noise (a metric the current row leaves out stays as judged)."""
+    return [
+        Verdict(v.run, v.metric, WORSE, v.baseline, cur_row[v.metric], note="no finite value now; the baseline had one")
+        if _number(v.baseline) and v.metric in cur_row and not _number(cur_row[v.metric])
+        else v
+        for v in verdicts
+    ]
 
 
 def exact_verdict(run: str, metric: str, base, cur) -> Verdict:
@@ -214,7 +243,7 @@ def compare_rows(base_row: dict, cur_row: dict, factor: float) -> list[Verdict]:
         out.append(
             memory_verdict(run, "peak_mem_bytes", base_row["peak_mem_bytes"], cur_row.get("peak_mem_bytes"), factor)
         )
-    return out
+    return lost_values(out, cur_row)
 
 
 def default_factor(rows: list[dict]) -> float:
@@ -240,7 +269,7 @@ def compare(baseline_rows: list[dict], current_rows: list[dict], factor: float |
     out += [
         Verdict(describe(r), "-", INCOMPARABLE, note="only in current (no matching baseline row)") for r in only_cur
     ]
-    out += [Verdict(describe(r), "-", INCOMPARABLE, note="only in baseline") for r in only_base]
+    out += [Verdict(describe(r), "-", INCOMPARABLE, note=ONLY_IN_BASELINE) for r in only_base]
     return out
 
 
@@ -259,9 +288,16 @@ def _pair_failed(only_base: list[dict], only_cur: list[dict]) -> list[tuple[dict
     return pairs
 
 
-def exit_code(verdicts: list[Verdict], advisory: tuple[str, ...] = ()) -> int:
-    """1 when any regression counts; categories in `advisory` are reported but do not count."""
-    return int(any(v.regression and v.category not in advisory for v in verdicts))
+def exit_code(verdicts: list[Verdict], advisory: tuple[str, ...] = (), fail_missing: bool = False) -> int:
+    """1 when any regression counts (categories in `advisory` are reported but do not count), or with
+    `fail_missing` when a baseline run has no current row."""
+    missing = fail_missing and any(v.note == ONLY_IN_BASELINE for v in verdicts)
+    return int(missing or any(v.regression and v.category not in advisory for v in verdicts))
+
+
+def compared_any(verdicts: list[Verdict]) -> bool:
+    """Whether at least one baseline row was paired with a current row."""
+    return any(v.metric != "-" for v in verdicts)
 
 
 # ----------------------------------------------------------------------------- output
@@ -333,6 +369,9 @@ def add_parsers(sub) -> None:
         metavar="CATEGORIES",
         help="comma-separated categories reported but not failing: timing, memory (e.g. timing,memory)",
     )
+    p.add_argument(
+        "--fail-missing", action="store_true", help="exit 1 when a baseline run has no current row (a run lost)"
+    )
     p.set_defaults(func=cmd_compare)
 
 
@@ -341,6 +380,10 @@ def cmd_compare(args) -> int:
     unknown = set(advisory) - set(NOISY)
     if unknown:
         raise BenchError(f"--advisory: unknown categories {', '.join(sorted(unknown))}; valid: {', '.join(NOISY)}")
-    verdicts = compare(read_rows(args.baseline), read_rows(args.current), args.factor)
+    baseline, current = read_rows(args.baseline), read_rows(args.current)
+    verdicts = compare(baseline, current, args.factor)
     print(to_markdown(verdicts, advisory))
-    return exit_code(verdicts, advisory)
+    if not compared_any(verdicts):
+        print(differing_key(baseline, current))
+        return 1
+    return exit_code(verdicts, advisory, getattr(args, "fail_missing", False))
