@@ -223,6 +223,9 @@ def status_verdict(run: str, base_row: dict, cur_row: dict) -> Verdict | None:
 
 def compare_rows(base_row: dict, cur_row: dict, factor: float) -> list[Verdict]:
     run = describe(cur_row)
+    digests = base_row.get("task_digest"), cur_row.get("task_digest")
+    if all(digests) and digests[0] != digests[1]:  # the same task name and version, other data or definition
+        return [Verdict(run, "task", INCOMPARABLE, *digests, note="the task's definition or data changed")]
     status = status_verdict(run, base_row, cur_row)
     if status is not None:
         return [status]

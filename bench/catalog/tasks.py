@@ -14,7 +14,9 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,7 +85,24 @@ class Task:
         --resume can tell a task edited without a version bump (a new prompt or label word) from the one
         its rows were measured on; the example cache is keyed on it too."""
         fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "path"}
+        data = self.data_sha256()
+        if data:  # a local data file: its content is part of the task (pinned archives carry their own sha256)
+            fields["data_sha256"] = data
         return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def data_sha256(self) -> str:
+        """sha256 of a local `path:` source file ("" for other sources; "unreadable" when it cannot be read:
+        loading the examples then says why)."""
+        if not isinstance(self.source, dict) or not isinstance(self.source.get("path"), str):
+            return ""
+        h = hashlib.sha256()
+        try:
+            with open(Path(self.path).parent / self.source["path"], "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError:
+            return "unreadable"
+        return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -171,6 +190,7 @@ def parse_task(data: dict, path: Path) -> Task:
         raise BenchError(f"malformed task {path}: label_from must be value or sign")
     if not isinstance(data["version"], int):
         raise BenchError(f"malformed task {path}: version must be an integer")
+    sources.check_source(data["source"], str(path))
     return Task(
         name=str(data["name"]),
         version=data["version"],
@@ -246,7 +266,12 @@ def to_examples(task: Task, records: list[dict]) -> list[Example]:
             out.append(Example(text, -1, target))
             continue
         if task.label_from == "sign":
-            score = float(raw)
+            try:
+                score = float(raw)
+            except (TypeError, ValueError):
+                raise BenchError(
+                    f"task {task.name}: label_from: sign needs a number in {task.label_field!r}, got {raw!r}"
+                ) from None
             if score == 0:
                 continue
             name = task.labels[1] if score > 0 else task.labels[0]
@@ -270,29 +295,11 @@ def _with_refs(e: Example, refs: list[str]) -> Example:
 def load_examples(task: Task) -> list[Example]:
     """All examples of a task, cached as JSONL after the first read."""
 
-    cached = cache_dir() / "tasks" / f"{task.name}-v{task.version}-{task.digest}.jsonl"
-    if cached.exists():
-        rows = [json.loads(line) for line in cached.read_text().splitlines() if line]
-        examples = [Example(r["text"], r["label"], r.get("target", ""), tuple(r.get("refs", ()))) for r in rows]
-    else:
+    cached = cache_dir() / "tasks" / f"{_safe_name(task.name)}-v{task.version}-{task.digest}.jsonl"
+    examples = _read_cache(cached) if cached.exists() else None
+    if examples is None:  # not cached yet, or a cache that cannot be read: built anew from the source
         examples = to_examples(task, sources.read_records(task.source, task.path))
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".partial")
-        tmp.write_text(
-            "".join(
-                json.dumps(
-                    {
-                        "text": e.text,
-                        "label": e.label,
-                        **({"target": e.target} if e.target else {}),
-                        **({"refs": list(e.refs)} if e.refs else {}),
-                    }
-                )
-                + "\n"
-                for e in examples
-            )
-        )
-        tmp.rename(cached)
+        _write_cache(cached, examples)
     if task.size and len(examples) != task.size:
         raise BenchError(
             f"task {task.name}: expected {task.size} examples, read {len(examples)}; "
@@ -301,6 +308,41 @@ def load_examples(task: Task) -> list[Example]:
     if not task.is_generation and len({e.label for e in examples}) < len(task.labels):
         raise BenchError(f"task {task.name}: some labels have no examples; check label_field and label_map")
     return examples
+
+
+def _write_cache(cached: Path, examples: list[Example]) -> None:
+    """Best effort: a cache that cannot be written (read-only, full) only costs a re-read next time."""
+    tmp = cached.with_suffix(f".{os.getpid()}.partial")
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        lines = [
+            {
+                "text": e.text,
+                "label": e.label,
+                **({"target": e.target} if e.target else {}),
+                **({"refs": list(e.refs)} if e.refs else {}),
+            }
+            for e in examples
+        ]
+        tmp.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+        tmp.rename(cached)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100]
+
+
+def _read_cache(path: Path) -> list[Example] | None:
+    """The cached examples, or None when the file is unreadable or not what load_examples writes."""
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+        examples = [Example(r["text"], r["label"], r.get("target", ""), tuple(r.get("refs", ()))) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
+    ok = all(isinstance(e.text, str) and isinstance(e.label, int) and isinstance(e.target, str) for e in examples)
+    return examples if ok else None
 
 
 def split_examples(examples: list[Example], split: Split) -> dict[str, list[Example]]:
