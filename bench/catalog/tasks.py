@@ -237,6 +237,13 @@ def task_files(dirs: list[Path] | None = None) -> dict[str, Path]:
     return found
 
 
+def check_task_files(dirs: list[Path] | None) -> None:
+    """Before any run: every task file in the given folders parses (a malformed one is named, not skipped)."""
+    for d in dirs or []:
+        for p in sorted(Path(d).glob("*.yaml")):
+            parse_task(read_yaml(p), p)
+
+
 def load_task(name_or_path: str, dirs: list[Path] | None = None) -> Task:
     path = named_yaml(name_or_path, lambda: task_files(dirs), "task")
     return parse_task(read_yaml(path), path)

@@ -69,6 +69,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="deterministic torch algorithms (and CUBLAS_WORKSPACE_CONFIG): repeatable GPU runs, slower; recorded",
+    )
+    r.add_argument(
         "--resume",
         action="store_true",
         help="with --output FILE: skip runs that already have an ok row in FILE (same config hash), run the rest",
@@ -163,6 +168,8 @@ def suite_from_args(args):
         cfg = apply_overrides(cfg, ["isolate=false"])
     if args.no_adapters:
         cfg = apply_overrides(cfg, ["keep_adapters=false"])
+    if getattr(args, "deterministic", False):
+        cfg = apply_overrides(cfg, ["deterministic=true"])
     return cfg
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import random
 import tempfile
 import time
@@ -53,6 +54,7 @@ class RunSpec:
     base_method: str = ""  # the registered method a variant runs (empty: `method` itself)
     lr_sweep: tuple[float, ...] = ()  # the learning rates of the sweep this run is one point of (empty: no sweep)
     sweep: tuple[dict, ...] = ()  # the sweep's other points (suite `sweep:`; empty: none)
+    deterministic: bool = False  # SuiteConfig.deterministic
 
 
 def config_hash(spec: RunSpec, method_params: dict, every_param: bool = False) -> str:
@@ -74,6 +76,8 @@ def config_hash(spec: RunSpec, method_params: dict, every_param: bool = False) -
     }
     if spec.base_method and spec.base_method != spec.method:  # a variant (plain methods keep their old hashes)
         payload["base_method"] = spec.base_method
+    if spec.deterministic:  # a later option: off, it leaves every earlier hash as it was
+        payload["deterministic"] = True
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -100,6 +104,7 @@ def base_row(spec: RunSpec) -> dict:
         "budget": dataclasses.asdict(spec.budget),
         "measure": dataclasses.asdict(spec.measure),
         "method_params": dict(spec.params),
+        "deterministic": spec.deterministic,
         "status": "failed",
         "error": None,
         **({"lr_sweep": list(spec.lr_sweep)} if spec.lr_sweep else {}),  # one point of a learning-rate sweep
@@ -146,10 +151,14 @@ def execute(spec: RunSpec) -> dict:
     return clean_floats(row)
 
 
-def _seed_everything(seed: int) -> None:
+def _seed_everything(seed: int, deterministic: bool = False) -> None:
     import numpy as np
     import torch
 
+    if deterministic:  # before the first cuBLAS call of this process (a run's own child process)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -173,7 +182,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
 
     memory.reset_peak(device)
     row["mem_baseline_bytes"] = memory.current_rss_bytes() if device.type == "cpu" else 0
-    _seed_everything(spec.seed)
+    _seed_everything(spec.seed, spec.deterministic)
     model_spec = models.resolve(spec.model)
     _causal_only(task, spec, model_spec.kind)  # known before loading for built-in models and local folders
     model, tok, kind = models.load(model_spec, num_labels=max(2, len(task.labels)))

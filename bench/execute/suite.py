@@ -39,6 +39,7 @@ def plan(
             f"suite methods: {', '.join(cfg.methods)}"
         )
     known = set(tasks.task_files(tasks_dirs)) | set(cfg.tasks)
+    tasks.check_task_files(tasks_dirs)
     unknown = set(cfg.task_budget) - known
     if unknown:
         raise BenchError(
@@ -90,6 +91,7 @@ def plan(
                         task_digest=loaded[t].digest,
                         lr_sweep=lr_sweeps.get(m, ()),
                         sweep=points.get(m, ()),
+                        deterministic=cfg.deterministic,
                     )
                     h, every = config_hash(spec, resolved), config_hash(spec, resolved, every_param=True)
                     specs.append(replace(spec, config_hash=h, also_hash=every if every != h else ""))
