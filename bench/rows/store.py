@@ -61,23 +61,26 @@ def append_rows(path: Path, rows: list[dict]) -> None:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(path, "a", encoding="utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     except OSError as e:
         raise BenchError(f"cannot write results {path}: {e.strerror}") from None
-    with f:
+    try:
         for row in rows:
-            start = f.tell()
+            start = os.lseek(fd, 0, os.SEEK_END)
             try:
-                f.write(json.dumps(row, allow_nan=False, default=str) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
+                data = memoryview((json.dumps(row, allow_nan=False, default=str) + "\n").encode())
+                while data:  # unbuffered: nothing is left to flush (and fail) on close
+                    data = data[os.write(fd, data) :]
+                os.fsync(fd)
             except (OSError, ValueError) as e:
-                _unsaved(path, f, start, row, e)
+                _unsaved(path, fd, start, row, e)
+    finally:
+        os.close(fd)
 
 
-def _unsaved(path: Path, f, start: int, row: dict, e: Exception) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        f.truncate(start)  # no partial row left behind
+def _unsaved(path: Path, fd: int, start: int, row: dict, e: Exception) -> None:
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, start)  # no partial row left behind
     print(f"unsaved row: {json.dumps(row, default=str)}", file=sys.stderr)
     why = e.strerror if isinstance(e, OSError) else f"{e} (NaN or Infinity in a row)"
     raise BenchError(
