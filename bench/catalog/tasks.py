@@ -190,6 +190,13 @@ def parse_task(data: dict, path: Path) -> Task:
         raise BenchError(f"malformed task {path}: label_from must be value or sign")
     if not isinstance(data["version"], int):
         raise BenchError(f"malformed task {path}: version must be an integer")
+    for key in ("text_field", "label_field", "prompt", "description", "name"):
+        if key in data and not isinstance(data[key], (str, int)) or isinstance(data.get(key), bool):
+            raise BenchError(f"malformed task {path}: {key} must be text")
+    try:
+        str(data.get("prompt", "{text}")).format(text="x")
+    except (KeyError, ValueError, IndexError, AttributeError) as e:
+        raise BenchError(f"malformed task {path}: prompt must use {{text}} and no other field ({e})") from None
     sources.check_source(data["source"], str(path))
     return Task(
         name=str(data["name"]),
@@ -197,13 +204,13 @@ def parse_task(data: dict, path: Path) -> Task:
         labels=tuple(labels),
         source=data["source"],
         type=kind,
-        text_field=data.get("text_field", "text"),
-        label_field=data.get("label_field", "label"),
+        text_field=str(data.get("text_field", "text")),
+        label_field=str(data.get("label_field", "label")),
         label_map=dict(data.get("label_map", {})),
         label_from=data.get("label_from", "value"),
         label_words=tuple(words["label_words"]),
         chat_label_words=tuple(words["chat_label_words"]),
-        prompt=data.get("prompt", "{text}\nAnswer:"),
+        prompt=str(data.get("prompt", "{text}\nAnswer:")),
         metric=data.get("metric", "exact_match" if kind == "generation" else "accuracy"),
         description=data.get("description", ""),
         size=int(data.get("size", 0)),
