@@ -76,6 +76,9 @@ class SuiteConfig:
         True  # keep each trained PEFT adapter in <results>.adapters/<run_id>/ (false: size it, drop it)
     )
     timeout_s: float = 0.0  # per run, process start included; 0: none. A run past it is killed: a `timeout` row
+    # torch.use_deterministic_algorithms and CUBLAS_WORKSPACE_CONFIG: bitwise repeatable GPU runs (slower; an op
+    # without a deterministic kernel fails the run). Rows record it; left out of the config hash when off
+    deterministic: bool = False
     budget: Budget = field(default_factory=Budget)
     measure: Measure = field(default_factory=Measure)
     params: dict = field(default_factory=dict)  # method name -> {field: value}
@@ -284,6 +287,8 @@ def read_yaml(path: Path) -> dict:
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise BenchError(f"malformed YAML in {path}{where}: {getattr(e, 'problem', e)}") from None
+    except (ValueError, RecursionError) as e:  # an integer past the digit limit, nesting past the stack
+        raise BenchError(f"malformed YAML in {path}: {str(e).split(';')[0] or 'nested too deeply'}") from None
     if not isinstance(data, dict):
         raise BenchError(f"malformed file {path}: expected a mapping at the top level")
     return data

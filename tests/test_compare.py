@@ -259,3 +259,37 @@ def test_generation_score_is_compared_within_its_interval():
     assert marks(cmp.compare_rows(base, worse, 1.25), "score") == {WORSE}
     plain = make_row(metric="accuracy", score=0.72)
     assert not [v for v in cmp.compare_rows(plain, plain, 1.25) if v.metric == "score"]  # accuracy already covers it
+
+
+def test_a_lost_value_is_worse_never_noise():
+    base = make_row()
+    for lost in (None, float("nan"), float("inf")):
+        cur = {**make_row(), "accuracy": lost, "peak_mem_bytes": lost}
+        v = {x.metric: x for x in cmp.compare([base], [cur])}
+        assert v["accuracy"].mark == WORSE and v["peak_mem_bytes"].mark == WORSE
+        assert cmp.exit_code(list(v.values())) == 1
+
+
+def test_non_finite_rows_are_refused_on_read(tmp_path, capsys):
+    base = write(tmp_path / "b.jsonl", [make_row()])
+    bad = tmp_path / "c.jsonl"
+    bad.write_text(json.dumps(make_row()).replace('"accuracy": 0.72', '"accuracy": NaN') + "\n")
+    assert main(["compare", str(base), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: malformed results") and f"{bad}:1: accuracy" in err and "finite" in err
+
+
+def test_fail_missing_and_nothing_comparable(tmp_path, capsys):
+    budget = {"epochs": 1, "batch_size": 16}
+    base = write(tmp_path / "b.jsonl", [make_row(budget=budget), make_row(method="full", budget=budget)])
+    part = write(tmp_path / "c.jsonl", [make_row(budget=budget)])
+    assert main(["compare", str(base), str(part)]) == 0  # a lost run is only marked x ...
+    assert main(["compare", str(base), str(part), "--fail-missing"]) == 1  # ... unless asked
+    capsys.readouterr()
+    other = write(tmp_path / "o.jsonl", [make_row(budget={"epochs": 9, "batch_size": 16})])
+    assert main(["compare", str(base), str(other)]) == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("nothing comparable") and "budget.epochs" in last
+    gpu = write(tmp_path / "g.jsonl", [make_row(device="cuda", budget=budget)])
+    assert main(["compare", str(part), str(gpu)]) == 1
+    assert "env.device_kind differs (baseline cpu, current cuda)" in capsys.readouterr().out

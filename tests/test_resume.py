@@ -271,6 +271,12 @@ def test_task_digest_follows_the_task_files_content(tiny_task):
 
     task = load_task(str(tiny_task))
     data = read_yaml(Path(tiny_task))
-    assert parse_task(dict(data), Path("elsewhere.yaml")).digest == task.digest  # the path is not the task
+    elsewhere = tiny_task.parent.parent / "elsewhere"  # the task and its data file moved: the same task
+    elsewhere.mkdir()
+    name = data["source"]["path"]
+    (elsewhere / name).write_bytes((tiny_task.parent / name).read_bytes())
+    assert parse_task(dict(data), elsewhere / "t.yaml").digest == task.digest  # the path is not the task
+    (elsewhere / name).write_bytes((tiny_task.parent / name).read_bytes() + b"one,more\n")
+    assert parse_task(dict(data), elsewhere / "t.yaml").digest != task.digest  # its data is
     for key, value in (("prompt", "{text}\nMood:"), ("chat_label_words", ["bad", "good"]), ("description", "x")):
         assert parse_task({**data, key: value}, Path(tiny_task)).digest != task.digest, key

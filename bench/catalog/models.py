@@ -9,6 +9,7 @@ shared and only the adapter or soft prompt is task-specific.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -58,12 +59,27 @@ def resolve(name: str) -> ModelSpec:
         if not cfg.is_file():
             raise BenchError(f"model folder {path} has no config.json")
         return ModelSpec(path.name, _kind_from_config(json.loads(cfg.read_text())), location=str(path))
-    if _HUB_ID.match(name):
+    if _HUB_ID.match(name) and (hub_cached(name) or not _offline()):
         return ModelSpec(name, "", location=name)  # kind read from the hub config on load
+    where = "not a local folder, and not in the Hugging Face cache (offline)" if _HUB_ID.match(name) else ""
     raise BenchError(
-        f"unknown model {name!r}; valid models: {choices(MODELS)}, a local model folder, "
-        "or a Hugging Face id (org/name)"
+        f"unknown model {name!r}{': ' + where if where else ''}; valid models: {choices(MODELS)}, a local model "
+        "folder, or a Hugging Face id (org/name) in the local cache (or with HF_HUB_OFFLINE=0 and a network)"
     )
+
+
+def _offline() -> bool:
+    """Hub ids are resolved offline unless the user says there is a network (HF_HUB_OFFLINE=0)."""
+    return os.environ.get("HF_HUB_OFFLINE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def hub_cached(repo_id: str) -> bool:
+    """Whether a Hugging Face model id has a snapshot with a config.json in the local hub cache."""
+    root = os.environ.get("HF_HUB_CACHE") or os.path.join(
+        os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface"), "hub"
+    )
+    snapshots = Path(root) / ("models--" + repo_id.replace("/", "--")) / "snapshots"
+    return any((p / "config.json").is_file() for p in snapshots.glob("*")) if snapshots.is_dir() else False
 
 
 def _kind_from_config(cfg: dict) -> str:

@@ -25,6 +25,28 @@ from bench.errors import BenchError, choices
 FORMATS = ("csv", "tsv", "jsonl", "bigbench")
 
 
+def check_source(source: dict, task_path: str = "") -> None:
+    """The source keys' types, checked when the task file is read (before any run)."""
+    bad = f"malformed task {task_path}: source"
+    fmt = source.get("format", "csv")
+    if fmt not in FORMATS:
+        raise BenchError(f"unknown source format {fmt!r} in {task_path}; valid formats: {choices(FORMATS)}")
+    where = [k for k in ("asset", "path", "hf") if k in source]
+    if len(where) != 1:
+        raise BenchError(f"{bad} needs exactly one of asset, path, hf (got {', '.join(where) or 'none'})")
+    if not isinstance(source[where[0]], str) or not source[where[0]]:
+        raise BenchError(f"{bad}.{where[0]} must be a non-empty string")
+    member = source.get("member", "")
+    if not (isinstance(member, str) or (isinstance(member, list) and all(isinstance(m, str) for m in member))):
+        raise BenchError(f"{bad}.member must be a path or a list of paths")
+    columns = source.get("columns")
+    if columns is not None and not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
+        raise BenchError(f"{bad}.columns must be a list of column names")
+    flt = source.get("filter", {})
+    if not isinstance(flt, dict) or not all(isinstance(v, (str, int, float, bool, list)) for v in flt.values()):
+        raise BenchError(f"{bad}.filter must be a mapping of field -> allowed value or list of values")
+
+
 def read_records(source: dict, task_path: str = "") -> list[dict]:
     fmt = source.get("format", "csv")
     if fmt not in FORMATS:
@@ -67,23 +89,42 @@ def parse_bytes(raw: bytes, fmt: str, columns: list[str] | None, name: str = "")
                 return [dict(zip(columns, row)) for row in csv.reader(io.StringIO(text), delimiter=delim) if row]
             return list(csv.DictReader(io.StringIO(text), delimiter=delim))
         if fmt == "jsonl":
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        return _bigbench(json.loads(text))
-    except (json.JSONDecodeError, csv.Error) as e:
-        raise BenchError(f"malformed data file {name}: {e}") from None
+            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+            bad = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
+            if bad is not None:
+                raise BenchError(f"malformed data file {name}: record {bad + 1} is not a JSON object")
+            return records
+        return _bigbench(json.loads(text), name)
+    except (ValueError, RecursionError, csv.Error) as e:  # JSON errors, integers past the digit limit
+        raise BenchError(
+            f"malformed data file {name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
 
 
-def _bigbench(task: dict) -> list[dict]:
+def _bigbench(task, name: str = "") -> list[dict]:
     """BIG-bench examples: `target_scores` (classification: best-scoring key) or `target` (text)."""
+    examples = task.get("examples", []) if isinstance(task, dict) else None
+    if not isinstance(examples, list):
+        raise BenchError(f"malformed data file {name}: a BIG-bench task is a JSON object with a list of examples")
     out = []
-    for ex in task.get("examples", []):
+    for i, ex in enumerate(examples):
+        if not isinstance(ex, dict) or "input" not in ex:
+            raise BenchError(f"malformed data file {name}: example {i + 1} is not an object with an input")
         if "target_scores" in ex:
             scores = ex["target_scores"]
+            if not isinstance(scores, dict) or not scores or not all(_is_number(v) for v in scores.values()):
+                raise BenchError(
+                    f"malformed data file {name}: example {i + 1}: target_scores must map answers to numbers"
+                )
             out.append({"input": ex["input"], "label": max(scores, key=scores.get)})
         else:
             target = ex.get("target")
             out.append({"input": ex["input"], "label": target[0] if isinstance(target, list) else target})
     return out
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def apply_filter(records: list[dict], flt: dict) -> list[dict]:

@@ -14,7 +14,9 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,7 +86,24 @@ class Task:
         --resume can tell a task edited without a version bump (a new prompt or label word) from the one
         its rows were measured on; the example cache is keyed on it too."""
         fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "path"}
+        data = self.data_sha256()
+        if data:  # a local data file: its content is part of the task (pinned archives carry their own sha256)
+            fields["data_sha256"] = data
         return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def data_sha256(self) -> str:
+        """sha256 of a local `path:` source file ("" for other sources; "unreadable" when it cannot be read:
+        loading the examples then says why)."""
+        if not isinstance(self.source, dict) or not isinstance(self.source.get("path"), str):
+            return ""
+        h = hashlib.sha256()
+        try:
+            with open(Path(self.path).parent / self.source["path"], "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError:
+            return "unreadable"
+        return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -172,19 +191,27 @@ def parse_task(data: dict, path: Path) -> Task:
         raise BenchError(f"malformed task {path}: label_from must be value or sign")
     if not isinstance(data["version"], int):
         raise BenchError(f"malformed task {path}: version must be an integer")
+    for key in ("text_field", "label_field", "prompt", "description", "name"):
+        if key in data and not isinstance(data[key], (str, int)) or isinstance(data.get(key), bool):
+            raise BenchError(f"malformed task {path}: {key} must be text")
+    try:
+        str(data.get("prompt", "{text}")).format(text="x")
+    except (KeyError, ValueError, IndexError, AttributeError) as e:
+        raise BenchError(f"malformed task {path}: prompt must use {{text}} and no other field ({e})") from None
+    sources.check_source(data["source"], str(path))
     return Task(
         name=str(data["name"]),
         version=data["version"],
         labels=tuple(labels),
         source=data["source"],
         type=kind,
-        text_field=data.get("text_field", "text"),
-        label_field=data.get("label_field", "label"),
+        text_field=str(data.get("text_field", "text")),
+        label_field=str(data.get("label_field", "label")),
         label_map=dict(data.get("label_map", {})),
         label_from=data.get("label_from", "value"),
         label_words=tuple(words["label_words"]),
         chat_label_words=tuple(words["chat_label_words"]),
-        prompt=data.get("prompt", "{text}\nAnswer:"),
+        prompt=str(data.get("prompt", "{text}\nAnswer:")),
         metric=data.get("metric", "exact_match" if kind == "generation" else "accuracy"),
         description=data.get("description", ""),
         size=int(data.get("size", 0)),
@@ -218,6 +245,13 @@ def task_files(dirs: list[Path] | None = None) -> dict[str, Path]:
     return found
 
 
+def check_task_files(dirs: list[Path] | None) -> None:
+    """Before any run: every task file in the given folders parses (a malformed one is named, not skipped)."""
+    for d in dirs or []:
+        for p in sorted(Path(d).glob("*.yaml")):
+            parse_task(read_yaml(p), p)
+
+
 def load_task(name_or_path: str, dirs: list[Path] | None = None) -> Task:
     path = named_yaml(name_or_path, lambda: task_files(dirs), "task")
     return parse_task(read_yaml(path), path)
@@ -247,7 +281,12 @@ def to_examples(task: Task, records: list[dict]) -> list[Example]:
             out.append(Example(text, -1, target))
             continue
         if task.label_from == "sign":
-            score = float(raw)
+            try:
+                score = float(raw)
+            except (TypeError, ValueError):
+                raise BenchError(
+                    f"task {task.name}: label_from: sign needs a number in {task.label_field!r}, got {raw!r}"
+                ) from None
             if score == 0:
                 continue
             name = task.labels[1] if score > 0 else task.labels[0]
@@ -271,29 +310,11 @@ def _with_refs(e: Example, refs: list[str]) -> Example:
 def load_examples(task: Task) -> list[Example]:
     """All examples of a task, cached as JSONL after the first read."""
 
-    cached = cache_dir() / "tasks" / f"{task.name}-v{task.version}-{task.digest}.jsonl"
-    if cached.exists():
-        rows = [json.loads(line) for line in cached.read_text().splitlines() if line]
-        examples = [Example(r["text"], r["label"], r.get("target", ""), tuple(r.get("refs", ()))) for r in rows]
-    else:
+    cached = cache_dir() / "tasks" / f"{_safe_name(task.name)}-v{task.version}-{task.digest}.jsonl"
+    examples = _read_cache(cached) if cached.exists() else None
+    if examples is None:  # not cached yet, or a cache that cannot be read: built anew from the source
         examples = to_examples(task, sources.read_records(task.source, task.path))
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".partial")
-        tmp.write_text(
-            "".join(
-                json.dumps(
-                    {
-                        "text": e.text,
-                        "label": e.label,
-                        **({"target": e.target} if e.target else {}),
-                        **({"refs": list(e.refs)} if e.refs else {}),
-                    }
-                )
-                + "\n"
-                for e in examples
-            )
-        )
-        tmp.rename(cached)
+        _write_cache(cached, examples)
     if task.size and len(examples) != task.size:
         raise BenchError(
             f"task {task.name}: expected {task.size} examples, read {len(examples)}; "
@@ -302,6 +323,41 @@ def load_examples(task: Task) -> list[Example]:
     if not task.is_generation and len({e.label for e in examples}) < len(task.labels):
         raise BenchError(f"task {task.name}: some labels have no examples; check label_field and label_map")
     return examples
+
+
+def _write_cache(cached: Path, examples: list[Example]) -> None:
+    """Best effort: a cache that cannot be written (read-only, full) only costs a re-read next time."""
+    tmp = cached.with_suffix(f".{os.getpid()}.partial")
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        lines = [
+            {
+                "text": e.text,
+                "label": e.label,
+                **({"target": e.target} if e.target else {}),
+                **({"refs": list(e.refs)} if e.refs else {}),
+            }
+            for e in examples
+        ]
+        tmp.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+        tmp.rename(cached)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100]
+
+
+def _read_cache(path: Path) -> list[Example] | None:
+    """The cached examples, or None when the file is unreadable or not what load_examples writes."""
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+        examples = [Example(r["text"], r["label"], r.get("target", ""), tuple(r.get("refs", ()))) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
+    ok = all(isinstance(e.text, str) and isinstance(e.label, int) and isinstance(e.target, str) for e in examples)
+    return examples if ok else None
 
 
 def split_examples(examples: list[Example], split: Split) -> dict[str, list[Example]]:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.analysis.compare import NOISE, NOISY, compare, counts, exit_code, to_json, to_markdown
+from bench.analysis.compare import (
+    NOISE,
+    NOISY,
+    compare,
+    compared_any,
+    counts,
+    differing_key,
+    exit_code,
+    to_json,
+    to_markdown,
+)
 from bench.errors import BenchError
 from bench.rows.store import read_rows
 
@@ -22,6 +32,9 @@ def add_parser(sub) -> None:
         metavar="CATEGORIES",
         help="comma-separated categories reported but not failing: timing, memory (e.g. timing,memory)",
     )
+    p.add_argument(
+        "--fail-missing", action="store_true", help="exit 1 when a baseline run has no current row (a run lost)"
+    )
     p.add_argument("--only-changed", action="store_true", help="leave out the rows within noise (~)")
     p.add_argument(
         "--format",
@@ -37,10 +50,16 @@ def cmd_compare(args) -> int:
     unknown = set(advisory) - set(NOISY)
     if unknown:
         raise BenchError(f"--advisory: unknown categories {', '.join(sorted(unknown))}; valid: {', '.join(NOISY)}")
-    verdicts = compare(read_rows(args.baseline), read_rows(args.current), args.factor)
+    baseline, current = read_rows(args.baseline), read_rows(args.current)
+    verdicts = compare(baseline, current, args.factor)
+    code = exit_code(verdicts, advisory, args.fail_missing)
+    if not compared_any(verdicts):
+        code = 1  # nothing comparable: a CI check that compared nothing must not pass
     shown = [v for v in verdicts if v.mark != NOISE] if args.only_changed else verdicts
     if args.format == "json":
-        print(to_json(shown, advisory, counts(verdicts), exit_code(verdicts, advisory)))
+        print(to_json(shown, advisory, counts(verdicts), code))
     else:
         print(to_markdown(shown, advisory, counts(verdicts)))
-    return exit_code(verdicts, advisory)
+    if not compared_any(verdicts):
+        print(differing_key(baseline, current))
+    return code

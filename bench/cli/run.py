@@ -51,6 +51,11 @@ def add_parser(sub) -> None:
     )
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="deterministic torch algorithms (and CUBLAS_WORKSPACE_CONFIG): repeatable GPU runs, slower; recorded",
+    )
+    r.add_argument(
         "--resume",
         action="store_true",
         help="with --output FILE: skip runs that already have an ok row in FILE (same config hash), run the rest",
@@ -119,6 +124,8 @@ def suite_from_args(args):
         cfg = apply_overrides(cfg, ["isolate=false"])
     if args.no_adapters:
         cfg = apply_overrides(cfg, ["keep_adapters=false"])
+    if args.deterministic:
+        cfg = apply_overrides(cfg, ["deterministic=true"])
     return cfg
 
 

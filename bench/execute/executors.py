@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing as mp
+import os
 import signal
 import threading
 import time
@@ -115,20 +116,42 @@ def run_in_process(spec: RunSpec, stop: StopOnCtrlC | None = None) -> dict:
         stop.interrupt_now = False
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent_pid: int) -> None:
     """Linux: the kernel kills this child when its parent dies (even by SIGKILL), so no orphan
-    keeps training (or holding a GPU) after the suite is gone."""
+    keeps training (or holding a GPU) after the suite is gone. A parent that died before the request
+    took effect is seen here (the child was re-parented): the child exits at once."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
-def _child(spec: RunSpec, conn) -> None:
+def _child(spec: RunSpec, conn, parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
-    _die_with_parent()
+    _die_with_parent(parent_pid)
     conn.send(execute(spec))
     conn.close()
+
+
+def oom_kills() -> tuple[int | None, int | None]:
+    """(this cgroup's memory.events oom_kill, the kernel's /proc/vmstat oom_kill): None where unreadable."""
+    cgroup = None
+    try:
+        with open("/proc/self/cgroup") as f:
+            rel = next((line.split(":", 2)[2].strip() for line in f if line.startswith("0::")), None)
+        if rel is not None:
+            with open(f"/sys/fs/cgroup{rel.rstrip('/')}/memory.events") as f:
+                cgroup = next((int(line.split()[1]) for line in f if line.startswith("oom_kill ")), None)
+    except (OSError, ValueError, IndexError):
+        cgroup = None
+    try:
+        with open("/proc/vmstat") as f:
+            kernel = next((int(line.split()[1]) for line in f if line.startswith("oom_kill ")), None)
+    except (OSError, ValueError, IndexError):
+        kernel = None
+    return cgroup, kernel
 
 
 def _end(proc, gently: bool) -> None:
@@ -145,7 +168,8 @@ def run_isolated(spec: RunSpec, timeout_s: float = 0, stop: StopOnCtrlC | None =
     a Ctrl-C are rows."""
     ctx = mp.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(spec, send), daemon=True)
+    ooms = oom_kills()
+    proc = ctx.Process(target=_child, args=(spec, send, os.getpid()), daemon=True)
     proc.start()
     send.close()
     deadline = time.monotonic() + timeout_s if timeout_s else None
@@ -169,13 +193,24 @@ def run_isolated(spec: RunSpec, timeout_s: float = 0, stop: StopOnCtrlC | None =
         recv.close()
     if stop is not None and stop.requested:
         return cancelled_row(spec)
-    return crash_row(spec, proc.exitcode)
+    return crash_row(spec, proc.exitcode, ooms_before=ooms)
 
 
-def crash_row(spec: RunSpec, code: int | None) -> dict:
+def crash_row(spec: RunSpec, code: int | None, ooms_before=(None, None), ooms_after=None) -> dict:
+    """A child that died without a result. SIGKILL is `oom` only on evidence (the cgroup's or the kernel's
+    OOM-kill count rose while it ran), else `killed`: a user's kill -9 or a scheduler's preemption."""
     row = base_row(spec)
-    if code == -signal.SIGKILL:
-        row.update(status="oom", error="run process was killed (SIGKILL), most likely by the out-of-memory killer")
+    after = oom_kills() if ooms_after is None else ooms_after
+    rose = [w for w, b, a in zip(("cgroup", "kernel"), ooms_before, after) if b is not None and a is not None and a > b]
+    if code == -signal.SIGKILL and rose:
+        row.update(
+            status="oom",
+            error=f"run process was killed (SIGKILL) by the out-of-memory killer ({rose[0]} OOM count rose)",
+        )
+    elif code == -signal.SIGKILL:
+        row.update(
+            status="killed", error="killed (SIGKILL) from outside the suite, with no sign of an out-of-memory kill"
+        )
     else:
         name = signal.Signals(-code).name if code is not None and code < 0 else f"exit code {code}"
         row.update(status="failed", error=f"run process died ({name}) before reporting a result")

@@ -11,7 +11,7 @@ The rule, stated once:
   task file's path and digest (an edited task must bump its version; --resume checks the digest apart),
   and anything timed or measured. A resumed suite, on another device or under another name, finds its
   finished runs.
-- Parameters added after rows were committed (LATER_BUDGET_KEYS, LATER_PARAM_KEYS): at their defaults they
+- Parameters added after rows were committed (LATER_BUDGET_KEYS, LATER_PARAM_KEYS, LATER_RUN_FIELDS): at their defaults they
   drop out of the hash and of compare's match key, so committed rows keep their hashes and still match. Set
   to anything else they count like any field. Rows written while such a parameter was new hashed it written
   out at its default; a planned run also carries that form (`also_hash`, empty when no later parameter is
@@ -45,6 +45,8 @@ LATER_BUDGET_KEYS = ("precision", "chat_template")
 # Method parameters added after rows were committed, with their defaults: left out of the config hash and
 # compare's match at those defaults (rows written while one was new recorded it: --resume accepts both hashes)
 LATER_PARAM_KEYS = {"use_rslora": False, "projection": False}  # lora's rsLoRA, prefix tuning's reparameterisation
+# Run options added after rows were committed, with their defaults: in the hash only when set otherwise
+LATER_RUN_FIELDS = {"deterministic": False}  # torch deterministic algorithms (--deterministic)
 
 # a run row's fields its config hash is made of
 RUN_FIELDS = (
@@ -94,6 +96,7 @@ def planned_fields(spec: RunSpec, method_params: dict) -> dict:
         "seed": spec.seed,
         "budget": dataclasses.asdict(spec.budget),
         "measure": dataclasses.asdict(spec.measure),
+        "deterministic": spec.deterministic,
     }
 
 
@@ -115,6 +118,9 @@ def config_hash(run: Mapping, every_param: bool = False) -> str:
     base = run.get("base_method")
     if base and base != run["method"]:  # a variant (plain methods keep their old hashes)
         payload["base_method"] = base
+    for key, default in LATER_RUN_FIELDS.items():  # absent from rows written before the option: its default
+        if run.get(key, default) != default:
+            payload[key] = run[key]
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -46,6 +46,7 @@ class RunSpec:
     base_method: str = ""  # the registered method a variant runs (empty: `method` itself)
     lr_sweep: tuple[float, ...] = ()  # the learning rates of the sweep this run is one point of (empty: no sweep)
     sweep: tuple[dict, ...] = ()  # the sweep's other points (suite `sweep:`; empty: none)
+    deterministic: bool = False  # SuiteConfig.deterministic
 
 
 def base_row(spec: RunSpec) -> dict:
@@ -64,6 +65,7 @@ def base_row(spec: RunSpec) -> dict:
         "budget": dataclasses.asdict(spec.budget),
         "measure": dataclasses.asdict(spec.measure),
         "method_params": dict(spec.params),
+        "deterministic": spec.deterministic,
         "status": "failed",
         "error": None,
         **({"lr_sweep": list(spec.lr_sweep)} if spec.lr_sweep else {}),  # one point of a learning-rate sweep
@@ -110,10 +112,14 @@ def execute(spec: RunSpec) -> dict:
     return clean_floats(row)
 
 
-def _seed_everything(seed: int) -> None:
+def _seed_everything(seed: int, deterministic: bool = False) -> None:
     import numpy as np
     import torch
 
+    if deterministic:  # before the first cuBLAS call of this process (a run's own child process)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -137,7 +143,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
 
     memory.reset_peak(device)
     row["mem_baseline_bytes"] = memory.current_rss_bytes() if device.type == "cpu" else 0
-    _seed_everything(spec.seed)
+    _seed_everything(spec.seed, spec.deterministic)
     model_spec = models.resolve(spec.model)
     _causal_only(task, spec, model_spec.kind)  # known before loading for built-in models and local folders
     model, tok, kind = models.load(model_spec, num_labels=max(2, len(task.labels)))

@@ -16,7 +16,7 @@ from bench.execute import executors
 from bench.execute.device import resolve_device
 from bench.execute.identity import finished, ok_runs, planned_fields, run_hashes
 from bench.execute.run import RunSpec
-from bench.rows.store import append_rows, drop_truncated_tail, read_rows
+from bench.rows.store import append_rows, check_writable, drop_truncated_tail, locked, read_rows
 
 
 def plan(
@@ -40,6 +40,7 @@ def plan(
             f"suite methods: {', '.join(cfg.methods)}"
         )
     known = set(tasks.task_files(tasks_dirs)) | set(cfg.tasks)
+    tasks.check_task_files(tasks_dirs)
     unknown = set(cfg.task_budget) - known
     if unknown:
         raise BenchError(
@@ -91,6 +92,7 @@ def plan(
                         task_digest=loaded[t].digest,
                         lr_sweep=lr_sweeps.get(m, ()),
                         sweep=points.get(m, ()),
+                        deterministic=cfg.deterministic,
                     )
                     h, also = run_hashes(planned_fields(spec, resolved))
                     specs.append(replace(spec, config_hash=h, also_hash=also))
@@ -209,6 +211,12 @@ def run_suite(
         if cfg.timeout_s and not cfg.isolate:
             raise BenchError("a run timeout needs isolated runs (one process each): drop --no-isolate or the timeout")
     specs = plan(cfg, tasks_dirs, show_progress and ex.name == "local", device_for=_check_device_name)
+    check_writable(output)
+    with locked(output):  # one writer for the life of the run: a second one is refused
+        return _run_locked(cfg, ex, specs, output, show_progress, resume)
+
+
+def _run_locked(cfg: SuiteConfig, ex, specs: list[RunSpec], output: Path, show_progress: bool, resume: bool):
     done = ok_runs(read_rows(output)) if resume and output.exists() else {}
     found = [(s, finished(done, s.config_hash, s.also_hash)) for s in specs]
     todo = [s for s, row in found if not row]

@@ -27,7 +27,10 @@ def _plt():
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.85)
-    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "adapter-bench", "font.family": "sans-serif"})
+    # text.parse_math off: a name with `$` in it (a method, a task) is drawn as written, never as math text
+    plt.rcParams.update(
+        {"svg.fonttype": "none", "svg.hashsalt": "adapter-bench", "font.family": "sans-serif", "text.parse_math": False}
+    )
     return plt, sns
 
 

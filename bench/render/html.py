@@ -227,12 +227,33 @@ def rows_csv(rows: list[dict]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     w.writeheader()
-    w.writerows(flat)
+    w.writerows([{k: _cell(v) for k, v in f.items()} for f in flat])
     return buf.getvalue()
+
+
+def _cell(value):
+    """A text cell a spreadsheet would run as a formula (= + - @, tab, carriage return) starts with a quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def csv_data_uri(rows: list[dict]) -> str:
     return "data:text/csv;charset=utf-8;base64," + base64.b64encode(rows_csv(rows).encode()).decode()
+
+
+SWITCH_SHOWN = (  # the switching table's optional columns
+    "switch_ms_p50",
+    "switch_ms_p95",
+    "switch_ms_p99",
+    "requests_per_s",
+    "tokens_per_s",
+    "overhead_vs_base_pct",
+    "extra_tokens",
+    "adapter_bytes_resident",
+    "peak_mem_bytes",
+    "gate_ok",
+)
 
 
 def switching_section(rows: list[dict]) -> dict | None:
@@ -267,7 +288,7 @@ def switching_section(rows: list[dict]) -> dict | None:
             )
         )
     return {
-        "rows": sw,
+        "rows": [{**dict.fromkeys(SWITCH_SHOWN), **r} for r in sw],  # an optional field left out shows as "-"
         "figures": figs,
         "break_even": break_even(ok),
         "gates_failed": [r for r in sw if r.get("gate_ok") is False],
@@ -399,12 +420,18 @@ def write_report(
 ) -> Path:
     if not rows:
         raise BenchError("no result rows to report")
-    html = render(rows, history, pair)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        raise BenchError(f"report output {out} is a folder; give an .html file")
+    html = render(rows, history, pair)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise BenchError(f"cannot write report {out}: {e.strerror}") from None
     return out
 
 

@@ -7,6 +7,7 @@ previous baseline of that suite only with --force.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bench.errors import BenchError
@@ -20,8 +21,22 @@ def baselines_root() -> Path:
     return workspace_root() / "results" / "baselines"
 
 
+SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
 def baseline_path(machine_class: str, suite: str, root: Path | None = None) -> Path:
-    return Path(root or baselines_root()) / machine_class / f"{suite}.jsonl"
+    """root/<machine_class>/<suite>.jsonl; both names come from rows, so each must be a plain file name
+    ([A-Za-z0-9._-]) and the path must stay under root."""
+    for what, name in (("machine_class", machine_class), ("suite", suite)):
+        if not SAFE_NAME.fullmatch(name) or set(name) == {"."}:
+            raise BenchError(
+                f"baseline {what} {name!r} is not a plain name: use letters, digits, '.', '_' and '-' only"
+            )
+    root = Path(root or baselines_root())
+    path = root / machine_class / f"{suite}.jsonl"
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise BenchError(f"baseline path {path} is outside {root}")
+    return path
 
 
 def one_value(rows: list[dict], field: str) -> str:
@@ -39,8 +54,12 @@ def save_baseline(rows: list[dict], root: Path | None = None, force: bool = Fals
         raise BenchError(f"baseline {path} exists; pass --force to replace it")
     tmp = path.with_suffix(".jsonl.tmp")
     tmp.unlink(missing_ok=True)
-    append_rows(tmp, rows)
-    tmp.replace(path)
+    try:
+        append_rows(tmp, rows)
+        tmp.replace(path)
+    except (BenchError, OSError) as e:
+        tmp.unlink(missing_ok=True)  # no half-written baseline left behind
+        raise BenchError(f"cannot save baseline {path}: {getattr(e, 'strerror', None) or e}") from None
     return path
 
 

@@ -101,7 +101,8 @@ seed            int        yes  the random seed of data order, initialisation an
 budget          dict       yes  the training budget (bench/config.py Budget)
 measure         dict       yes  the measurement settings (bench/config.py Measure)
 method_params   dict       yes  the method's parameters: the suite's overrides, every resolved parameter once it is built
-status          str        yes  ok, failed, oom, unsupported, cancelled or timeout
+deterministic   bool       no   torch deterministic algorithms were on (--deterministic); absent in rows written before the option
+status          str        yes  ok, failed, oom, killed, unsupported, cancelled or timeout
 error           str|null   yes  why the run is not ok, on one line; null when it is
 lr_sweep        list       no   the learning rates of the sweep this run is one point of
 sweep           list       no   the other points (parameter overrides) of the suite's sweep this run is one point of

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 SCHEMA_VERSION = 1
-STATUSES = ("ok", "failed", "oom", "unsupported", "cancelled", "timeout")
+STATUSES = ("ok", "failed", "oom", "killed", "unsupported", "cancelled", "timeout")
 KINDS = ("run", "switch")  # a run of one method on one task; one (workload, strategy) of the switching sweep
 DIRECTIONS = ("higher", "lower")
 # how `bench compare` judges a metric: must match exactly; size within 1 %; inside the baseline's 95 % interval;

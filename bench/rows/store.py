@@ -1,33 +1,102 @@
 """The result rows' store: append-only JSONL, one row per run, schema versioned (bench/rows/schema.py).
 
 A row is written whole and flushed; a truncated last line (a process killed mid-write) is
-reported and ignored.
+reported and ignored, a whole last row without its newline is kept (the newline is added before the
+next append). One writer at a time: a run holds an exclusive lock (<output>.lock) while it appends.
+Rows are checked on read (bench/rows/validate.py).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import sys
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench.rows.validate import check_row
 
 
 def append_rows(path: Path, rows: list[dict]) -> None:
+    """Append whole rows. A row that cannot be written (a full disk, a file-size limit, a number JSON cannot
+    hold) is printed to stderr, the file is cut back to its earlier rows, and BenchError says why."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise BenchError(f"cannot write results {path}: {e.strerror}") from None
+    try:
         for row in rows:
-            f.write(json.dumps(row, allow_nan=False, default=str) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+            start = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                data = memoryview((json.dumps(row, allow_nan=False, default=str) + "\n").encode())
+                while data:  # unbuffered: nothing is left to flush (and fail) on close
+                    data = data[os.write(fd, data) :]
+                os.fsync(fd)
+            except (OSError, ValueError) as e:
+                _unsaved(path, fd, start, row, e)
+    finally:
+        os.close(fd)
+
+
+def _unsaved(path: Path, fd: int, start: int, row: dict, e: Exception) -> None:
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, start)  # no partial row left behind
+    print(f"unsaved row: {json.dumps(row, default=str)}", file=sys.stderr)
+    why = e.strerror if isinstance(e, OSError) else f"{e} (NaN or Infinity in a row)"
+    raise BenchError(
+        f"cannot append to results {path}: {why}; the row above was not stored, earlier rows are kept"
+    ) from None
+
+
+@contextlib.contextmanager
+def locked(path: Path):
+    """Hold the store's exclusive lock (<path>.lock, fcntl.flock) for the `with` block. A second writer is
+    refused at once (BenchError): waiting could run a run twice when both had read the rows first."""
+    path = Path(path)
+    lock = path.with_name(path.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise BenchError(f"cannot write results {path}: {e.strerror} (creating its lock {lock.name})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BenchError(
+                f"results {path} are being written by another run (it holds {lock.name}); refusing a second "
+                "writer: wait for that run to end, then --resume, or give another --output"
+            ) from None
+        yield path
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def check_writable(path: Path) -> None:
+    """Before any run: the results file can be created or appended to (a file this check creates is removed
+    again, so a suite refused later leaves nothing behind)."""
+    path = Path(path)
+    if path.is_dir():
+        raise BenchError(f"--output {path} is a folder; give a .jsonl file")
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as e:
+        raise BenchError(f"cannot write results {path}: {e.strerror}") from None
 
 
 def drop_truncated_tail(path: Path) -> int:
     """Before appending to a store whose last line was cut by a kill: cut back to the end of the
-    last whole row, so the next row starts on its own line. Whole rows are left byte for byte.
-    Returns the bytes dropped."""
+    last whole row, so the next row starts on its own line. Whole rows are left byte for byte: a last
+    row that parses but lacks its newline gets the newline, never cut. Returns the bytes dropped."""
     path = Path(path)
     if not path.is_file():
         return 0
@@ -44,6 +113,12 @@ def drop_truncated_tail(path: Path) -> int:
             end = start
         if end == size:
             return 0
+        f.seek(end)
+        if _is_row(f.read(size - end)):
+            f.write(b"\n")  # a whole row, only its newline missing: keep it
+            f.flush()
+            os.fsync(f.fileno())
+            return 0
         f.truncate(end)
         f.flush()
         os.fsync(f.fileno())
@@ -51,6 +126,13 @@ def drop_truncated_tail(path: Path) -> int:
         f"warning: {path}: dropped a truncated last line ({size - end} bytes, a run killed mid-write)", file=sys.stderr
     )
     return size - end
+
+
+def _is_row(tail: bytes) -> bool:
+    try:
+        return isinstance(json.loads(tail.decode("utf-8")), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -73,9 +155,12 @@ def read_rows(path: Path) -> list[dict]:
                 print(f"warning: {path}: ignoring a truncated last line (a run killed mid-write)", file=sys.stderr)
                 continue
             raise BenchError(f"malformed results {path}: line {i + 1} is not JSON") from None
+        except (ValueError, RecursionError) as e:  # an integer of thousands of digits, nesting past the stack
+            what = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0]
+            raise BenchError(f"malformed results {path}:{i + 1}: {what}") from None
         if not isinstance(row, dict) or "schema_version" not in row:
             raise BenchError(f"malformed results {path}: line {i + 1} is not a result row")
-        rows.append(row)
+        rows.append(check_row(row, f"{path}:{i + 1}", DIRECTIONS, STATUSES))
     return rows
 
 

@@ -1,0 +1,189 @@
+"""Where a pinned archive is downloaded from: the package index pip is configured with, read directly.
+
+Never `pip download`: for an sdist pip builds the package's metadata, which runs the archive's setup
+code (and installs setuptools) before anyone has checked its sha256. Here the archive file itself is
+found on the index's simple page (PEP 503) or in a find-links folder or page, downloaded, and handed
+back to be verified; nothing in it is run.
+
+Settings, later ones winning: pip's configuration (`pip config list`: files and PIP_* variables;
+index-url, extra-index-url, find-links, no-index), then $ADAPTER_BENCH_PIP_ARGS (`--index-url URL`,
+`--extra-index-url URL`, `--find-links DIR|URL`, `--no-index`).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from bench.errors import BenchError
+
+PYPI = "https://pypi.org/simple"
+TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_urls: tuple[str, ...] = (PYPI,)  # the index first, then the extra indexes
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+
+    def where(self) -> str:
+        places = [*self.find_links, *(() if self.no_index else self.index_urls)]
+        return ", ".join(places) or "(no index and no find-links)"
+
+
+def _pip_config() -> dict[str, str]:
+    """pip's own view of its configuration: key -> value, environment over files, `download`/`install`
+    sections over `global`."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    rank = {"global": 0, "install": 1, "download": 2, ":env:": 3}
+    found: dict[str, tuple[int, str]] = {}
+    for line in proc.stdout.splitlines():
+        m = re.match(r"^([^.=]+)\.([\w-]+)=(.*)$", line.strip())
+        if not m or m.group(1) not in rank:
+            continue
+        value = m.group(3).strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        r = rank[m.group(1)]
+        if m.group(2) not in found or r >= found[m.group(2)][0]:
+            found[m.group(2)] = (r, value)
+    return {k: v for k, (_, v) in found.items()}
+
+
+def settings(pip_args: str | None = None) -> Settings:
+    cfg = _pip_config()
+    index = cfg.get("index-url", PYPI)
+    extra = cfg.get("extra-index-url", "").split()
+    links = cfg.get("find-links", "").split()
+    no_index = cfg.get("no-index", "").lower() in ("1", "true", "yes", "on")
+    args = shlex.split(os.environ.get("ADAPTER_BENCH_PIP_ARGS", "") if pip_args is None else pip_args)
+    i = 0
+    while i < len(args):
+        a, value = args[i], args[i + 1] if i + 1 < len(args) else ""
+        key, _, inline = a.partition("=")
+        if key in ("--index-url", "-i", "--extra-index-url", "--find-links", "-f"):
+            if not inline:
+                i += 1
+            value = inline or value
+            if key in ("--index-url", "-i"):
+                index = value
+            elif key == "--extra-index-url":
+                extra.append(value)
+            else:
+                links.append(value)
+        elif a == "--no-index":
+            no_index = True
+        i += 1
+    return Settings((index, *extra), tuple(links), no_index)
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.hrefs.append(href)
+
+
+def _local(location: str) -> Path | None:
+    parsed = urllib.parse.urlparse(location)
+    if parsed.scheme == "file":
+        return Path(urllib.request.url2pathname(parsed.path))
+    if parsed.scheme in ("http", "https"):
+        return None
+    return Path(location).expanduser()
+
+
+def _open(url: str):
+    """urlopen with the credentials a URL may carry (https://user:token@host/...)."""
+    parsed = urllib.parse.urlparse(url)
+    headers = {"User-Agent": "adapter-bench", "Accept": "text/html"}
+    if parsed.username:
+        token = f"{urllib.parse.unquote(parsed.username)}:{urllib.parse.unquote(parsed.password or '')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
+        url = parsed._replace(netloc=parsed.hostname + (f":{parsed.port}" if parsed.port else "")).geturl()
+    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)
+
+
+def _listing(location: str) -> list[tuple[str, str]]:
+    """(file name, where to get it) for every file a folder, a simple page or a find-links page lists."""
+    folder = _local(location)
+    if folder is not None:
+        if folder.is_file():  # a page saved as a file
+            return _page(folder.read_text(errors="replace"), folder.as_uri())
+        if not folder.is_dir():
+            return []
+        if (folder / "index.html").is_file():
+            return _page((folder / "index.html").read_text(errors="replace"), folder.as_uri() + "/")
+        return [(p.name, str(p)) for p in sorted(folder.iterdir()) if p.is_file()]
+    try:
+        with _open(location) as r:
+            return _page(r.read().decode("utf-8", errors="replace"), r.geturl())
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            return []
+        raise BenchError(f"cannot read package index {location}: HTTP {e.code}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise BenchError(f"cannot reach package index {location}: {getattr(e, 'reason', e)}") from None
+
+
+def _page(text: str, base: str) -> list[tuple[str, str]]:
+    parser = _Links()
+    parser.feed(text)
+    out = []
+    for href in parser.hrefs:
+        url = urllib.parse.urljoin(base, href)
+        name = urllib.parse.unquote(urllib.parse.urlparse(url).path.rsplit("/", 1)[-1])
+        if name:
+            out.append((name, url.split("#", 1)[0]))
+    return out
+
+
+def normalized(package: str) -> str:
+    """PEP 503 project name."""
+    return re.sub(r"[-_.]+", "-", package).lower()
+
+
+def candidates(package: str, cfg: Settings) -> list[tuple[str, str]]:
+    """(file name, location) of the package's files: find-links first, then each index's simple page."""
+    out = []
+    for link in cfg.find_links:
+        out += _listing(link)
+    if not cfg.no_index:
+        for index in cfg.index_urls:
+            out += _listing(index.rstrip("/") + "/" + normalized(package) + "/")
+    return out
+
+
+def download(location: str, dest: Path) -> None:
+    """Copy one archive to `dest`, byte for byte."""
+    local = _local(location)
+    try:
+        if local is not None:
+            shutil.copyfile(local, dest)
+            return
+        with _open(location) as r, open(dest, "wb") as f:
+            shutil.copyfileobj(r, f, 1 << 20)
+    except (urllib.error.URLError, OSError) as e:
+        raise BenchError(f"cannot download {location}: {getattr(e, 'reason', None) or e}") from None
