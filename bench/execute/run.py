@@ -5,6 +5,7 @@ cannot take an `unsupported` row."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import tempfile
 import time

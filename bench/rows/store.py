@@ -16,7 +16,10 @@ import sys
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench.rows.schema import METRICS, STATUSES
 from bench.rows.validate import check_row
+
+METRIC_NAMES = tuple(m.name for m in METRICS)  # numbers (or null) wherever a row has them
 
 
 def append_rows(path: Path, rows: list[dict]) -> None:
@@ -160,7 +163,7 @@ def read_rows(path: Path) -> list[dict]:
             raise BenchError(f"malformed results {path}:{i + 1}: {what}") from None
         if not isinstance(row, dict) or "schema_version" not in row:
             raise BenchError(f"malformed results {path}: line {i + 1} is not a result row")
-        rows.append(check_row(row, f"{path}:{i + 1}", DIRECTIONS, STATUSES))
+        rows.append(check_row(row, f"{path}:{i + 1}", METRIC_NAMES, STATUSES))
     return rows
 
 
