@@ -1,40 +1,15 @@
-"""Switching: workloads (pure), every strategy's gates on a tiny model, the gathered and
-mixed-prompt paths against per-task outputs, the sweep's rows, and bad options."""
+"""Switching: every strategy's gates on a tiny model, the gathered and mixed-prompt paths against per-task
+outputs, the sweep's rows, compiled hotswap, and trained adapters in the fleet. Workloads are in test_workload.py."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 
 import pytest
 import torch
 
 from bench.cli import main
 from bench.switching import STRATEGIES
-from bench.switching.workload import Workload, homogeneous_batches, mixed_batches, switches, task_counts, task_sequence
-
-
-def test_zipf_and_uniform_counts():
-    assert task_counts(4, 100, "uniform") == [25, 25, 25, 25]
-    z = task_counts(4, 100, "zipf")  # 1, 1/2, 1/3, 1/4 of 25/12
-    assert z == [48, 24, 16, 12] and sum(z) == 100
-    assert sum(task_counts(7, 33, "zipf")) == 33
-    assert task_counts(3, 2, "uniform").count(0) == 1  # fewer requests than tasks
-
-
-def test_grouped_vs_shuffled_order():
-    grouped = task_sequence(Workload(4, 64, 8, "uniform", "grouped"))
-    shuffled = task_sequence(Workload(4, 64, 8, "uniform", "shuffled", seed=1))
-    assert grouped == sorted(grouped) and Counter(grouped) == Counter(shuffled) == {0: 16, 1: 16, 2: 16, 3: 16}
-    assert shuffled != grouped and shuffled == task_sequence(Workload(4, 64, 8, "uniform", "shuffled", seed=1))
-    assert switches(grouped, 8) == 4  # one load per task
-    assert switches(shuffled, 8) > 20
-
-
-def test_batching():
-    tasks = [0, 0, 0, 1, 1, 0]
-    assert homogeneous_batches(tasks, 2) == [(0, [0, 1]), (0, [2]), (1, [3, 4]), (0, [5])]
-    assert mixed_batches(tasks, 4) == [[0, 1, 2, 3], [4, 5]]
 
 
 @pytest.fixture(scope="module")
@@ -169,24 +144,6 @@ def test_switch_cli_quick_rows(tiny_bert_dir, tmp_path, capsys):
     for r in rows:
         assert r["requests_per_s"] > 0 and len(r["total_ms_samples"]) == 1
     assert "gathered_lora" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(
-    "argv,message",
-    [
-        (["--tasks-n", "0"], "at least 1"),
-        (["--tasks-n", "a,b"], "expected comma-separated integers"),
-        (["--strategies", "teleport"], "unknown strategy 'teleport'; valid:"),
-        (["--order", "random"], "unknown order 'random'"),
-        (["--model", "nope"], "unknown model 'nope'"),
-    ],
-)
-def test_bad_switch_options(argv, message, tmp_path, capsys):
-    out = tmp_path / "o.jsonl"
-    assert main(["switch", *argv, "--output", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert message in err and len(err.strip().splitlines()) == 1
-    assert not out.exists()
 
 
 def test_hotswap_into_a_compiled_model(tiny_bert_dir, probe):

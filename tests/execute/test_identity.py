@@ -20,7 +20,7 @@ from bench.execute.identity import (
 from bench.execute.suite import plan
 from bench.rows.store import read_rows
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
+RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
 def committed_run_rows() -> list[tuple[str, dict]]:

@@ -6,7 +6,7 @@ import json
 
 from bench.analysis import compare as cmp
 from bench.cli import main
-from tests.test_compare import make_row, write
+from tests.analysis.test_compare import make_row, write
 
 
 def test_incomparable_rows_name_the_keys_that_differ():

@@ -17,7 +17,7 @@ import pytest
 from bench.cli import main
 from bench.rows.store import append_rows, drop_truncated_tail, read_rows
 from tests.conftest import write_tiny_task
-from tests.test_cli import FAST
+from tests.e2e.test_cli import FAST
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process-group signals: Linux only")
 

@@ -8,8 +8,8 @@ import re
 from bench.cli import main
 from bench.render.html import render
 from bench.render.palette import KNOWN, method_colour
-from tests.test_history import commit_rows
-from tests.test_report import METHODS, ROWS, run_row
+from tests.history.test_history import commit_rows
+from tests.render.test_html import METHODS, ROWS, run_row
 
 GROUP = re.compile(r'<g id="method-(.+?)-\d+">(.*?)</g>', re.S)
 FILL = re.compile(r"fill: (#[0-9a-fA-F]{6})")

@@ -15,8 +15,8 @@ from bench.analysis import claims, paired
 from bench.cli import main
 from bench.render.html import render
 from bench.render.terminal import paired_table
-from tests.test_report import run_row
-from tests.test_sweep import SWEEP, sweep_row
+from tests.analysis.test_sweep import SWEEP, sweep_row
+from tests.render.test_html import run_row
 
 # ----------------------------------------------------------------------------- paired comparison
 

@@ -19,7 +19,7 @@ from bench import paths
 from bench.measure import environment
 from bench.rows import baselines
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

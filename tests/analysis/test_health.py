@@ -79,7 +79,7 @@ def test_a_classifier_that_answers_one_class_or_no_better_than_the_majority_is_f
 def test_a_run_records_its_class_counts(tiny_bert_dir, tiny_task, tmp_path):
     from bench.cli import main
     from bench.rows.store import read_rows
-    from tests.test_cli import FAST
+    from tests.e2e.test_cli import FAST
 
     out = tmp_path / "rows.jsonl"
     assert (

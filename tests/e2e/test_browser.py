@@ -18,7 +18,7 @@ import pytest
 
 from bench.render.html import write_report
 from bench.rows.store import read_rows
-from tests.test_report import ROWS, SWITCH, run_row
+from tests.render.test_html import ROWS, SWITCH, run_row
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -153,7 +153,7 @@ def assert_fits_1280(browser):
 
 def test_committed_results_fit_1280_px_with_no_console_error(browser, tmp_path):
     """The committed llm results: long method notes (the selected setting of a sweep), 5 methods, 2 tasks."""
-    rows = read_rows(Path(__file__).resolve().parents[1] / "results" / "llm" / "cpu-amd-epyc-2c.jsonl")
+    rows = read_rows(Path(__file__).resolve().parents[2] / "results" / "llm" / "cpu-amd-epyc-2c.jsonl")
     page = write_report(rows, tmp_path / "llm.html")
     browser.console()  # drain
     browser.open(page.as_uri())

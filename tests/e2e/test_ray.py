@@ -11,7 +11,7 @@ import pytest
 
 from bench.cli import main
 from bench.rows.store import read_rows
-from tests.test_cli import FAST
+from tests.e2e.test_cli import FAST
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
 SAME = ("task", "method", "seed", "status", "trainable_params", "accuracy", "config_hash")

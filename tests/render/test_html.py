@@ -1,5 +1,5 @@
 """The HTML report from a fixed set of rows: numbers equal the rows, sections present or "not measured",
-failures shown, nothing loaded from anywhere; the claims' verdicts as pure functions."""
+failures shown, nothing loaded from anywhere. Its rows (run_row, switch_row, ROWS, SWITCH) serve other tests too."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bench.analysis import claims
 from bench.cli import main
 from bench.errors import BenchError
 from bench.render.figures import pareto_front
@@ -306,87 +305,3 @@ def test_pareto_front():
     pts = [(770, 0.56), (8450, 0.57), (74498, 0.72), (22.7e6, 0.63), (8450, 0.50)]
     assert pareto_front(pts) == [0, 1, 2]
     assert pareto_front([(1, 0.5), (2, 0.6)], x_lower_better=False) == [1]
-
-
-# ----------------------------------------------------------------------------- claims, pure
-
-
-def verdicts(rows) -> dict[int, str]:
-    return {c.number: c.verdict for c in claims.assess(rows)}
-
-
-def test_claims_without_switching_rows():
-    v = verdicts(ROWS)
-    assert v[1] == v[2] == v[4] == v[5] == v[6] == claims.NOT_MEASURED
-    assert v[3] == claims.HOLDS  # 99.7 % fewer params, less memory, faster training
-    assert v[7] == claims.CAVEATS  # clearly below LoRA on rotten_tomatoes, not on debates_party
-    assert verdicts([run_row("t", "head_only")])[3] == claims.NOT_MEASURED
-
-
-def test_claim_3_paths():
-    assert claims.claim_fewer_params([run_row("t", m) for m in ("lora", "full")]).verdict == claims.HOLDS
-    more_mem = [run_row("t", "lora", peak_mem_bytes=2 * 10**9), run_row("t", "full")]
-    assert claims.claim_fewer_params(more_mem).verdict == claims.CAVEATS
-    big = [run_row("t", "lora", trainable_params=5_000_000), run_row("t", "full")]
-    c = claims.claim_fewer_params(big)
-    assert c.verdict == claims.FAILS and "78.0% fewer" in c.evidence[0]
-
-
-def test_claim_7_paths():
-    same = [
-        run_row("t", "lora"),
-        run_row("t", "prompt_tuning", accuracy=0.70, accuracy_ci_low=0.67, accuracy_ci_high=0.73),
-    ]
-    assert claims.claim_prompt_tuning(same).verdict == claims.CAVEATS  # accuracy holds; mixed batches not measured
-    assert claims.claim_prompt_tuning(same + SWITCH).verdict == claims.HOLDS
-    worse = [run_row("t", "lora"), run_row("t", "prompt_tuning")]
-    assert claims.claim_prompt_tuning(worse).verdict == claims.FAILS
-    assert claims.claim_prompt_tuning([run_row("t", "lora")]).verdict == claims.NOT_MEASURED
-
-
-def test_claims_4_5_6_from_switching_rows():
-    v = verdicts(ROWS + SWITCH)
-    assert v[4] == claims.FAILS  # merged batches 20 % slower than base, every sample: significant
-    assert v[5] == claims.CAVEATS  # gathered_lora serves several tasks without a swap
-    assert v[6] == claims.FAILS  # expensive for merge_swap only; gathered_lora +8 %: not against best practice
-    cheap_merge = [
-        switch_row("merge_swap", 1, 100, 2.0, switch_ms=30, batch_ms_samples=[1.02 * x for x in BASE_MS]),
-        switch_row("base", 1, 102, 0.0, switch_ms=0.0, batch_ms_samples=BASE_MS),
-    ]
-    assert claims.claim_merge(cheap_merge).verdict == claims.HOLDS
-    assert claims.claim_one_task(cheap_merge).verdict == claims.HOLDS
-    all_expensive = [switch_row("merge_swap", 8, 10, 50.0), switch_row("gathered_lora", 8, 20, 25.0)]
-    assert claims.claim_mixed_traffic(all_expensive).verdict == claims.HOLDS
-    all_cheap = [switch_row("gathered_lora", 8, 20, 3.0)]
-    assert claims.claim_mixed_traffic(all_cheap).verdict == claims.FAILS
-
-
-def _spectrum(e8: float) -> dict:
-    return {
-        "matrices": 12,
-        "energy_top_mean": {"1": e8 / 3, "8": e8, "64": min(1.0, e8 + 0.2)},
-        "effective_rank_mean": 40.0,
-        "rel_norm_mean": 0.012,
-        "full_rank": 384,
-        "per_matrix": {"q": {"singular_values": [1.0, 0.6, 0.3, 0.1]}, "v": {"singular_values": [1.0, 0.5, 0.2, 0.1]}},
-    }
-
-
-def test_claims_1_and_2_from_update_spectra():
-    assert claims.claim_update(ROWS).verdict == claims.NOT_MEASURED
-    low = [run_row("t", "lora"), run_row("t", "full", update_spectrum=_spectrum(0.92))]
-    assert claims.claim_update(low).verdict == claims.HOLDS
-    assert claims.claim_low_rank(low).verdict == claims.HOLDS
-    spread = [run_row("t", "lora", accuracy=0.75), run_row("t", "full", accuracy=0.76, update_spectrum=_spectrum(0.3))]
-    assert claims.claim_low_rank(spread).verdict == claims.CAVEATS  # not low-rank by energy, yet rank 8 suffices
-    r16 = [run_row("t", "lora", accuracy=0.75, method_params={"lr": 1e-3, "r": 16}), spread[1]]
-    assert "but a rank-16 update reaches the same accuracy" in claims.claim_low_rank(r16).evidence[-1]
-    worse = [
-        run_row("t", "lora", accuracy=0.60, accuracy_ci_low=0.57, accuracy_ci_high=0.63),
-        run_row(
-            "t", "full", accuracy=0.80, accuracy_ci_low=0.78, accuracy_ci_high=0.82, update_spectrum=_spectrum(0.3)
-        ),
-    ]
-    assert claims.claim_low_rank(worse).verdict == claims.FAILS
-    html = render(low)
-    assert "Spectrum of the full fine-tuning update dW" in html and "top 8 of 384 directions hold 92%" in html

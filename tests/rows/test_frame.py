@@ -10,7 +10,7 @@ import pytest
 
 from bench.cli import main
 from bench.rows import load_frame
-from tests.test_history import commit_rows
+from tests.history.test_history import commit_rows
 
 
 def write(tmp_path, name, rows):

@@ -1,9 +1,10 @@
+"""The append-only JSONL store (bench/rows/store.py): round trip, a truncated last line, a malformed one, NaN."""
+
 import json
 
 import pytest
 
 from bench.errors import BenchError
-from bench.render.terminal import summary_table
 from bench.rows.schema import METRICS
 from bench.rows.store import append_rows, clean_floats, read_rows
 
@@ -62,42 +63,3 @@ def test_nan_becomes_null_and_directions_are_declared():
     assert {m.direction for m in METRICS} == {"higher", "lower", None}
     for m in METRICS:
         assert m.unit, m.name
-
-
-def test_summary_table_shows_failures_and_seed_spread():
-    rows = [
-        _row(),
-        _row(method="prompt_tuning", status="failed", error="boom"),
-        _row(method="full", seed=0, accuracy=0.7),
-        _row(method="full", seed=1, accuracy=0.9),
-    ]
-    text = summary_table(rows)
-    assert "0.800 [0.700, 0.900]" in text
-    assert "prompt_tuning" in text and "failed" in text
-    assert "0.800 (0.700..0.900, n=2)" in text
-
-
-def test_git_dirty_ignores_rows_appended_under_results(tmp_path, monkeypatch):
-    """A suite appending rows to a committed results file does not mark its next runs dirty; a code change does."""
-    import subprocess
-
-    from bench.measure import environment
-
-    def git(*args):
-        subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True, capture_output=True
-        )
-
-    (tmp_path / "results").mkdir()
-    (tmp_path / "results" / "rows.jsonl").write_text("{}\n")
-    (tmp_path / "code.py").write_text("x = 1\n")
-    git("init", "-q")
-    git("add", "-A")
-    git("commit", "-qm", "start")
-    monkeypatch.setattr(environment, "source_checkout", lambda: tmp_path)
-    state = environment.git_state.__wrapped__  # not the per-process cache
-    assert state()["git_dirty"] is False
-    (tmp_path / "results" / "rows.jsonl").write_text("{}\n{}\n")
-    assert state()["git_dirty"] is False
-    (tmp_path / "code.py").write_text("x = 2\n")
-    assert state()["git_dirty"] is True

@@ -3,8 +3,6 @@ rate only). The paired comparison built on the selected rows is in test_paired.p
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from bench.analysis import aggregate, claims, selection
@@ -14,7 +12,7 @@ from bench.errors import BenchError
 from bench.execute.run import base_row
 from bench.execute.suite import plan
 from bench.render.terminal import summary_table, sweep_table
-from tests.test_report import run_row
+from tests.render.test_html import run_row
 
 SWEEP = [1e-4, 1e-3, 1e-2]
 
@@ -268,47 +266,3 @@ def test_cli_bad_sweep_is_one_line_exit_2(tmp_path, capsys):
         err.startswith("error: lr_sweep given for method(s) not in this suite: prompt_tuning") and err.count("\n") == 1
     )
     assert not out.exists()
-
-
-# ----------------------------------------------------------------------------- end to end, tiny
-
-
-def test_sweep_end_to_end_and_resume(tiny_bert_dir, tiny_task, tmp_path, capsys):
-    from tests.test_cli import FAST
-
-    out = tmp_path / "rows.jsonl"
-    args = [
-        "run",
-        "--model",
-        str(tiny_bert_dir),
-        "--tasks",
-        str(tiny_task),
-        "--methods",
-        "lora,prompt_tuning",
-        "--set",
-        "params.prompt_tuning.num_virtual_tokens=4",
-        "--set",
-        "lr_sweep.lora=1e-3,1e-2",
-        "--limit",
-        "32",
-        "--max-steps",
-        "2",
-        "--output",
-        str(out),
-        "--no-isolate",
-        *FAST,
-    ]
-    assert main(args) == 0
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [(r["method"], r["method_params"]["lr"], r.get("lr_sweep")) for r in rows] == [
-        ("lora", 1e-3, [1e-3, 1e-2]),
-        ("lora", 1e-2, [1e-3, 1e-2]),
-        ("prompt_tuning", 3e-2, None),
-    ]
-    assert all(r["status"] == "ok" and r["val_accuracy"] is not None for r in rows), [r["error"] for r in rows]
-    assert len({r["config_hash"] for r in rows}) == 3
-    text = capsys.readouterr().out
-    assert "learning-rate sweep" in text and "lora vs prompt_tuning, paired" in text
-    assert main(args + ["--resume"]) == 0
-    assert "resume: 3 of 3 runs already ok" in capsys.readouterr().out
-    assert len(out.read_text().splitlines()) == 3

@@ -3,8 +3,6 @@ the learning-rate grid): plan, config errors, selection by validation accuracy, 
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from bench.analysis import aggregate, selection
@@ -15,8 +13,8 @@ from bench.execute.run import base_row
 from bench.execute.suite import plan
 from bench.render.html import render
 from bench.render.terminal import sweep_table
-from tests.test_paired import Tables
-from tests.test_report import run_row
+from tests.analysis.test_paired import Tables
+from tests.render.test_html import run_row
 
 R16 = {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": ["q", "v"]}
 R64 = {**R16, "r": 64, "alpha": 128}
@@ -203,38 +201,3 @@ def test_cli_bad_point_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: unknown key 'sweep.lora[0].rank'") and err.count("\n") == 1
     assert not out.exists()
-
-
-def test_point_end_to_end_and_resume(tiny_bert_dir, tiny_task, tmp_path, capsys):
-    from tests.test_cli import FAST
-
-    out = tmp_path / "rows.jsonl"
-    args = [
-        "run",
-        "--model",
-        str(tiny_bert_dir),
-        "--tasks",
-        str(tiny_task),
-        "--methods",
-        "lora",
-        "--set",
-        "sweep.lora=[{r: 2, alpha: 4}]",
-        "--limit",
-        "32",
-        "--max-steps",
-        "2",
-        "--output",
-        str(out),
-        "--no-isolate",
-        *FAST,
-    ]
-    assert main(args) == 0
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [(r["method_params"]["r"], r.get("sweep")) for r in rows] == [
-        (8, [{"r": 2, "alpha": 4}]),
-        (2, [{"r": 2, "alpha": 4}]),
-    ]
-    assert all(r["status"] == "ok" for r in rows), [r["error"] for r in rows]
-    assert "sweep of the learning rate and other parameters" in capsys.readouterr().out
-    assert main(args + ["--resume"]) == 0
-    assert "resume: 2 of 2 runs already ok" in capsys.readouterr().out
