@@ -20,7 +20,7 @@ from bench.catalog.tasks import load_examples, load_task
 from bench.cli import main
 from bench.errors import BenchError
 from bench.rows.store import read_rows
-from tests.test_compare import make_row
+from tests.analysis.test_compare import make_row
 
 FUZZ = settings(  # more: ADAPTER_BENCH_FUZZ_EXAMPLES=500
     max_examples=int(os.environ.get("ADAPTER_BENCH_FUZZ_EXAMPLES", "25")),

@@ -21,8 +21,8 @@ from bench.cli import main
 from bench.execute.executors import crash_row
 from bench.execute.run import RunSpec
 from bench.rows.store import append_rows, drop_truncated_tail, read_rows
-from tests.test_cli import FAST
-from tests.test_resume import children_of, start_suite
+from tests.e2e.test_cli import FAST
+from tests.e2e.test_resume import children_of, start_suite
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals, flock, ulimit: Linux only")
 POINTS = int(os.environ.get("ADAPTER_BENCH_FAULT_POINTS", "4"))
