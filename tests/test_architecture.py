@@ -8,8 +8,6 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 MAX_LINES = 400
-# Over the limit today and being split elsewhere; this list is to be emptied, not extended.
-OVERSIZE_ALLOWED = {"bench/analysis/claims.py", "bench/execute/run.py", "bench/render/html.py"}
 
 
 def module_name(path: Path) -> str:
@@ -126,8 +124,8 @@ def test_modules_are_small():
         p.relative_to(BENCH.parent).as_posix(): len(p.read_text(encoding="utf-8").splitlines())
         for p in MODULES.values()
     }
-    assert OVERSIZE_ALLOWED <= set(sizes), f"allow-list names missing files: {OVERSIZE_ALLOWED - set(sizes)}"
-    over = {rel: n for rel, n in sizes.items() if n > MAX_LINES and rel not in OVERSIZE_ALLOWED}
+    assert len(sizes) == len(MODULES) and max(sizes.values()) > MAX_LINES // 2  # the count sees real modules
+    over = {rel: n for rel, n in sizes.items() if n > MAX_LINES}
     assert not over, f"modules over {MAX_LINES} lines: {over}"
 
 

@@ -5,8 +5,9 @@ limits worth reading are the methods' own values: under each, the methods at or 
 most accurate of them is the choice. Only the limits where the choice changes are kept (a staircase,
 cheapest first). Each choice carries its margin over the next most accurate method that fits: the paired
 gap and its 95 % CI where the two ran on the same seeds and examples (bench/analysis/paired.py), else the
-two accuracy intervals. A method whose runs the health checks flag (one class answered, loss rose) is
-never chosen. Every sentence names the runs it was read from.
+two accuracy intervals, and a call read from those numbers only. A run the health checks flag (one class
+answered, loss rose) is never read (health.healthy). Every choice names the runs it was read from.
+Methods that ran under several settings in a task are told apart by their setting, as in the main table.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 from bench.analysis import aggregate as agg
 from bench.analysis import health, paired
-from bench.analysis.selection import main_rows
+from bench.analysis.settings import setting_labels
 from bench.rows.schema import fmt_bytes, fmt_count
 
 # (metric, what it limits, formatter)
@@ -27,120 +28,158 @@ COSTS = (
     ("train_wall_s", "training time", lambda v: f"{v:.0f} s"),
 )
 
-NONE_TEXT = {
+NONE_TEXT = {  # a zero limit, in words
     "trainable_params": "no trainable parameters",
     "adapter_bytes": "no adapter",
     "train_wall_s": "no training",
 }
 
+# the call on a choice, read from its margin over the runner-up
+ONLY, AHEAD, NOT_AHEAD, NO_INTERVAL = "only one fits", "clearly ahead", "not clearly ahead", "no interval"
+
 
 @dataclass(frozen=True)
 class Choice:
     task: str
-    cost: str  # metric name
+    cost: str | None  # metric name; None: no limit
+    limit: float | None  # the limit: the chosen method's own cost (None: no limit)
     limit_text: str  # "at most 148k trainable parameters"
     method: str
     accuracy: float
     runner_up: str | None
+    runner_up_accuracy: float | None
     margin: float | None  # accuracy of method - runner_up
     ci: tuple[float, float] | None  # 95 % CI of the margin (paired where `paired_ci`)
     paired_ci: bool
-    verdict: str
-    run_ids: tuple[str, ...]  # the rows the sentence was read from
+    call: str  # ONLY, AHEAD, NOT_AHEAD or NO_INTERVAL
+    verdict: str  # the whole sentence
+    run_ids: tuple[str, ...]  # the rows it was read from: the method's, then the runner-up's
 
 
-def _records(rows: list[dict]) -> dict[str, dict[str, dict]]:
-    """task -> method -> {accuracy, ci, cost means, run ids} over healthy ok main rows."""
-    flagged = {(w["task"], w["method"], w["seed"]) for w in health.warnings(rows)}
-    out: dict[str, dict[str, dict]] = {}
+def _records(healthy: list[dict]) -> dict[str, dict[str, dict]]:
+    """task -> method label -> {accuracy, ci, cost means, run ids} over healthy ok run rows."""
+    runs = [r for r in agg.run_rows(healthy) if r.get("status") == "ok"]
     groups: dict[tuple, list[dict]] = {}
-    for r in main_rows(rows):
-        if r.get("kind", "run") == "run" and r.get("status") == "ok":
-            groups.setdefault((r.get("task"), r.get("method")), []).append(r)
-    for (task, method), rs in groups.items():
-        healthy = [r for r in rs if (task, method, r.get("seed")) not in flagged]
-        acc_key = "accuracy" if all(r.get("accuracy") is not None for r in healthy) else "score"
-        if not healthy or any(not isinstance(r.get(acc_key), (int, float)) for r in healthy):
+    for r, label in zip(runs, setting_labels(runs, group=("task", "method"))):
+        groups.setdefault((r.get("task"), label), []).append(r)
+    out: dict[str, dict[str, dict]] = {}
+    for (task, label), rs in groups.items():
+        acc_key = "accuracy" if all(r.get("accuracy") is not None for r in rs) else "score"
+        if any(not isinstance(r.get(acc_key), (int, float)) for r in rs):
             continue
-        rec = {"accuracy": agg.mean(r[acc_key] for r in healthy), "n": len(healthy)}
-        rec["run_ids"] = tuple(str(r.get("run_id", "?")) for r in healthy)
-        lows = [r.get(f"{acc_key}_ci_low") for r in healthy]
-        highs = [r.get(f"{acc_key}_ci_high") for r in healthy]
-        rec["ci"] = (min(lows), max(highs)) if None not in lows + highs else None
+        lows = [r.get(f"{acc_key}_ci_low") for r in rs]
+        highs = [r.get(f"{acc_key}_ci_high") for r in rs]
+        rec = {
+            "accuracy": agg.mean(r[acc_key] for r in rs),
+            "ci": (min(lows), max(highs)) if None not in lows + highs else None,
+            "plain": label == rs[0].get("method"),  # one setting: paired comparisons by method name apply
+            "run_ids": tuple(str(r.get("run_id", "?")) for r in rs),
+        }
         for metric, _, _ in COSTS:
-            rec[metric] = agg.mean(r.get(metric) for r in healthy)
-        out.setdefault(task, {})[method] = rec
+            rec[metric] = agg.mean(r.get(metric) for r in rs)
+        out.setdefault(task, {})[label] = rec
     return out
 
 
-def _margin(rows: list[dict], task: str, a: str, b: str, recs: dict) -> tuple[float, tuple | None, bool]:
+def _margin(healthy: list[dict], task: str, a: str, b: str, recs: dict) -> tuple[float, tuple | None, bool]:
     """(gap a - b, its 95 % CI, paired?): the paired comparison where one exists, else the plain gap."""
-    for c in paired.paired(rows, (a, b), resamples=2000):
-        if c.task == task and c.ci_low is not None:
-            return c.gap, (c.ci_low, c.ci_high), True
+    if recs[a]["plain"] and recs[b]["plain"]:
+        for c in paired.paired(healthy, (a, b), resamples=2000):
+            if c.task == task and c.ci_low is not None:
+                return c.gap, (c.ci_low, c.ci_high), True
     return recs[a]["accuracy"] - recs[b]["accuracy"], None, False
 
 
-def _sentence(limit_text: str, method: str, acc: float, other: str | None, gap, ci, is_paired: bool, recs) -> str:
-    head = f"With {limit_text}, choose {method} ({acc:.3f})"
+def _call(method: str, other: str | None, ci, recs) -> str:
     if other is None:
-        return head + ": the only method that fits."
+        return ONLY
     if ci is not None:
-        sure = "clearly ahead" if ci[0] > 0 else "not clearly ahead"
-        return f"{head}: {gap:+.3f} over {other}, paired 95% CI [{ci[0]:+.3f}, {ci[1]:+.3f}], {sure}."
+        return AHEAD if ci[0] > 0 else NOT_AHEAD
     a, b = recs[method].get("ci"), recs[other].get("ci")
     if a and b:
-        sure = "intervals disjoint: clearly ahead" if a[0] > b[1] else "intervals overlap: not clearly ahead"
-        return f"{head}: {gap:+.3f} over {other} ({other} {recs[other]['accuracy']:.3f}), {sure}."
-    return f"{head}: {gap:+.3f} over {other}, no interval to tell it from noise."
+        return AHEAD if a[0] > b[1] else NOT_AHEAD
+    return NO_INTERVAL
 
 
-def staircase(rows: list[dict], task: str, recs: dict[str, dict], metric: str, what: str, fmt) -> list[Choice]:
+def _sentence(limit_text: str, method: str, acc: float, other: str | None, gap, ci, call: str, recs) -> str:
+    head = f"{limit_text[0].upper()}{limit_text[1:]}: choose {method} ({acc:.3f})"
+    if other is None:
+        return head + ", the only method that fits."
+    if ci is not None:
+        return f"{head}, {gap:+.3f} over {other}, paired 95% CI [{ci[0]:+.3f}, {ci[1]:+.3f}]: {call}."
+    if call == NO_INTERVAL:
+        return f"{head}, {gap:+.3f} over {other}: no interval to tell it from noise."
+    how = "intervals disjoint" if call == AHEAD else "intervals overlap"
+    return f"{head}, {gap:+.3f} over {other} ({recs[other]['accuracy']:.3f}), {how}: {call}."
+
+
+def _limit_text(metric: str | None, what: str, fmt, limit) -> str:
+    if metric is None:
+        return "with no limit"
+    if limit == 0 and metric in NONE_TEXT:
+        return NONE_TEXT[metric]
+    if metric == "trainable_params":
+        return f"at most {fmt(limit)} {what}"
+    if metric == "train_wall_s":
+        return f"at most {fmt(limit)} of training"
+    return f"{what} at most {fmt(limit)}"
+
+
+def choose(healthy: list[dict], task: str, recs: dict, fits: list[str], metric, limit_text: str, limit) -> Choice:
+    """The most accurate of `fits` (a tie goes to the cheaper, then the first) with its margin over the next."""
+    fits = sorted(fits, key=lambda m: (-recs[m]["accuracy"], (recs[m].get(metric) or 0) if metric else 0))
+    best = fits[0]
+    other = fits[1] if len(fits) > 1 else None
+    gap, ci, is_paired = _margin(healthy, task, best, other, recs) if other else (None, None, False)
+    call = _call(best, other, ci, recs)
+    return Choice(
+        task,
+        metric,
+        limit,
+        limit_text,
+        best,
+        recs[best]["accuracy"],
+        other,
+        recs[other]["accuracy"] if other else None,
+        gap,
+        ci,
+        is_paired,
+        call,
+        _sentence(limit_text, best, recs[best]["accuracy"], other, gap, ci, call, recs),
+        recs[best]["run_ids"] + (recs[other]["run_ids"] if other else ()),
+    )
+
+
+def staircase(healthy: list[dict], task: str, recs: dict[str, dict], metric: str, what: str, fmt) -> list[Choice]:
     """The limits on `metric` where the best method that fits changes, cheapest first."""
     priced = {m: r for m, r in recs.items() if r.get(metric) is not None}
     out: list[Choice] = []
     for limit in sorted({r[metric] for r in priced.values()}):
         fits = [m for m, r in priced.items() if r[metric] <= limit]
-        fits.sort(key=lambda m: (-priced[m]["accuracy"], priced[m][metric]))  # a tie goes to the cheaper
-        best = fits[0]
-        if out and out[-1].method == best:
-            continue
-        other = fits[1] if len(fits) > 1 else None
-        gap, ci, is_paired = _margin(rows, task, best, other, priced) if other else (None, None, False)
-        limit_text = f"at most {fmt(limit)} {what}" if what != "training time" else f"at most {fmt(limit)} of training"
-        if metric in ("peak_mem_bytes", "adapter_bytes") or "latency" in what:
-            limit_text = f"{what} at most {fmt(limit)}"
-        if limit == 0 and metric in NONE_TEXT:
-            limit_text = NONE_TEXT[metric]
-        out.append(
-            Choice(
-                task,
-                metric,
-                limit_text,
-                best,
-                priced[best]["accuracy"],
-                other,
-                gap,
-                ci,
-                is_paired,
-                _sentence(limit_text, best, priced[best]["accuracy"], other, gap, ci, is_paired, priced),
-                priced[best]["run_ids"] + (priced[other]["run_ids"] if other else ()),
-            )
-        )
+        choice = choose(healthy, task, priced, fits, metric, _limit_text(metric, what, fmt, limit), limit)
+        if not out or out[-1].method != choice.method:
+            out.append(choice)
     return out
 
 
 def decide(rows: list[dict]) -> list[dict]:
-    """Per task: {"task", "best": the unconstrained choice's sentence, "costs": [{"cost", "choices"}]}."""
+    """Per task: {"task", "top": the choice with no limit, "n_methods", "trainless": the methods that train
+    nothing (no adapter), "costs": [{"cost", "metric", "choices": the staircase}]}."""
+    healthy = health.healthy(rows)
     out = []
-    for task, recs in _records(rows).items():
+    for task, recs in _records(healthy).items():
         costs = []
         for metric, what, fmt in COSTS:
-            choices = staircase(rows, task, recs, metric, what, fmt)
+            choices = staircase(healthy, task, recs, metric, what, fmt)
             if choices:
                 costs.append({"cost": what, "metric": metric, "choices": choices})
-        top = max(recs, key=lambda m: recs[m]["accuracy"])
         out.append(
-            {"task": task, "top": top, "top_accuracy": recs[top]["accuracy"], "costs": costs, "n_methods": len(recs)}
+            {
+                "task": task,
+                "top": choose(healthy, task, recs, list(recs), None, "with no limit", None),
+                "n_methods": len(recs),
+                "trainless": sorted(m for m, r in recs.items() if r.get("trainable_params") == 0),
+                "costs": costs,
+            }
         )
     return out

@@ -1,11 +1,26 @@
-"""What the claims read their evidence from (pure): switching rows of one comparable slice, per-batch
-time samples and a one-sided test of "slower", full fine-tuning's update spectra, and the number
-formats the evidence sentences use."""
+"""What the claims read their evidence from and what they give (pure): the Claim and its verdicts,
+switching rows of one comparable slice, per-batch time samples and a one-sided test of "slower", full
+fine-tuning's update spectra, and the number formats the evidence sentences use."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bench.analysis.aggregate import switch_rows
 from bench.analysis.selection import main_rows
+
+HOLDS, CAVEATS, FAILS, NOT_MEASURED = "holds", "holds with caveats", "does not hold", "not measured in this run"
+VERDICTS = (HOLDS, CAVEATS, FAILS, NOT_MEASURED)
+
+
+@dataclass(frozen=True)
+class Claim:
+    number: int
+    title: str
+    statement: str
+    verdict: str
+    evidence: tuple[str, ...] = ()
+
 
 SWAPPING_LORA = ("merge_swap", "set_adapter", "hotswap", "hotswap_compiled", "load_cold", "load_warm")
 MIXED_LORA = ("peft_mixed_batch", "gathered_lora")

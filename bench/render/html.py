@@ -1,46 +1,29 @@
 """Result rows -> one self-contained HTML report (Jinja2 template, inline CSS and SVG, no network).
 
-The sections are built by pure functions from rows (headline, table, switching, failures,
-provenance, CSV); `write_report` is the only I/O. The report reads rows, never live objects.
+The sections are built by pure functions from rows: the headline, the main table and switching here;
+the choice under a budget, sweep, paired, generation and claims sections in sections.py; failures,
+provenance, the CSV and history in appendix.py. `write_report` is the only I/O. The report reads rows,
+never live objects.
 """
 
 from __future__ import annotations
 
-import base64
-import csv
-import io
-import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.analysis import aggregate as agg
 from bench.analysis import health
-from bench.analysis.claims import assess
-from bench.analysis.decide import decide
+from bench.analysis.decide import AHEAD, NOT_AHEAD, decide
 from bench.analysis.evidence import comparable_slice
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.analysis.selection import main_rows, sweep_points
-from bench.analysis.settings import setting_labels
 from bench.errors import BenchError
-from bench.render import figures, sections
+from bench.render import appendix, figures, sections
 from bench.render.sections import ARROW
 from bench.rows import schema
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-PROVENANCE_ENV = (
-    "torch",
-    "transformers",
-    "peft",
-    "python",
-    "platform",
-    "device_kind",
-    "device_name",
-    "num_threads",
-    "cuda",
-)
-
 
 # ----------------------------------------------------------------------------- sections (pure)
 
@@ -112,134 +95,46 @@ def method_table(rows: list[dict]) -> list[dict]:
     return out
 
 
-def headline(rows: list[dict]) -> list[str]:
-    """Two or three sentences from the numbers: who is most accurate where, who trains fewest parameters,
-    who is fastest."""
-    tasks = agg.by_task(rows)
-    if not tasks:
+def headline(rows: list[dict], decided: list[dict] | None = None) -> list[str]:
+    """One or two sentences per task from the choice under a budget (bench/analysis/decide.py): the most
+    accurate healthy method and its margin over the next, then the best choice that trains fewer parameters.
+    A method that trains nothing is said to have no adapter wherever it is named."""
+    if not agg.by_task(rows):
         return ["No run finished ok: see the failed runs below."]
-    parts = []
-    for task, methods in tasks.items():
-        recs = [r for r in methods.values() if r.get("accuracy") is not None]
-        if not recs:
+    decided = decide(rows) if decided is None else decided
+    if not decided:
+        return ["No healthy ok run: the health checks flag every ok run (see the warnings), so nothing is chosen."]
+    out = []
+    for t in decided:
+        top, trainless = t["top"], set(t["trainless"])
+
+        def named(method: str, acc: float) -> str:
+            return f"{method} ({acc:.3f}{', trains nothing: no adapter' if method in trainless else ''})"
+
+        if top.runner_up is None:
+            out.append(f"{t['task']}: only {named(top.method, top.accuracy)} has a healthy ok run.")
             continue
-        top = max(recs, key=lambda r: r["accuracy"])
-        equal = [r["method"] for r in recs if r["accuracy"] == top["accuracy"]]
-        if len(equal) > 1:
-            parts.append(f"{', '.join(equal)} tie on {task} ({fmt_acc(top)})")
-            continue
-        tied = [r["method"] for r in recs if r is not top and not agg.disjoint_below(r, top)]
-        tail = "clearly ahead of the rest" if not tied else f"within noise of {', '.join(tied)}"
-        parts.append(f"{top['method']} on {task} ({fmt_acc(top)}, {tail})")
-    sentences = ["Most accurate: " + "; ".join(parts) + "."] if parts else []
-    per_method = _means_over_tasks(tasks, ("trainable_params", "train_tokens_per_s", "infer_latency_ms_p50"))
-    trained = {m: v for m, v in per_method.items() if v["trainable_params"]}
-    if trained:
-        fewest = min(trained, key=lambda m: trained[m]["trainable_params"])
-        s = f"Fewest trainable parameters: {fewest} ({schema.fmt_count(trained[fewest]['trainable_params'])})"
-        if "lora" in trained and "prompt_tuning" in trained:
-            ratio = trained["lora"]["trainable_params"] / trained["prompt_tuning"]["trainable_params"]
-            s += (
-                f"; prompt tuning trains {ratio:.1f}x fewer than LoRA"
-                if ratio >= 1
-                else f"; LoRA trains {1 / ratio:.1f}x fewer than prompt tuning"
+        ci = (
+            f", paired 95% CI [{top.ci[0]:+.3f}, {top.ci[1]:+.3f}]"
+            if top.ci
+            else {AHEAD: " (accuracy intervals disjoint)", NOT_AHEAD: " (accuracy intervals overlap)"}.get(top.call, "")
+        )
+        sentence = (
+            f"{t['task']}: {named(top.method, top.accuracy)} is the most accurate of {t['n_methods']} methods, "
+            f"{top.margin:+.3f} over {top.runner_up}{ci}: {top.call}."
+        )
+        steps = next((c["choices"] for c in t["costs"] if c["metric"] == "trainable_params"), [])
+        below = [c for c in steps if c.method != top.method and c.limit is not None]
+        if top.method in trainless:
+            sentence += " No trained method beats it."
+        elif below and steps[-1].method == top.method:
+            cheaper = below[-1]
+            sentence += (
+                f" With fewer trainable parameters than its {schema.fmt_count(steps[-1].limit)}: "
+                f"{named(cheaper.method, cheaper.accuracy)}."
             )
-        sentences.append(s + ".")
-    speed = []
-    fast = {m: v["train_tokens_per_s"] for m, v in trained.items() if v["train_tokens_per_s"]}
-    if fast:
-        m = max(fast, key=fast.get)
-        speed.append(f"fastest training: {m} ({fast[m]:,.0f} tokens/s)")
-    lat = {m: v["infer_latency_ms_p50"] for m, v in per_method.items() if v["infer_latency_ms_p50"]}
-    if lat:
-        m = min(lat, key=lat.get)
-        speed.append(f"lowest batch-1 latency: {m} ({lat[m]:.2f} ms p50)")
-    if speed:
-        sentences.append(
-            ("Averaged over tasks, " + "; ".join(speed) + ".")
-            if len(tasks) > 1
-            else (speed[0][0].upper() + "; ".join(speed)[1:] + ".")
-        )
-    return sentences
-
-
-def _means_over_tasks(tasks: dict, metrics) -> dict[str, dict]:
-    methods = dict.fromkeys(m for recs in tasks.values() for m in recs)
-    return {m: {k: agg.mean(recs[m].get(k) for recs in tasks.values() if m in recs) for k in metrics} for m in methods}
-
-
-def failures(rows: list[dict]) -> list[dict]:
-    return [
-        {
-            "task": r.get("task") or r.get("strategy"),
-            "method": r.get("method", r.get("kind")),
-            "seed": r.get("seed"),
-            "status": r.get("status"),
-            "error": (r.get("error") or "(no error text)")[:4000],
-        }
-        for r in rows
-        if r.get("status", "ok") != "ok"
-    ]
-
-
-def provenance(rows: list[dict]) -> list[tuple[str, str]]:
-    """(field, "value (n rows); value (n rows)") for every provenance field, rarest last."""
-
-    def values(get):
-        counts: dict[str, int] = {}
-        for r in rows:
-            v = get(r)
-            v = "-" if v is None else v
-            counts[str(v)] = counts.get(str(v), 0) + 1
-        return "; ".join(
-            f"{v} ({n} rows)" if len(counts) > 1 else v for v, n in sorted(counts.items(), key=lambda kv: -kv[1])
-        )
-
-    dates = sorted(str(r.get("created_at")) for r in rows if r.get("created_at"))
-    out = [
-        ("git sha", values(lambda r: f"{r.get('git_sha')}" + (" (dirty)" if r.get("git_dirty") else ""))),
-        ("created", f"{dates[0]} .. {dates[-1]}" if dates else "-"),
-        ("machine id", values(lambda r: r.get("machine_id"))),
-        ("suite", values(lambda r: r.get("suite"))),
-        ("model", values(lambda r: r.get("model"))),
-        ("schema version", values(lambda r: r.get("schema_version"))),
-    ]
-    out += [(k, values(lambda r, k=k: (r.get("env") or {}).get(k))) for k in PROVENANCE_ENV]
+        out.append(sentence)
     return out
-
-
-def flatten(row: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in row.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(flatten(v, key + "."))
-        elif isinstance(v, (list, tuple)):
-            out[key] = json.dumps(v)
-        else:
-            out[key] = v
-    return out
-
-
-def rows_csv(rows: list[dict]) -> str:
-    flat = [flatten(r) for r in rows]
-    fields = list(dict.fromkeys(k for f in flat for k in f))
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-    w.writeheader()
-    w.writerows([{k: _cell(v) for k, v in f.items()} for f in flat])
-    return buf.getvalue()
-
-
-def _cell(value):
-    """A text cell a spreadsheet would run as a formula (= + - @, tab, carriage return) starts with a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def csv_data_uri(rows: list[dict]) -> str:
-    return "data:text/csv;charset=utf-8;base64," + base64.b64encode(rows_csv(rows).encode()).decode()
 
 
 SWITCH_SHOWN = (  # the switching table's optional columns
@@ -312,37 +207,8 @@ def break_even(rows: list[dict]) -> list[str]:
     return out
 
 
-def history_section(history: list[list[dict]] | None) -> dict | None:
-    if not history or len(history) < 2:
-        return None
-
-    sets, points, ticks = [], [], []
-    for i, rows in enumerate(history, 1):
-        shas = sorted({str(r.get("git_sha", "?"))[:10] + ("*" if r.get("git_dirty") else "") for r in rows})
-        dates = sorted(str(r.get("created_at", "")) for r in rows)
-        sets.append({"n": i, "sha": ", ".join(shas), "created": dates[0] if dates else "-", "rows": len(rows)})
-        ticks.append(f"{i}: {shas[0][:8]}" if len(shas) == 1 else str(i))
-    runs = [(i, r) for i, rows in enumerate(history, 1) for r in agg.run_rows(rows)]
-    labels = setting_labels([r for _, r in runs], group=("task", "method"))  # settings differing across sets
-    by_series: dict[tuple, list[dict]] = {}
-    for (i, r), label in zip(runs, labels):
-        by_series.setdefault((i, r.get("task"), label), []).append(r)
-    for (i, task, label), rs in by_series.items():
-        for rec in agg.group(rs).values():
-            if rec["n_ok"]:
-                points.append(
-                    {
-                        "set": i,
-                        "series": f"{task} / {label}",
-                        "method": rec["method"],
-                        **{m.name: rec.get(m.name) for m in schema.metrics("history")},
-                    }
-                )
-    return {"sets": sets, "figure": figures.history_figure(points, ticks)}
-
-
 def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tuple[str, str] = DEFAULT_PAIR) -> dict:
-
+    decided = decide(rows)
     recs = [r for r in agg.group(rows).values() if r["n_ok"]]
     pareto = [
         (
@@ -371,8 +237,8 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "n_rows": len(rows),
         "n_ok": sum(r.get("status") == "ok" for r in rows),
-        "decide": decide(rows),
-        "headline": headline(rows),
+        "decide": sections.decide_section(decided),
+        "headline": headline(rows, decided),
         "columns": [
             {"metric": m.name, "header": m.header, "arrow": ARROW[m.direction], "direction": m.direction}
             for m in schema.metrics("table")
@@ -383,13 +249,13 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "generation": sections.generation_section(rows),
         "pareto": pareto,
         "switching": switching_section(rows),
-        "claims": assess(rows),
+        "claims": sections.claims_section(rows),
         "spectrum": _spectrum_figure(rows),
-        "failures": failures(rows),
+        "failures": appendix.failures(rows),
         "warnings": health.warnings(rows),
-        "provenance": provenance(rows),
-        "csv_uri": csv_data_uri(rows),
-        "history": history_section(history),
+        "provenance": appendix.provenance(rows),
+        "csv_uri": appendix.csv_data_uri(rows),
+        "history": appendix.history_section(history),
     }
 
 

@@ -1,9 +1,12 @@
-"""Report sections for tuning and generation, built from rows (pure): the learning-rate sweep, the
-paired comparison of two methods, and generation tasks' quality and serving clocks."""
+"""Report sections built from rows or their analyses (pure): the choice under a budget as a table per
+task, the learning-rate sweep, the paired comparison of two methods, generation tasks' quality and serving
+clocks, and the claims (measured ones as cards, the rest in one line naming what would measure them)."""
 
 from __future__ import annotations
 
 from bench.analysis import aggregate as agg
+from bench.analysis.claims import NEEDS, NOT_MEASURED, assess, left_out_note
+from bench.analysis.decide import COSTS, NONE_TEXT, Choice
 from bench.analysis.paired import fmt_gap, fmt_p, paired
 from bench.analysis.selection import sweep_points
 from bench.rows.schema import metrics
@@ -82,3 +85,84 @@ def generation_section(rows: list[dict]) -> dict | None:
         "new_tokens": first.get("gen_new_tokens"),
         "batch_size": first.get("gen_batch_size"),
     }
+
+
+def _margin_text(c: Choice) -> str:
+    if c.runner_up is None:
+        return "-"
+    if c.ci is None:
+        return f"{c.margin:+.3f}"
+    return f"{c.margin:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}]"
+
+
+def _choice_row(c: Choice, trainless: set, fmt) -> dict:
+    bound = "none" if c.limit == 0 and c.cost in NONE_TEXT else f"≤ {fmt(c.limit)}" if c.cost else "no limit"
+    return {
+        "bound": bound,
+        "method": c.method,
+        "no_adapter": c.method in trainless,
+        "accuracy": f"{c.accuracy:.3f}",
+        "runner_up": c.runner_up or "-",
+        "margin": _margin_text(c),
+        "margin_from": "paired" if c.paired_ci else ("intervals" if c.runner_up else ""),
+        "call": c.call,
+        "verdict": c.verdict,
+        "run_ids": c.run_ids,
+    }
+
+
+def decide_section(decided: list[dict]) -> list[dict]:
+    """One compact table per task, its rows in groups: the choice with no limit, then per cost the limits
+    where the choice changes, each row with its method, accuracy, runner-up, margin (paired 95 % CI where there is one), the
+    call, and the whole sentence and run ids behind it (for a tooltip and data attributes)."""
+    fmt = {metric: f for metric, _, f in COSTS}
+    return [
+        {
+            "task": t["task"],
+            "n_methods": t["n_methods"],
+            "groups": [{"cost": "", "metric": "none", "choices": [_choice_row(t["top"], set(t["trainless"]), None)]}]
+            + [
+                {
+                    "cost": c["cost"],
+                    "metric": c["metric"],
+                    "choices": [_choice_row(ch, set(t["trainless"]), fmt[c["metric"]]) for ch in c["choices"]],
+                }
+                for c in t["costs"]
+            ],
+        }
+        for t in decided
+    ]
+
+
+def numbers_text(numbers: list[int]) -> str:
+    """'claim 3', 'claims 1, 2', 'claims 4-6': runs of three or more consecutive numbers as a range."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    parts = [f"{r[0]}-{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs]
+    return ("claim " if len(numbers) == 1 else "claims ") + ", ".join(parts)
+
+
+def claims_section(rows: list[dict]) -> dict:
+    """{"measured": the claims with a verdict, "unmeasured": one entry per need (bench/analysis/claims.py
+    NEEDS) of the claims not measured, in claim order, "note": how many flagged runs were left out}."""
+    found, note = assess(rows), left_out_note(rows)
+    groups: dict = {}
+    for c in found:
+        if c.verdict == NOT_MEASURED:
+            groups.setdefault(NEEDS[c.number], []).append(c)
+    unmeasured = [
+        {
+            "claims": [c.number for c in cs],
+            "numbers": numbers_text([c.number for c in cs]),
+            "rows": need.rows,
+            "suite": need.suite,
+            "switch": need.switch,
+            "evidence": " ".join(dict.fromkeys(e for c in cs for e in c.evidence if e != note)),
+        }
+        for need, cs in groups.items()
+    ]
+    return {"measured": [c for c in found if c.verdict != NOT_MEASURED], "unmeasured": unmeasured, "note": note}

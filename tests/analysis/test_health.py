@@ -3,6 +3,7 @@
 import math
 
 from bench.analysis import health
+from bench.measure.evaluate import accuracy, macro_f1
 from bench.render.html import render
 
 
@@ -105,3 +106,20 @@ def test_a_run_records_its_class_counts(tiny_bert_dir, tiny_task, tmp_path):
     (row,) = read_rows(out)
     assert sum(row["label_counts"]) == sum(row["pred_counts"]) == row["n_eval"] and len(row["label_counts"]) == 2
     assert row["accuracy"] <= sum(min(a, b) for a, b in zip(row["label_counts"], row["pred_counts"])) / row["n_eval"]
+
+
+def test_rows_from_before_the_class_counts_show_one_class_in_macro_f1():
+    """Answering one class c for every example: macro-F1 = 2a / (1 + a) / k, read back from the row."""
+    labels = [0] * 45 + [1] * 55 + [2] * 20
+    one = [1] * len(labels)
+    row = run_row(curve(0.45, 0.1), accuracy=accuracy(one, labels), macro_f1=macro_f1(one, labels, 3))
+    assert "answers one class for every test example" in health.prediction_warning(row)
+    assert "/ 3 at accuracy 0.458" in health.prediction_warning(row)
+    mostly = [1] * (len(labels) - 1) + [0]  # one answer differs: not one class
+    row = run_row(curve(0.45, 0.1), accuracy=accuracy(mostly, labels), macro_f1=macro_f1(mostly, labels, 3))
+    assert health.prediction_warning(row) is None
+    good = labels[:]
+    good[:10] = [1] * 10
+    row = run_row(curve(0.45, 0.1), accuracy=accuracy(good, labels), macro_f1=macro_f1(good, labels, 3))
+    assert health.prediction_warning(row) is None
+    assert health.prediction_warning(run_row(curve(0.45, 0.1), accuracy=0.5)) is None  # no macro-F1: nothing to read

@@ -228,12 +228,36 @@ def test_table_text_best_marks_and_arrows(html):
 
 def test_headline_from_the_numbers():
     text = " ".join(headline(ROWS))
-    assert "Most accurate: lora on rotten_tomatoes (0.717 [0.690, 0.745], clearly ahead of the rest)" in text
-    assert "within noise of prompt_tuning" in text  # debates_party: identical intervals
-    assert "Fewest trainable parameters: head_only (770); prompt tuning trains 8.8x fewer than LoRA." in text
+    assert (
+        "rotten_tomatoes: lora (0.717) is the most accurate of 4 methods, +0.091 over full "
+        "(accuracy intervals disjoint): clearly ahead." in text
+    )
+    assert "With fewer trainable parameters than its 74.50k: prompt_tuning (0.568)." in text
+    assert "+0.015 over prompt_tuning (accuracy intervals overlap): not clearly ahead" in text  # debates_party
+    assert "latency" not in text and "fastest" not in text  # no superlatives beside the choice
     assert headline([run_row(status="failed")]) == ["No run finished ok: see the failed runs below."]
     chance = [run_row("t", m, accuracy=0.555, accuracy_ci_low=0.49, accuracy_ci_high=0.62) for m in ("lora", "full")]
-    assert headline(chance)[0] == "Most accurate: lora, full tie on t (0.555 [0.490, 0.620])."
+    assert headline(chance)[0].startswith("t: lora (0.555) is the most accurate of 2 methods, +0.000 over full")
+    assert "With fewer" not in headline(chance)[0]  # lora ties full with fewer parameters: no cheaper choice
+
+
+def test_headline_says_a_method_that_trains_nothing_has_no_adapter():
+    zero = {**run_row("t", "head_only"), "method": "zero_shot", "run_id": "t-zero_shot", "trainable_params": 0}
+    zero.update(adapter_bytes=0, accuracy=0.9, accuracy_ci_low=0.88, accuracy_ci_high=0.92)
+    (sentence,) = headline([zero, run_row("t", "lora")])
+    assert sentence.startswith("t: zero_shot (0.900, trains nothing: no adapter) is the most accurate")
+    assert sentence.endswith("No trained method beats it.")
+    (sentence,) = headline([{**zero, "accuracy": 0.5, "accuracy_ci_low": 0.45, "accuracy_ci_high": 0.55}, run_row("t")])
+    assert sentence.endswith("than its 74.50k: zero_shot (0.500, trains nothing: no adapter).")
+
+
+def test_headline_and_choice_read_no_flagged_run():
+    one_class = {"label_counts": [50, 50], "pred_counts": [100, 0]}
+    flagged = [{**r, **one_class} for r in ROWS]
+    assert headline(flagged) == [
+        "No healthy ok run: the health checks flag every ok run (see the warnings), so nothing is chosen."
+    ]
+    assert "No healthy ok run to choose from: the health checks flag every ok run" in render(flagged)
 
 
 def test_sections_failures_and_missing_switching(html, parsed):
@@ -244,7 +268,12 @@ def test_sections_failures_and_missing_switching(html, parsed):
     assert "CUDA out of memory &lt;tried to allocate 2 GiB&gt;" in html  # the error, escaped
     assert parsed.tables.count("results") == 2 and "failures" in parsed.tables and "provenance" in parsed.tables
     assert parsed.svgs >= 3  # the three Pareto plots (the matplotlib SVG may nest none)
-    assert html.count('data-verdict="') == 7
+    assert html.count('data-verdict="') == 2  # claims 3 and 7 measured, each a card
+    line = re.search(r'<p class="not-measured-claims">(.*?)</p>', html, re.S).group(1)
+    assert [m.split() for m in re.findall(r'data-claims="([\d ]+)"', line)] == [["1", "2"], ["4", "5", "6"]]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", line))
+    assert "claims 1, 2 (full fine-tuning rows with update_spectrum: python -m bench run --suite quick);" in text
+    assert "claims 4-6 (switching rows: python -m bench switch, or python -m bench run --suite quick," in text
     assert "2.13.0+cpu" in html and "c1b439e283e2" in html and "Test CPU @ 2.0GHz" in html
 
 

@@ -1,0 +1,220 @@
+"""Claims 4-7 of docs/claims.md, each decided from result rows by a pure function: serving merged weights,
+one task at a time, mixed traffic, and prompt tuning as the remedy. Thresholds are the named constants below."""
+
+from __future__ import annotations
+
+from bench.analysis.aggregate import by_task, disjoint_below
+from bench.analysis.evidence import (
+    CAVEATS,
+    FAILS,
+    HOLDS,
+    MIXED_LORA,
+    NOT_MEASURED,
+    SWAPPING_LORA,
+    Claim,
+    at,
+    batch_samples,
+    comparable_slice,
+    fmt_acc,
+    fmt_rate,
+    ok_switch,
+    slice_label,
+    slower_than,
+)
+from bench.analysis.paired import fmt_gap, fmt_p, paired
+from bench.rows.schema import fmt_count
+
+MERGED_OVERHEAD_PCT = 5.0  # "runs as fast as the base model": within the noise of a latency p50
+MIXED_OVERHEAD_PCT = 10.0  # "expensive": more than 10 % lost against the base model
+PAIRED_ALPHA = 0.05  # claim 7: a paired test (examples, else seeds) this significant decides "clearly lower"
+
+
+def claim_merge(rows: list[dict]) -> Claim:
+    """Merged LoRA serving one task (merge_swap at N = 1, per-batch times) against the base model: holds when
+    not slower than base by more than MERGED_OVERHEAD_PCT, or not significantly slower (Mann-Whitney p >= 0.01)."""
+    title, statement = (
+        "Deployment merges",
+        "W = W0 + B·A at load time: the merged model runs as fast as the base model.",
+    )
+    evidence = []
+    for task, methods in by_task(rows).items():
+        lora, base = methods.get("lora"), methods.get("head_only")
+        if lora and base and lora.get("infer_latency_ms_p50") and base.get("infer_latency_ms_p50"):
+            evidence.append(
+                f"{task}: unmerged LoRA latency p50 {lora['infer_latency_ms_p50']:.2f} ms vs frozen base "
+                f"(head_only) {base['infer_latency_ms_p50']:.2f} ms "
+                f"({lora['infer_latency_ms_p50'] / base['infer_latency_ms_p50'] - 1:+.1%})."
+            )
+    merged, base = batch_samples(rows, "merge_swap", 1), batch_samples(rows, "base", 1)
+    if not merged or not base:
+        evidence.append(
+            "Merged-vs-base serving is measured by the switching rows (merge_swap at N = 1); none in this run."
+        )
+        return Claim(4, title, statement, NOT_MEASURED, tuple(evidence))
+    slower, p = slower_than(merged, base)
+    evidence.append(
+        f"merged LoRA (merge_swap, one task): {slower - 1:+.1%} time per batch vs base "
+        f"(medians of {len(merged)} and {len(base)} batches; slower with p = {p:.2g})."
+    )
+    unmerged = batch_samples(rows, "set_adapter", 1)
+    if unmerged:
+        ru, pu = slower_than(unmerged, base)
+        evidence.append(f"unmerged LoRA (set_adapter, one task): {ru - 1:+.1%} time per batch vs base (p = {pu:.2g}).")
+    verdict = HOLDS if slower - 1 <= MERGED_OVERHEAD_PCT / 100 or p >= 0.01 else FAILS
+    return Claim(4, title, statement, verdict, tuple(evidence))
+
+
+def claim_one_task(rows: list[dict]) -> Claim:
+    """Holds for merged weights; with caveats when a mixed-batch LoRA strategy serves several tasks per batch."""
+    title, statement = (
+        "One task at a time",
+        "A merged LoRA model serves one task; another task means swapping parameter sets.",
+    )
+    sw = [r for r in ok_switch(rows) if r["strategy"] in SWAPPING_LORA and r.get("switch_ms_p50") is not None]
+    if not sw:
+        return Claim(
+            5, title, statement, NOT_MEASURED, ("Needs switching rows (swap latency per strategy); none in this run.",)
+        )
+    per: dict[str, float] = {}
+    for r in sw:
+        per[r["strategy"]] = min(per.get(r["strategy"], float("inf")), r["switch_ms_p50"])
+    evidence = [f"{s}: {ms:.2f} ms per swap (p50, best slice)" for s, ms in sorted(per.items(), key=lambda kv: kv[1])]
+    mixed = sorted({r["strategy"] for r in ok_switch(rows) if r["strategy"] in MIXED_LORA})
+    if mixed:
+        evidence.append(
+            f"Caveat: {', '.join(mixed)} serve{'s' if len(mixed) == 1 else ''} many tasks in one batch with "
+            "unmerged adapters and no swap at all (gates passed)."
+        )
+        return Claim(5, title, statement, CAVEATS, tuple(evidence))
+    return Claim(5, title, statement, HOLDS, tuple(evidence))
+
+
+def claim_mixed_traffic(rows: list[dict]) -> Claim:
+    """At the largest N of a mixed stream: expensive for the best LoRA practice too -> holds; expensive only
+    for swapping (the best mixed-batch LoRA within MIXED_OVERHEAD_PCT of base) -> does not hold."""
+    title, statement = (
+        "Mixed traffic is expensive",
+        "Many adapters on one W0 and a mixed stream force repeated switching.",
+    )
+    view = [r for r in comparable_slice(rows) if r["strategy"] in SWAPPING_LORA + MIXED_LORA]
+    if not view:
+        return Claim(6, title, statement, NOT_MEASURED, ("Needs mixed-task switching rows; none in this run.",))
+    n_max = max(r["n_tasks"] for r in view)
+    at_max = sorted([r for r in view if r["n_tasks"] == n_max], key=lambda r: r["overhead_vs_base_pct"])
+    evidence = tuple(
+        f"{r['strategy']} ({slice_label(r)}): {r['overhead_vs_base_pct']:+.1f} % time vs base, "
+        f"{r['requests_per_s']:.1f} requests/s"
+        for r in at_max
+    )
+    best, worst = at_max[0], at_max[-1]
+    if best["overhead_vs_base_pct"] > MIXED_OVERHEAD_PCT:
+        return Claim(6, title, statement, HOLDS, evidence)
+    if worst["overhead_vs_base_pct"] > MIXED_OVERHEAD_PCT:
+        return Claim(
+            6,
+            title,
+            statement,
+            FAILS,
+            evidence
+            + (
+                f"Expensive only when adapters are swapped: {best['strategy']} serves the mixed stream at "
+                f"{best['overhead_vs_base_pct']:+.1f} % (S-LoRA / Punica practice).",
+            ),
+        )
+    return Claim(6, title, statement, FAILS, evidence)
+
+
+def _paired_relation(c) -> tuple[str, str] | None:
+    """(relation of prompt tuning to LoRA, evidence) from a paired comparison (gap = LoRA - prompt tuning),
+    when it has a p-value: over test examples when the rows carry them, else over seeds."""
+
+    p = c.p_examples if c.p_examples is not None else c.p_seeds
+    if p is None:
+        return None
+    relation = ("clearly lower" if c.gap > 0 else "clearly higher") if p < PAIRED_ALPHA else "no significant difference"
+    where = (
+        f"{c.n_examples:,} test examples x {len(c.seeds)} seed(s)"
+        if c.p_examples is not None
+        else f"{len(c.seeds)} seeds"
+    )
+    return relation, (
+        f"paired on seeds {', '.join(map(str, c.seeds))}: LoRA - prompt tuning {fmt_gap(c)} "
+        f"(95 % CI from {c.ci_from}), p = {fmt_p(p)} over {where}"
+        + (f", p = {fmt_p(c.p_seeds)} over seeds" if c.p_examples is not None and c.p_seeds is not None else "")
+    )
+
+
+def claim_prompt_tuning(rows: list[dict]) -> Claim:
+    """Accuracy beside LoRA at the same budget decides first: clearly worse on every task -> does not hold; on
+    some -> caveats. Otherwise it holds when mixed-prompt batches are measured as cheap. "Clearly worse": a
+    paired test (bench/paired.py: over test examples, else over seeds) below PAIRED_ALPHA with LoRA ahead;
+    without one (a single seed and no per-example results), disjoint 95 % intervals."""
+
+    title, statement = (
+        "Prompt tuning is the remedy",
+        "One frozen model, a small soft prompt per task, mixed-task batches.",
+    )
+    evidence, worse, compared = [], [], 0
+    pairs: dict[str, list] = {}
+    for c in paired(rows, ("lora", "prompt_tuning")):
+        pairs.setdefault(c.task, []).append(c)
+    for task, methods in by_task(rows).items():
+        pt, lora = methods.get("prompt_tuning"), methods.get("lora")
+        if not pt or not lora or pt.get("accuracy") is None or lora.get("accuracy") is None:
+            continue
+        compared += 1
+        tested = pairs.get(task, [])
+        tested = _paired_relation(tested[0]) if len(tested) == 1 else None  # one model per task: one comparison
+        if tested:
+            relation, paired_text = tested
+        else:
+            relation, paired_text = (
+                (
+                    "clearly lower"
+                    if disjoint_below(pt, lora)
+                    else "intervals overlap"
+                    if not disjoint_below(lora, pt)
+                    else "clearly higher"
+                ),
+                "",
+            )
+        if relation == "clearly lower":
+            worse.append(task)
+        evidence.append(
+            f"{task}: prompt tuning {fmt_acc(pt)} vs LoRA {fmt_acc(lora)} "
+            f"({relation}{'; ' + paired_text if paired_text else ''}); "
+            f"{fmt_count(pt['trainable_params'])} vs {fmt_count(lora['trainable_params'])} trainable; "
+            f"{pt.get('virtual_tokens') or 0:.0f} virtual tokens per sequence; inference "
+            f"{fmt_rate(pt.get('infer_tokens_per_s'))} vs {fmt_rate(lora.get('infer_tokens_per_s'))} tokens/s (batch 1)."
+        )
+    if not compared:
+        return Claim(7, title, statement, NOT_MEASURED, ("Needs ok runs of both prompt_tuning and lora on one task.",))
+    view = comparable_slice(rows)
+    mixed = [r for r in view if r["strategy"] == "mixed_prompt_batch"]
+    beaten_by_lora = False
+    if mixed:
+        r = max(mixed, key=lambda r: r["n_tasks"])
+        evidence.append(
+            f"mixed-prompt batches ({slice_label(r)}): {r['overhead_vs_base_pct']:+.1f} % time vs base, "
+            f"{r.get('extra_tokens') or 0} virtual tokens processed."
+        )
+        g = at(view, "gathered_lora", r["n_tasks"])
+        if g:
+            beaten_by_lora = g["overhead_vs_base_pct"] <= r["overhead_vs_base_pct"]
+            evidence.append(
+                f"gathered LoRA on the same mixed stream: {g['overhead_vs_base_pct']:+.1f} % time vs base"
+                + (" (cheaper than mixed prompts)." if beaten_by_lora else ".")
+            )
+    else:
+        evidence.append("Mixed-prompt batch throughput is measured by the switching rows; none in this run.")
+    if len(worse) == compared:
+        verdict = FAILS
+    elif worse or beaten_by_lora:
+        verdict = FAILS if (worse and beaten_by_lora) else CAVEATS
+        if worse:
+            evidence.append(f"Clearly less accurate than LoRA at the same budget on {', '.join(worse)}.")
+    elif mixed and all(r["overhead_vs_base_pct"] <= MIXED_OVERHEAD_PCT for r in mixed):
+        verdict = HOLDS
+    else:
+        verdict = CAVEATS
+    return Claim(7, title, statement, verdict, tuple(evidence))
