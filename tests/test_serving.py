@@ -144,7 +144,7 @@ def test_serve_cli_on_a_tiny_model(tiny_llama_dir, tmp_path, capsys):
         assert r["rate_at_slo_rps"] > 0 and r["at_slo"]["p99_ms"] <= r["slo_ms"]
         assert set(r["service_ms"]) >= {"1,1", "4,1"} and r["curve"][0]["rate_rps"] == 50
         (check,) = r["validation"]
-        assert 16 <= check["requests"] <= 64 and check["real"]["requests"] == check["requests"]
+        assert 12 <= check["requests"] <= 48 and check["real"]["requests"] == check["requests"]
         assert check["p50_err_pct"] == pytest.approx(100 * (check["sim"]["p50_ms"] / check["real"]["p50_ms"] - 1))
     assert rows[1]["swap_ms_p50"] > 0 and rows[2]["adapter_bytes_resident"] > 0
     assert "4,3" in rows[2]["service_ms"]  # mixed LoRA profiled with 3 distinct adapters in a batch

@@ -13,6 +13,7 @@ from bench.analysis import compare
 from bench.analysis.health import warnings_text
 from bench.catalog import methods, models, tasks
 from bench.catalog.assets import cache_dir
+from bench.cli import assets as assets_cli
 from bench.cli import serve as serve_cli
 from bench.cli import switch as switch_cli
 from bench.config import apply_overrides, list_suites, load_suite, read_yaml
@@ -100,6 +101,7 @@ def _build_parser() -> argparse.ArgumentParser:
     for module in (switch_cli, html, compare, baselines):
         module.add_parsers(sub)  # each sets func=its command function
     serve_cli.add_parser(sub)
+    assets_cli.add_parser(sub)
     return p
 
 

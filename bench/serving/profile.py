@@ -19,10 +19,10 @@ from bench.switching.strategies import Server, _timed
 @dataclass(frozen=True)
 class ProfileConfig:
     batch_sizes: tuple[int, ...] = (1, 8, 32)
-    distinct: tuple[int, ...] = (1, 8, 32)  # distinct adapters in a batch (mixed strategies)
+    distinct: tuple[int, ...] = (1, 32)  # distinct adapters in a batch (mixed strategies)
     tokens: int = 16  # per request
     repeats: int = 2
-    warmup: int = 1
+    warmup: int = 0  # whole rounds discarded (each strategy also runs one untimed batch of 1 first)
     swaps: int = 3  # swaps timed per round (one-adapter-at-a-time strategies)
 
 
@@ -50,6 +50,14 @@ def profile(
     points = {s: grid(srv.mixed and s != "base", cfg, n_tasks) for s, srv in servers.items()}
     samples: dict[str, dict[tuple[int, int], list[float]]] = {s: {p: [] for p in points[s]} for s in servers}
     swaps: dict[str, list[float]] = {s: [] for s in servers}
+    for server in servers.values():  # first calls pay one-time costs (allocation, kernel choice)
+        server.prepare()
+        try:
+            if not server.mixed:
+                server.swap(0)
+            server.forward(inputs[:1], row_tasks(1, 1, n_tasks, device))
+        finally:
+            server.finish()
     for round_ in range(cfg.warmup + cfg.repeats):
         keep = round_ >= cfg.warmup
         for s, server in servers.items():

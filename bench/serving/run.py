@@ -59,7 +59,7 @@ class ServeConfig:
     rates: tuple[float, ...] = ()  # extra rates (req/s) at which every strategy's simulated latency is recorded
     sim_requests: int = 10000  # requests per simulation
     validate: tuple[float, ...] = (0.5, 0.8)  # real-time runs at these fractions of each strategy's rate at the SLO
-    validate_seconds: float = 12.0  # of arrivals per real-time run (at least 16, at most 64 requests)
+    validate_seconds: float = 10.0  # of arrivals per real-time run (at least 12, at most 48 requests)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
     device: str = "auto"
     seed: int = 0
@@ -169,8 +169,8 @@ def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log) -> 
     prof = profile(servers, inputs, n, pcfg)
     slo = slo_ms(cfg, prof["base"]["service"] if "base" in prof else None)
     stream = arrivals.stream(cfg.sim_requests, n, cfg.arrivals, cfg.cv, cfg.popularity, cfg.alpha, cfg.seed)
-    check = arrivals.stream(64, n, cfg.arrivals, cfg.cv, cfg.popularity, cfg.alpha, cfg.seed + 1)
-    check_inputs = torch.randint(low, vocab, (64, cfg.tokens), generator=gen).to(device)
+    check = arrivals.stream(48, n, cfg.arrivals, cfg.cv, cfg.popularity, cfg.alpha, cfg.seed + 1)
+    check_inputs = torch.randint(low, vocab, (48, cfg.tokens), generator=gen).to(device)
     rows = []
     for s, server in servers.items():
         service = prof[s]["service"]
@@ -181,7 +181,7 @@ def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log) -> 
         checks = []
         for fraction in cfg.validate if rate > 0 else ():
             r = fraction * rate
-            k = int(min(64, max(16, round(r * cfg.validate_seconds))))
+            k = int(min(48, max(12, round(r * cfg.validate_seconds))))
             sub = check.head(k)
             times = sub.arrivals(r)
             real = summarize(times, realtime.run(server, check_inputs[:k], times, sub.tasks, policy).finish, slo)
