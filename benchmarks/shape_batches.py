@@ -31,39 +31,46 @@ def main() -> None:
     ap.add_argument("--dtype", default="fp32")
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--tasks-n", type=int, default=64)
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--batch", default="32", help="batch sizes, e.g. 1,8,32,64 (one fleet for all)")
     ap.add_argument("--tokens", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
     quiet_libraries()
     device = torch.device(resolve_device(args.device))
-    base, spec = fleets.load_backbone(f"shape:{args.shape}", args.layers, args.dtype)
+    base, spec = fleets.load_backbone(f"shape:{args.shape}", args.layers, args.dtype, device)
     fleet = fleets.build(base, args.tasks_n, device, rank=args.rank, target_modules=list(ATTENTION))
     names = ("base", "gathered_lora", "peft_mixed_batch", "mixed_prompt_batch", "merge_swap")
     servers = {s: SERVERS[s](fleet) for s in names}
     vocab = base.get_input_embeddings().weight.shape[0]
-    inputs = torch.randint(1000, vocab, (args.batch, args.tokens), generator=torch.Generator().manual_seed(0))
-    distinct = min(args.batch, args.tasks_n)
-    cfg = ProfileConfig(batch_sizes=(1, args.batch), distinct=(distinct,), tokens=args.tokens, repeats=args.rounds)
+    batches = sorted({int(b) for b in args.batch.split(",")})
+    inputs = torch.randint(1000, vocab, (max(batches), args.tokens), generator=torch.Generator().manual_seed(0))
+    distinct = {b: min(b, args.tasks_n) for b in batches}
+    cfg = ProfileConfig(
+        batch_sizes=(1, *batches),
+        distinct=tuple(sorted(set(distinct.values()))),
+        tokens=args.tokens,
+        repeats=args.rounds,
+    )
     prof = profile(servers, inputs.to(device), args.tasks_n, cfg)
-    ms = {s: prof[s]["service"].batch_time_ms(args.batch, distinct) for s in names if s != "merge_swap"}
+    print(
+        f"{spec.name} ({args.layers or 'all'} layers, {args.dtype}) on {device.type}: N = {args.tasks_n} adapters, "
+        f"r = {args.rank} on q,k,v,o; one batch of B requests x {args.tokens} tokens, min(B, N) distinct tasks; "
+        f"median of {args.rounds} interleaved rounds"
+    )
     merge = prof["merge_swap"]["service"]
-    ms["merge_swap"] = distinct * (merge.swap_ms + merge.batch_time_ms(args.batch // distinct, 1))
-    print(
-        f"{spec.name} ({args.layers} layers, {args.dtype}) on {device.type}: N = {args.tasks_n} adapters, r = "
-        f"{args.rank} on q,k,v,o; one batch of {args.batch} requests x {args.tokens} tokens, {distinct} distinct "
-        f"tasks; median of {args.rounds} interleaved rounds"
-    )
-    print(f"{'strategy':22} {'ms/batch':>10} {'vs base':>9}")
-    for s in names:
-        print(f"{s:22} {ms[s]:>10.1f} {ms[s] / ms['base']:>8.2f}x")
-    print(
-        f"merge_swap = {distinct} x (swap {merge.swap_ms:.1f} ms + forward of "
-        f"{args.batch // distinct} row {merge.batch_time_ms(args.batch // distinct, 1):.1f} ms)"
-    )
-    g = ms["gathered_lora"] / ms["base"] - 1
-    print(f"\n{'met    ' if g <= 0.15 else 'NOT met'}  gathered_lora within 15 % of base: {100 * g:+.1f} %")
+    print(f"{'B':>4} " + " ".join(f"{s:>18}" for s in names) + "   (ms per batch, x base)")
+    for b in batches:
+        d = distinct[b]
+        ms = {s: prof[s]["service"].batch_time_ms(b, d) for s in names if s != "merge_swap"}
+        ms["merge_swap"] = d * (merge.swap_ms + merge.batch_time_ms(max(1, b // d), 1))
+        print(f"{b:>4} " + " ".join(f"{ms[s]:>9.1f} {ms[s] / ms['base']:>7.2f}x" for s in names))
+        g = ms["gathered_lora"] / ms["base"] - 1
+        verdict = (
+            f"{'met    ' if g <= 0.15 else 'NOT met'}  B = {b}: gathered_lora within 15 % of base: {100 * g:+.1f} %"
+        )
+        print(verdict, flush=True)
+    print(f"merge_swap = d x (swap {merge.swap_ms:.1f} ms + forward of B/d rows): one task at a time, d distinct tasks")
     fleet.close()
 
 

@@ -129,16 +129,36 @@ def test_realtime_loop_serves_on_the_wall_clock():
     assert out.finish.max() >= arr.max() + 0.005  # the last request was served after it arrived
 
 
-def test_serve_cli_on_a_tiny_model(tiny_llama_dir, tmp_path, capsys):
+@pytest.fixture()
+def tiny_shape(tmp_path, monkeypatch):
+    """A shape named `tiny` (Llama layout, hidden 32, 3 layers) beside the real ones."""
+    from bench.catalog import shapes
+
+    folder = tmp_path / "shapes"
+    folder.mkdir()
+    for p in shapes.SHAPES_DIR.glob("*.json"):
+        (folder / p.name).write_text(p.read_text())
+    real = json.loads((shapes.SHAPES_DIR / "llama-3.2-1b.json").read_text())
+    small = {"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2}
+    real["config"].update(small, head_dim=8, vocab_size=64, num_hidden_layers=3, bos_token_id=1, eos_token_id=2)
+    (folder / "tiny.json").write_text(json.dumps({"description": "tiny Llama", "config": real["config"]}))
+    monkeypatch.setattr(shapes, "SHAPES_DIR", folder)
+    shapes._read.cache_clear()
+    yield "shape:tiny"
+    shapes._read.cache_clear()
+
+
+def test_serve_cli_on_a_tiny_shape(tiny_shape, tmp_path, capsys):
     out = tmp_path / "serve.jsonl"
-    argv = ["serve", "--model", str(tiny_llama_dir), "--tasks-n", "3", "--max-batch", "4", "--device", "cpu"]
+    argv = ["serve", "--model", tiny_shape, "--tasks-n", "3", "--max-batch", "4", "--device", "cpu", "--rank", "4"]
     argv += ["--strategies", "base,merge_swap,gathered_lora,mixed_prompt_batch", "--rates", "50", "--slo-ms", "5000"]
     argv += ["--set", "sim_requests=400", "--set", "profile.repeats=1", "--set", "validate=0.5"]
-    assert main([*argv, "--set", "validate_seconds=0.2", "--output", str(out)]) == 0
+    assert main([*argv, "--set", "validate_seconds=0.2", "--set", "model.layers=1", "--output", str(out)]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["strategy"] for r in rows] == ["base", "merge_swap", "gathered_lora", "mixed_prompt_batch"]
     base = rows[0]
-    assert all(r["kind"] == "serve" and r["weights"] == "pretrained" and r["n_tasks"] == 3 for r in rows)
+    assert all(r["kind"] == "serve" and r["weights"] == "random" and r["n_tasks"] == 3 for r in rows)
+    assert base["layers"] == 1 and base["targets"] == "attention" and base["serve"]["model"]["name"] == "shape:tiny"
     assert base["slo_ms"] == 5000 and base["slo_rule"] == "given" and base["rate_vs_base"] == 1.0
     for r in rows:
         assert r["rate_at_slo_rps"] > 0 and r["at_slo"]["p99_ms"] <= r["slo_ms"]
@@ -146,7 +166,9 @@ def test_serve_cli_on_a_tiny_model(tiny_llama_dir, tmp_path, capsys):
         (check,) = r["validation"]
         assert 12 <= check["requests"] <= 48 and check["real"]["requests"] == check["requests"]
         assert check["p50_err_pct"] == pytest.approx(100 * (check["sim"]["p50_ms"] / check["real"]["p50_ms"] - 1))
-    assert rows[1]["swap_ms_p50"] > 0 and rows[2]["adapter_bytes_resident"] > 0
+    assert rows[1]["swap_ms_p50"] > 0
+    # 3 adapters x 1 layer x (q 4x(32+32), k 4x(32+16), v 4x(32+16), o 4x(32+32)) fp32 values
+    assert rows[2]["adapter_bytes_resident"] == 3 * 4 * 4 * (64 + 48 + 48 + 64)
     assert "4,3" in rows[2]["service_ms"]  # mixed LoRA profiled with 3 distinct adapters in a batch
     text = capsys.readouterr().out
     assert "req/s@SLO" in text and "gathered_lora" in text and "median |p50 error|" in text

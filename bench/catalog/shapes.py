@@ -64,16 +64,20 @@ def torch_dtype(dtype: str):
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
 
 
-def build(name: str, layers: int = 0, dtype: str = "fp32", causal_lm: bool = False, seed: int = 0, **overrides):
+def build(
+    name: str, layers: int = 0, dtype: str = "fp32", causal_lm: bool = False, seed: int = 0, device="cpu", **overrides
+):
     """A randomly initialised model of the named shape: the backbone (hidden states out), or with
-    its LM head. Weights are drawn with the architecture's own initialiser, seeded."""
+    its LM head. Weights are drawn with the architecture's own initialiser, seeded, on `device`
+    (an 8B shape initialises in seconds on a GPU, minutes on a CPU)."""
     import torch
     from transformers import AutoModel, AutoModelForCausalLM
 
     cfg = config(name, layers, **overrides)
     torch.manual_seed(seed)
     factory = AutoModelForCausalLM if causal_lm else AutoModel
-    model = factory.from_config(cfg, dtype=torch_dtype(dtype))
+    with torch.device(device):
+        model = factory.from_config(cfg, dtype=torch_dtype(dtype))
     return model.eval()
 
 

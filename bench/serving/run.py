@@ -124,7 +124,7 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
     validate(cfg)
     device = torch.device(resolve_device(cfg.device))
     quiet_libraries()
-    base, spec = fleets.load_backbone(cfg.model.name, cfg.model.layers, cfg.model.dtype)
+    base, spec = fleets.load_backbone(cfg.model.name, cfg.model.layers, cfg.model.dtype, device)
     prov = {
         "schema_version": store.SCHEMA_VERSION,
         "suite": cfg.name,

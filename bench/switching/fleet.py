@@ -183,14 +183,14 @@ def _save_adapter(folder: Path, state: dict, config) -> None:
     save_file({k: v.contiguous() for k, v in state.items()}, str(folder / "adapter_model.safetensors"))
 
 
-def load_backbone(model_name: str, layers: int = 0, dtype: str = "fp32"):
+def load_backbone(model_name: str, layers: int = 0, dtype: str = "fp32", device="cpu"):
     """The base model without a task head (hidden states out), fp32 (a shape-only model: random weights,
     its first `layers` layers, in `dtype`), and its spec."""
     from transformers import AutoModel
 
     spec = models.resolve(model_name)
     if spec.shape:
-        return shapes.build(spec.shape, layers=layers, dtype=dtype), spec
+        return shapes.build(spec.shape, layers=layers, dtype=dtype, device=device), spec
     if layers or dtype != "fp32":
         raise BenchError(f"model.layers and dtype apply to shape-only models (shape:<name>), not {model_name!r}")
     path = models.local_path(spec)
