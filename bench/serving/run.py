@@ -59,7 +59,7 @@ class ServeConfig:
     rates: tuple[float, ...] = ()  # extra rates (req/s) at which every strategy's simulated latency is recorded
     sim_requests: int = 10000  # requests per simulation
     validate: tuple[float, ...] = (0.5, 0.8)  # real-time runs at these fractions of each strategy's rate at the SLO
-    validate_seconds: float = 10.0  # of arrivals per real-time run (at least 12, at most 48 requests)
+    validate_seconds: float = 10.0  # of arrivals per real-time run (at least 8, at most 48 requests)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
     device: str = "auto"
     seed: int = 0
@@ -181,7 +181,7 @@ def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log) -> 
         checks = []
         for fraction in cfg.validate if rate > 0 else ():
             r = fraction * rate
-            k = int(min(48, max(12, round(r * cfg.validate_seconds))))
+            k = int(min(48, max(8, round(r * cfg.validate_seconds))))
             sub = check.head(k)
             times = sub.arrivals(r)
             real = summarize(times, realtime.run(server, check_inputs[:k], times, sub.tasks, policy).finish, slo)
