@@ -122,7 +122,13 @@ def test_realtime_loop_serves_on_the_wall_clock():
 
     s = arrivals.stream(20, 2, seed=0)
     arr = s.arrivals(40.0)
-    out = realtime.run(_Sleeper(5), torch.zeros(20, 3, dtype=torch.long), arr, s.tasks, Policy(True, 4))
+    out, log = realtime.run(_Sleeper(5), torch.zeros(20, 3, dtype=torch.long), arr, s.tasks, Policy(True, 4))
+    assert sum(x[0] for x in log) == 20 and all(x[2] >= 5 and x[3] == -1 for x in log)
+    profiled = ServiceModel({1: {1: 2.5}, 4: {1: 2.5, 2: 2.5}})
+    batch_drift, swap_drift = realtime.drift(profiled, log)
+    assert batch_drift >= 2 and swap_drift == 1.0  # slept 5 ms where the profile said 2.5; no swaps
+    assert realtime.scaled(profiled, 2, 3).batch_time_ms(4, 2) == 5.0
+    assert realtime.scaled(ServiceModel({1: {1: 1.0}}, 4.0), 1, 3).swap_ms == 12.0
     latency = out.finish - arr
     assert np.isfinite(latency).all() and latency.min() >= 0.005
     assert sum(b[1] for b in out.batches) == 20
@@ -166,6 +172,8 @@ def test_serve_cli_on_a_tiny_shape(tiny_shape, tmp_path, capsys):
         (check,) = r["validation"]
         assert 8 <= check["requests"] <= 48 and check["real"]["requests"] == check["requests"]
         assert check["p50_err_pct"] == pytest.approx(100 * (check["sim"]["p50_ms"] / check["real"]["p50_ms"] - 1))
+        assert check["service_drift"] > 0 and "p50_err_pct_drift_corrected" in check
+        assert sum(b[0] for b in check["real_batches"]) == check["requests"]
     assert rows[1]["swap_ms_p50"] > 0
     # 3 adapters x 1 layer x (q 4x(32+32), k 4x(32+16), v 4x(32+16), o 4x(32+32)) fp32 values
     assert rows[2]["adapter_bytes_resident"] == 3 * 4 * 4 * (64 + 48 + 48 + 64)

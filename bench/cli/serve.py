@@ -84,6 +84,10 @@ def cmd_serve(args) -> int:
     print(rows_table(rows))
     err = median_error(rows)
     if err is not None:
-        print(f"simulation vs real time: median |p50 error| {err:.1f} % over {len(rows)} strategies x rates")
+        fixed, tput = median_error(rows, "p50_err_pct_drift_corrected"), median_error(rows, "throughput_err_pct")
+        print(
+            f"simulation vs real time: median |p50 error| {err:.1f} % ({fixed:.1f} % with service times scaled "
+            f"to the machine's speed during each run), median |throughput error| {tput:.1f} %"
+        )
     print(f"results: {output}")
     return 0
