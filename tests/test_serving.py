@@ -224,3 +224,14 @@ def test_serving_figures():
     assert svg.startswith("<svg") and "gathered_lora" in svg and "100 ms" in svg
     assert latency_curve_figure(rows).startswith("<svg")
     assert rate_at_slo_figure([{"kind": "switch"}]) == "" and latency_curve_figure([]) == ""
+
+
+def test_switch_sweep_takes_a_shape(tiny_shape, tmp_path):
+    out = tmp_path / "switch.jsonl"
+    argv = ["switch", "--model", tiny_shape, "--layers", "2", "--tasks-n", "2", "--batch-sizes", "2"]
+    argv += ["--strategies", "base,gathered_lora", "--requests", "4", "--repeats", "1", "--popularity", "uniform"]
+    argv += ["--order", "shuffled", "--lengths", "short", "--device", "cpu", "--no-progress", "--output", str(out)]
+    assert main(argv) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["strategy"] for r in rows} == {"base", "gathered_lora"}
+    assert all(r["weights"] == "random" and r["status"] == "ok" and r["sweep"]["layers"] == 2 for r in rows)

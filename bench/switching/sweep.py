@@ -178,6 +178,7 @@ def run_sweep(cfg: SweepConfig, output: Path, show_progress: bool = True) -> lis
         "machine_class": environment.machine_class(device.type),
         "env": environment.environment(device),
         "sweep": dataclasses.asdict(cfg),
+        "weights": "random" if spec.shape else "pretrained",  # shape-only models: speed, never accuracy
     }
     trained = None
     if cfg.adapters_from:
