@@ -291,9 +291,10 @@ def rows_table(rows: list[dict]) -> str:
             f"{r['strategy']:20} {r['n_tasks']:>5} {r['rate_at_slo_rps']:>10.3f} {ratio[0]:>7} {ratio[1]:>8} "
             f"{p99:>9.0f} {r['batch_ms_full']:>9.1f} {swap:>8}  {errs or '-'}"
         )
-    slo = next((r["slo_ms"] for r in rows if r.get("kind") == "serve"), None)
-    if slo is not None:
-        lines.append(f"SLO: p99 latency <= {slo:.0f} ms; latency = queueing + service, simulated on profiled times")
+    slos = {r["n_tasks"]: r["slo_ms"] for r in rows if r.get("kind") == "serve"}
+    if slos:
+        each = ", ".join(f"{ms:.0f} ms (N = {n})" for n, ms in slos.items())
+        lines.append(f"SLO: p99 latency <= {each}; latency = queueing + service, simulated on profiled times")
     return "\n".join(lines)
 
 
