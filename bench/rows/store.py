@@ -47,9 +47,6 @@ DIRECTIONS = {
     "gen_tokens_per_s_batch": "higher",
     "gen_batch_ttft_ms_p50": "lower",
     "gen_batch_tpot_ms_p50": "lower",
-    # serve rows (kind "serve"): the highest request rate meeting the SLO, and the simulation's error
-    "rate_at_slo_rps": "higher",
-    "sim_p50_err_pct_max": "lower",
 }
 
 
