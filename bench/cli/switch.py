@@ -38,6 +38,8 @@ def add_parser(sub) -> None:
     p.add_argument("--requests", type=int, help="requests per stream")
     p.add_argument("--repeats", type=int, help="interleaved repeats per workload")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--layers", type=int, help="shape-only models (shape:<name>): keep the first N layers")
+    p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], help="shape-only models: weights' dtype")
     p.add_argument(
         "--adapters-from",
         type=Path,
@@ -70,7 +72,7 @@ def config_from_args(args):
         if not args.adapters_from.is_file():
             raise BenchError(f"--adapters-from {args.adapters_from}: no such results file")
         changes["adapters_from"] = str(args.adapters_from)
-    for key in ("requests", "repeats", "device"):
+    for key in ("requests", "repeats", "device", "layers", "dtype"):
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
     cfg = dataclasses.replace(cfg, **changes)

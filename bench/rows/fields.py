@@ -150,6 +150,7 @@ SWITCH_FIELDS: dict[str, Field] = {
 suite           str        yes  the sweep's name: switch, switch-quick
 env             dict       yes  torch, transformers, peft and python versions, platform, device kind and name, threads, CUDA version
 sweep           dict       yes  the sweep's settings (bench/switching/sweep.py SweepConfig)
+weights         str        no   pretrained, or random for a shape-only model (speed only, never accuracy)
 trained_adapters_from  list  no  the result rows whose kept adapters fill the fleet's first slots
 model           str        yes  the backbone's name in the catalog, or its path
 strategy        str        yes  how adapters are served (bench/switching/strategies.py STRATEGIES)

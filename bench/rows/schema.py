@@ -10,7 +10,11 @@ from dataclasses import dataclass
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed", "oom", "killed", "unsupported", "cancelled", "timeout")
-KINDS = ("run", "switch")  # a run of one method on one task; one (workload, strategy) of the switching sweep
+KINDS = (
+    "run",
+    "switch",
+    "serve",
+)  # a run of one method on one task; one (workload, strategy) of the switching sweep; one (strategy, N) of `bench serve`
 DIRECTIONS = ("higher", "lower")
 # how `bench compare` judges a metric: must match exactly; size within 1 %; inside the baseline's 95 % interval;
 # slower by a factor and a U test on the raw samples; peak memory beyond the factor

@@ -8,11 +8,12 @@ from __future__ import annotations
 import math
 
 from bench.errors import BenchError
+from bench.rows.schema import KINDS
 
-KINDS = ("run", "switch")
 REQUIRED = {
     "run": ("schema_version", "task", "method", "status"),
     "switch": ("schema_version", "strategy", "n_tasks", "batch_size", "popularity", "order", "status"),
+    "serve": ("schema_version", "strategy", "n_tasks", "status"),
 }
 STRINGS = (
     "task",
@@ -105,8 +106,8 @@ def row_problem(row, directions, statuses) -> str | None:
         for key in keys:
             if key in row and not ok(row[key]):
                 return f"{key}: expected {what}, got {_kind_of(row[key])}"
-    for key, value in row.items():
-        if key.endswith("_samples") and value is not None:
+    for key, value in row.items():  # raw timing samples (a serve row keeps its profile's per batch size)
+        if key.endswith("_samples") and value is not None and kind != "serve":
             if not isinstance(value, list) or not all(_is_number(x) for x in value):
                 return f"{key}: expected a list of numbers, got {_kind_of(value)}"
     if row["status"] not in statuses:

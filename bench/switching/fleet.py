@@ -21,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from bench.catalog import models
+from bench.catalog import models, shapes
+from bench.errors import BenchError
 from bench.switching import gathered as gathered_lora
 
 
@@ -82,7 +83,7 @@ def build(
     lora_cfg = LoraConfig(
         task_type=TaskType.FEATURE_EXTRACTION, r=rank, lora_alpha=ALPHA_PER_RANK * rank, target_modules=target_modules
     )
-    multi = get_peft_model(copy.deepcopy(base), lora_cfg, adapter_name=adapter_name(0))
+    multi = get_peft_model(_copy(base, share_linear=False), lora_cfg, adapter_name=adapter_name(0))
     for i in range(1, n):
         multi.add_adapter(adapter_name(i), lora_cfg)
     prefix = "base_model.model."
@@ -106,10 +107,10 @@ def build(
         a = torch.stack([m.lora_A[adapter_name(i)].weight.detach() for i in range(n)])
         b = torch.stack([m.lora_B[adapter_name(i)].weight.detach() for i in range(n)])
         weights[name[len(prefix) :] if name.startswith(prefix) else name] = (a, b, float(m.scaling[adapter_name(0)]))
-    gathered = copy.deepcopy(base)
+    gathered = _copy(base, share_linear=True)
     selection = gathered_lora.install(gathered, weights)
 
-    single = get_peft_model(copy.deepcopy(base), lora_cfg, adapter_name="default")
+    single = get_peft_model(_copy(base, share_linear=True), lora_cfg, adapter_name="default")
     workdir = tempfile.TemporaryDirectory(prefix="adapter-bench-fleet-")
     states, dirs = [], []
     for i in range(n):
@@ -161,6 +162,18 @@ def build(
     return fleet
 
 
+def _copy(base: torch.nn.Module, share_linear: bool) -> torch.nn.Module:
+    """A copy of the base model that shares the tensors no strategy writes: embeddings and norms always,
+    the linear layers too where nothing merges into them (only `multi` merges). A shape-only model's
+    embedding (128k x 2048 for Llama-3.2-1B) is then held once, not four times."""
+    memo = {}
+    for module in base.modules():
+        if share_linear or not isinstance(module, torch.nn.Linear):
+            for t in (*module.parameters(recurse=False), *module.buffers(recurse=False)):
+                memo[id(t)] = t
+    return copy.deepcopy(base, memo)
+
+
 def _save_adapter(folder: Path, state: dict, config) -> None:
     """A PEFT adapter folder (adapter_config.json + adapter_model.safetensors), as save_pretrained writes."""
     from safetensors.torch import save_file
@@ -170,11 +183,16 @@ def _save_adapter(folder: Path, state: dict, config) -> None:
     save_file({k: v.contiguous() for k, v in state.items()}, str(folder / "adapter_model.safetensors"))
 
 
-def load_backbone(model_name: str):
-    """The base model without a task head (hidden states out), fp32, and its tokenizer's vocab size."""
+def load_backbone(model_name: str, layers: int = 0, dtype: str = "fp32", device="cpu"):
+    """The base model without a task head (hidden states out), fp32 (a shape-only model: random weights,
+    its first `layers` layers, in `dtype`), and its spec."""
     from transformers import AutoModel
 
     spec = models.resolve(model_name)
+    if spec.shape:
+        return shapes.build(spec.shape, layers=layers, dtype=dtype, device=device), spec
+    if layers or dtype != "fp32":
+        raise BenchError(f"model.layers and dtype apply to shape-only models (shape:<name>), not {model_name!r}")
     path = models.local_path(spec)
     model = AutoModel.from_pretrained(path, dtype=torch.float32)
     return model.eval(), spec

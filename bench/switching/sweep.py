@@ -45,6 +45,8 @@ class SweepConfig:
     device: str = "auto"
     seed: int = 0
     adapters_from: str = ""  # a results .jsonl whose kept adapters (runs of this model) fill the first slots
+    layers: int = 0  # shape-only models (shape:<name>): keep the first N layers (0: all)
+    dtype: str = "fp32"  # shape-only models: fp32, bf16 or fp16
 
 
 # The sweep inside the default `run`: small enough for a few minutes on 2 CPU cores.
@@ -164,12 +166,13 @@ def run_sweep(cfg: SweepConfig, output: Path, show_progress: bool = True) -> lis
     validate(cfg)
     device = torch.device(resolve_device(cfg.device))
     quiet_libraries()
-    base, spec = fleets.load_backbone(cfg.model)
+    base, spec = fleets.load_backbone(cfg.model, cfg.layers, cfg.dtype, device)
     prov = {
         **stamp("switch", device.type),  # run_id: one per row, drawn as each is built
         "suite": cfg.name,
         "env": environment.environment(device),
         "sweep": dataclasses.asdict(cfg),
+        "weights": "random" if spec.shape else "pretrained",  # shape-only models: speed, never accuracy
     }
     trained = None
     if cfg.adapters_from:

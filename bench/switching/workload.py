@@ -25,15 +25,19 @@ class Workload:
         return LENGTHS[self.length]
 
 
+def popularity_weights(n_tasks: int, popularity: str, alpha: float = 1.0) -> list[float]:
+    """Each task's share of requests (unnormalised): equal (uniform) or 1/rank^alpha (Zipf)."""
+    if popularity == "uniform":
+        return [1.0] * n_tasks
+    if popularity == "zipf":
+        return [1.0 / (k + 1) ** alpha for k in range(n_tasks)]
+    raise ValueError(f"unknown popularity {popularity!r}")
+
+
 def task_counts(n_tasks: int, n_requests: int, popularity: str) -> list[int]:
     """Requests per task: equal shares (uniform) or proportional to 1/rank (Zipf, alpha = 1).
     Largest-remainder rounding, so the counts always sum to n_requests."""
-    if popularity == "uniform":
-        weights = [1.0] * n_tasks
-    elif popularity == "zipf":
-        weights = [1.0 / (k + 1) for k in range(n_tasks)]
-    else:
-        raise ValueError(f"unknown popularity {popularity!r}")
+    weights = popularity_weights(n_tasks, popularity)
     total = sum(weights)
     exact = [n_requests * w / total for w in weights]
     counts = [int(x) for x in exact]

@@ -54,14 +54,15 @@ def as_stored(row: dict) -> dict:
 @pytest.mark.parametrize(
     "make_row,status,words",
     [
-        (lambda s: crash_row(s, -signal.SIGKILL), "oom", "killed (SIGKILL)"),
+        (lambda s: crash_row(s, -signal.SIGKILL), "killed", "killed (SIGKILL)"),
+        (lambda s: crash_row(s, -signal.SIGKILL, (0, None), (1, None)), "oom", "by the out-of-memory killer"),
         (lambda s: crash_row(s, -signal.SIGSEGV), "failed", "run process died (SIGSEGV) before reporting a result"),
         (lambda s: crash_row(s, 3), "failed", "run process died (exit code 3)"),
         (lambda s: crash_row(s, None), "failed", "run process died (exit code None)"),
         (lambda s: timeout_row(s, 2.5), "timeout", "exceeded its timeout of 2.5 s"),
         (lambda s: cancelled_row(s), "cancelled", "stopped by Ctrl-C"),
     ],
-    ids=["sigkill", "sigsegv", "exit-3", "no-code", "timeout", "cancelled"],
+    ids=["sigkill", "sigkill-oom", "sigsegv", "exit-3", "no-code", "timeout", "cancelled"],
 )
 def test_rows_of_runs_that_never_reported(make_row, status, words):
     spec = spec_of()

@@ -131,7 +131,7 @@ def test_undeclared_names_unknown_fields_wrong_types_and_missing_required_ones()
     assert undeclared({**row, "new_metric": 1.0}) == ["new_metric: not a declared field"]
     del row["task_digest"]
     assert undeclared(row) == ["task_digest: required, missing"]
-    assert undeclared({"kind": "mystery"}) == ["kind 'mystery' is not one of run, switch"]
+    assert undeclared({"kind": "mystery"}) == ["kind 'mystery' is not one of run, switch, serve"]
     with pytest.raises(ValueError, match="unknown type 'number'"):
         Field("x", "number", False, "a number")
 

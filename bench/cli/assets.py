@@ -1,0 +1,26 @@
+"""`python -m bench assets bundle DIR [--dtype fp16] [--suite gpu]`: an offline cache folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.catalog import bundle
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("assets", help="offline assets: bundle what a suite needs into a folder")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=type(p))
+    b = verbs.add_parser("bundle", help="write a cache folder to use offline through ADAPTER_BENCH_CACHE")
+    b.add_argument("dir", type=Path)
+    b.add_argument("--dtype", choices=bundle.DTYPES, default="fp16", help="the models' weights (default fp16)")
+    b.add_argument("--suite", default="gpu", help="the suite whose model and tasks to bundle (default: gpu)")
+    b.set_defaults(func=cmd_bundle)
+
+
+def cmd_bundle(args) -> int:
+    model_names, packages = bundle.needs(args.suite)
+    manifest = bundle.bundle(args.dir, model_names, packages, args.dtype)
+    print(f"{len(manifest['files'])} files, {manifest['bytes'] / 2**20:.1f} MiB in {args.dir}")
+    print(f"models: {', '.join(model_names) or '(none)'}; archives: {', '.join(packages) or '(none)'}")
+    print(f"offline: ADAPTER_BENCH_CACHE={args.dir} python -m bench run --suite {args.suite}")
+    return 0

@@ -1,0 +1,93 @@
+"""`python -m bench serve`: serving many tasks under load; parse options, run, print the table."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.catalog import models
+from bench.config import apply_overrides, coerce
+from bench.errors import BenchError
+from bench.serving import STRATEGIES
+from bench.serving.run import ServeConfig, median_error, rows_table, run_serve, validate
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serving under load: the highest request rate each strategy sustains at a latency SLO "
+        "(profiled on the model, simulated, validated in real time)",
+    )
+    p.add_argument("--model", help="default: shape:llama-3.2-1b (random weights; model.layers=2)")
+    p.add_argument("--tasks-n", help="numbers of tasks (adapters), e.g. 16,64")
+    p.add_argument("--strategies", help=f"default: {','.join(STRATEGIES)}")
+    p.add_argument("--rank", help="LoRA rank (default 16)")
+    p.add_argument("--popularity", help="zipf (default) or uniform")
+    p.add_argument("--arrivals", help="poisson (default) or gamma (with --cv)")
+    p.add_argument("--cv", help="Gamma arrivals: coefficient of variation of the gaps")
+    p.add_argument("--max-batch", help="largest batch (default 32)")
+    p.add_argument("--max-wait-ms", help="how long a batch may wait to fill (default 0: start at once)")
+    p.add_argument("--slo-ms", help="p99 latency target in ms (default: 4x the base model's full-batch time)")
+    p.add_argument("--rates", help="extra request rates (req/s) to record each strategy's latency at")
+    p.add_argument("--no-validate", action="store_true", help="skip the real-time runs that check the simulation")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any option, dotted: model.layers=4, model.dtype=bf16, profile.repeats=3, sim_requests=20000",
+    )
+    p.add_argument("--output", type=Path, help="JSONL to append rows to (default: results/runs/<time>-serve.jsonl)")
+    p.set_defaults(func=cmd_serve)
+
+
+FLAGS = {
+    "model": "model.name",
+    "tasks_n": "tasks_n",
+    "strategies": "strategies",
+    "rank": "rank",
+    "popularity": "popularity",
+    "arrivals": "arrivals",
+    "cv": "cv",
+    "max_batch": "max_batch",
+    "max_wait_ms": "max_wait_ms",
+    "rates": "rates",
+    "device": "device",
+}
+
+
+def config_from_args(args) -> ServeConfig:
+    sets = [f"{key}={getattr(args, flag)}" for flag, key in FLAGS.items() if getattr(args, flag) is not None]
+    if args.slo_ms is not None:
+        slo = coerce(args.slo_ms, float, "--slo-ms")
+        if not slo > 0:
+            raise BenchError(f"--slo-ms must be more than 0 ms, got {args.slo_ms}")
+        sets.append(f"slo_ms={slo}")
+    if args.no_validate:
+        sets.append("validate=")
+    cfg = apply_overrides(ServeConfig(), sets + list(args.sets))
+    spec = models.resolve(cfg.model.name)
+    if not spec.shape and cfg.model == dataclasses.replace(ServeConfig().model, name=cfg.model.name):
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, layers=0))  # layers: shapes only
+    validate(cfg)
+    return cfg
+
+
+def cmd_serve(args) -> int:
+    cfg = config_from_args(args)
+    output = args.output or Path("results") / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-serve.jsonl"
+    rows = run_serve(cfg, output, log=lambda m: print(m, flush=True))
+    print()
+    print(rows_table(rows))
+    err = median_error(rows)
+    if err is not None:
+        fixed, tput = median_error(rows, "p50_err_pct_drift_corrected"), median_error(rows, "throughput_err_pct")
+        print(
+            f"simulation vs real time: median |p50 error| {err:.1f} % ({fixed:.1f} % with service times scaled "
+            f"to the machine's speed during each run), median |throughput error| {tput:.1f} %"
+        )
+    print(f"results: {output}")
+    return 0
