@@ -21,6 +21,7 @@ from bench.analysis.selection import main_rows, sweep_points
 from bench.errors import BenchError
 from bench.render import appendix, figures, sections
 from bench.render.sections import ARROW
+from bench.render.serving import serving_section
 from bench.rows import schema
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -249,6 +250,7 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "generation": sections.generation_section(rows),
         "pareto": pareto,
         "switching": switching_section(rows),
+        "serving": serving_section(rows),
         "claims": sections.claims_section(rows),
         "spectrum": _spectrum_figure(rows),
         "failures": appendix.failures(rows),

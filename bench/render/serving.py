@@ -1,5 +1,5 @@
-"""Figures of `serve` rows for the report (the integrator places them): the highest rate at the
-SLO per strategy against the number of tasks, and simulated latency against offered rate."""
+"""The report's serving section, from `serve` rows (pure but for matplotlib): the highest rate at the SLO
+per strategy against the number of tasks, simulated latency against offered rate, and the table."""
 
 from __future__ import annotations
 
@@ -45,3 +45,29 @@ def latency_curve_figure(rows: list[dict]) -> str:
     ax.set_ylabel("p99 latency (ms)")
     ax.legend(fontsize=7, ncol=2)
     return to_svg(fig)
+
+
+def serving_section(rows: list[dict]) -> dict | None:
+    """The report's "Serving under load" section; None without ok serve rows."""
+    ok = serve_rows(rows)
+    if not ok:
+        return None
+    figs = [
+        ("Highest request rate that meets the SLO, per strategy", rate_at_slo_figure(ok)),
+        ("Simulated p99 latency against the offered rate", latency_curve_figure(ok)),
+    ]
+    table = [
+        {
+            "strategy": r["strategy"],
+            "n_tasks": r["n_tasks"],
+            "model": r.get("model", "-"),
+            "rate": r.get("rate_at_slo_rps"),
+            "vs_base": r.get("rate_vs_base"),
+            "vs_merge_swap": r.get("rate_vs_merge_swap"),
+            "slo_ms": r.get("slo_ms"),
+        }
+        for r in sorted(
+            ok, key=lambda r: (r["n_tasks"], STRATEGIES.index(r["strategy"]) if r["strategy"] in STRATEGIES else 99)
+        )
+    ]
+    return {"figures": [(c, svg) for c, svg in figs if svg], "rows": table}
