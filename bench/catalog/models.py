@@ -15,7 +15,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.catalog import assets, shapes
+from bench.catalog import assets, hub, shapes
 from bench.errors import BenchError, choices
 
 
@@ -80,11 +80,24 @@ def _offline() -> bool:
 
 def hub_cached(repo_id: str) -> bool:
     """Whether a Hugging Face model id has a snapshot with a config.json in the local hub cache."""
-    root = os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface"), "hub"
-    )
-    snapshots = Path(root) / ("models--" + repo_id.replace("/", "--")) / "snapshots"
+    snapshots = hub.repo_folder(repo_id) / "snapshots"
     return any((p / "config.json").is_file() for p in snapshots.glob("*")) if snapshots.is_dir() else False
+
+
+def is_hub(spec: ModelSpec) -> bool:
+    """A Hugging Face id (org/name) rather than a built-in model, a shape or a local folder (named by its base name)."""
+    return bool(spec.location) and spec.location == spec.name and bool(_HUB_ID.match(spec.name))
+
+
+def revision(spec: ModelSpec, model=None) -> str | None:
+    """The exact weights a run loaded, as rows record them (`model_revision`): a hub id's commit (the one
+    `from_pretrained` read, else the one the local cache holds), "sha256:<...>" of a built-in model's pinned
+    archive; None for a local folder or a shape-only model, which have no revision to name."""
+    if spec.asset:
+        return "sha256:" + assets.get_asset(spec.asset).sha256
+    if not is_hub(spec):
+        return None
+    return hub.commit_of(getattr(model, "config", None)) or hub.cached_revision(spec.name)
 
 
 def _kind_from_config(cfg: dict) -> str:

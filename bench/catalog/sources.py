@@ -19,7 +19,7 @@ import io
 import json
 from pathlib import Path
 
-from bench.catalog import assets
+from bench.catalog import assets, hub
 from bench.errors import BenchError, choices
 
 FORMATS = ("csv", "tsv", "jsonl", "bigbench")
@@ -134,13 +134,28 @@ def apply_filter(records: list[dict], flt: dict) -> list[dict]:
     return records
 
 
+def data_revision(source: dict) -> str | None:
+    """The commit of an `hf:` source's dataset in the local hub cache (what the task's digest and rows record:
+    an upstream change changes both); None before it was first fetched and for archive and path sources, whose
+    content the digest covers already."""
+    if not isinstance(source, dict) or not isinstance(source.get("hf"), str):
+        return None
+    return hub.cached_revision(source["hf"], "dataset")
+
+
 def _read_hf(source: dict) -> list[dict]:
     try:
         import datasets  # optional: users with a network
     except ImportError:
         raise BenchError("source `hf:` needs the `datasets` package: pip install 'adapter-bench[hub]'") from None
+    pinned = data_revision(source)  # the commit the digest names, once cached: read that one, not a newer one
     try:
-        ds = datasets.load_dataset(source["hf"], source.get("hf_config"), split=source.get("hf_split", "train"))
+        ds = datasets.load_dataset(
+            source["hf"],
+            source.get("hf_config"),
+            split=source.get("hf_split", "train"),
+            **({"revision": pinned} if pinned else {}),
+        )
     except Exception as e:  # noqa: BLE001 - any hub failure is a user-facing error here
         raise BenchError(f"cannot load Hugging Face dataset {source['hf']!r}: {str(e).splitlines()[0]}") from None
     return [dict(r) for r in ds]

@@ -89,7 +89,16 @@ class Task:
         data = self.data_sha256()
         if data:  # a local data file: its content is part of the task (pinned archives carry their own sha256)
             fields["data_sha256"] = data
+        revision = self.data_revision
+        if revision:  # a hub dataset: the commit read (an upstream change is a new digest)
+            fields["data_revision"] = revision
         return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    @functools.cached_property
+    def data_revision(self) -> str | None:
+        """The commit of an `hf:` source's dataset in the local hub cache (None for other sources, or before the
+        first fetch); rows record it as `data_revision`."""
+        return sources.data_revision(self.source)
 
     def data_sha256(self) -> str:
         """sha256 of a local `path:` source file ("" for other sources; "unreadable" when it cannot be read:

@@ -141,6 +141,9 @@ def _execute(spec: RunSpec, row: dict) -> dict:
         lr_source=method.lr_source,
     )
     splits = tasks.split_examples(tasks.load_examples(task), task.split)
+    if task.data_revision is None and "hf" in task.source:  # fetched just now: its commit is known from here on
+        task = dataclasses.replace(task)  # a fresh digest, naming that commit as later plans will
+    row.update(task_digest=task.digest, data_revision=task.data_revision)
 
     memory.reset_peak(device)
     row["mem_baseline_bytes"] = memory.current_rss_bytes() if device.type == "cpu" else 0
@@ -148,6 +151,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     model_spec = models.resolve(spec.model)
     _causal_only(task, spec, model_spec.kind)  # known before loading for built-in models and local folders
     model, tok, kind = models.load(model_spec, num_labels=max(2, len(task.labels)))
+    row["model_revision"] = models.revision(model_spec, model)
     ctx = methods.BuildContext(
         kind=kind, task_text=task.description or task.name, tokenizer_path=models.local_path(model_spec)
     )

@@ -95,6 +95,8 @@ task            str        yes  the task's name
 task_version    int        yes  the task file's `version`
 task_digest     str        yes  a digest of the task file's content: --resume refuses rows of a task edited without a version bump
 model           str        yes  the model's name in the catalog, or its path
+model_revision  str|null   no   the exact weights loaded: a hub id's commit, "sha256:<archive's sha256>" for a built-in model; null for a local folder
+data_revision   str|null   no   an `hf:` task source's dataset commit (also in task_digest); null for archive and path sources, which the digest covers
 method          str        yes  the method as the suite names it (a variant's own name)
 base_method     str        yes  the registered method it runs (the method itself unless it is a variant)
 seed            int        yes  the random seed of data order, initialisation and bootstrap

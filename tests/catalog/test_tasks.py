@@ -96,3 +96,19 @@ def test_wrong_size_is_reported(tmp_path):
     path.write_text(path.read_text().replace("size: 40", "size: 41"))
     with pytest.raises(BenchError, match="expected 41 examples, read 40"):
         load_examples(load_task(str(path)))
+
+
+def test_an_hf_sources_cached_commit_enters_the_digest_and_path_sources_have_none(tmp_path, monkeypatch, tiny_task):
+    from tests.catalog.test_models import OTHER, SHA, fake_repo
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    data = {"name": "h", "version": 1, "labels": ["a", "b"], "source": {"hf": "org/data"}}
+    before = parse_task(data, tmp_path / "h.yaml")
+    assert before.data_revision is None  # not fetched yet
+    folder = fake_repo(tmp_path / "hub", "org/data", [SHA, OTHER], main=SHA, repo_type="dataset")
+    at_sha = parse_task(data, tmp_path / "h.yaml")
+    assert at_sha.data_revision == SHA and at_sha.digest != before.digest
+    (folder / "refs" / "main").write_text(OTHER)  # upstream moved, fetched again
+    moved = parse_task(data, tmp_path / "h.yaml")
+    assert moved.data_revision == OTHER and moved.digest not in (at_sha.digest, before.digest)
+    assert load_task(str(tiny_task)).data_revision is None

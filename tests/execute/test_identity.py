@@ -129,6 +129,6 @@ def test_match_key_differs_from_the_config_hash_on_device_kind_and_measure():
     assert config_hash(gpu) == config_hash(row) and match_key(gpu) != match_key(row)
     repeats = {**row, "measure": {**row["measure"], "infer_repeats": row["measure"]["infer_repeats"] + 1}}
     assert config_hash(repeats) != config_hash(row) and match_key(repeats) == match_key(row)
-    timed = {**row, "wall_s": 1.0, "run_id": "x", "created_at": "now"}
+    timed = {**row, "wall_s": 1.0, "run_id": "x", "created_at": "now", "model_revision": "a" * 40, "data_revision": "b"}
     assert config_hash(timed) == config_hash(row) and match_key(timed) == match_key(row)
     assert json.loads(match_key(row)[3]) == row["task"]  # readable fields, not a hash

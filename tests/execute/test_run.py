@@ -50,6 +50,7 @@ def test_an_ok_row_holds_the_declared_fields(task, tiny_bert_dir):
     assert row["config_hash"] == "h" * 64 and row["task_version"] == 1 and row["task_digest"]
     assert row["method_params"]["r"] == 2 and row["method_params"]["lr"] > 0  # every parameter, resolved
     assert row["model_kind"] == "encoder" and row["train_steps"] == 2 and len(row["loss_curve"]) == 2
+    assert row["model_revision"] is None and row["data_revision"] is None  # a local folder, a local data file
     assert 0 < row["trainable_params"] < row["total_params"] and row["adapter_bytes"] > 0
     assert row["n_eval"] == len(row["test_correct"]) == sum(row["label_counts"]) == sum(row["pred_counts"])
     assert row["accuracy"] == pytest.approx(row["test_correct"].count("1") / row["n_eval"]) == row["score"]
