@@ -54,7 +54,7 @@ def _table(text: str) -> dict[str, Field]:
 # What every new row starts with (stamp()); the first fields of both kinds of row.
 PROVENANCE = _table("""
 schema_version  int        yes  the row layout's version (bench/rows/schema.py SCHEMA_VERSION); compare refuses to mix versions
-kind            str        yes  "run" (one method on one task) or "switch" (one workload and strategy of the switching sweep)
+kind            str        yes  "run" (one method on one task), "switch" (one workload and strategy of the switching sweep) or "serve" (one strategy and N under load)
 run_id          str        yes  16 hex characters, new for every row; names a kept adapter's folder
 created_at      str        yes  when the row was begun (the sweep, for switch rows): ISO 8601, UTC, to the second
 git_sha         str        yes  the commit of the code that ran ("unknown" outside a git checkout)
@@ -190,7 +190,50 @@ batch_ms_samples   list    no   milliseconds of every served batch
 """),
 }
 
-FIELDS = {"run": RUN_FIELDS, "switch": SWITCH_FIELDS}
+SERVE_FIELDS: dict[str, Field] = {
+    **PROVENANCE,
+    **_table("""
+suite           str        yes  the serve run's name
+env             dict       yes  torch, transformers, peft and python versions, platform, device kind and name, threads, CUDA version
+serve           dict       yes  the serve run's settings (bench/serving/run.py ServeConfig)
+status          str        yes  ok, failed or unsupported
+error           str|null   yes  why the row is not ok; null when it is
+model           str        yes  the backbone's name in the catalog (shape:<name> for random weights), or its path
+weights         str        yes  pretrained, or random for a shape-only model (speed only, never accuracy)
+layers          int|null   yes  the layers kept of a shape-only model; null for a pretrained one
+dtype           str        yes  the weights' dtype: fp32, bf16 or fp16
+strategy        str        yes  how adapters are served (bench/serving STRATEGIES)
+mixed           bool       yes  the strategy batches requests of several tasks together (else one task per batch, swapping)
+n_tasks         int        yes  tasks, one adapter each, in the fleet (N)
+rank            int        yes  the LoRA rank of the fleet's adapters
+targets         str        yes  the modules the adapters wrap: attention (q, k, v, o), attention+mlp, or PEFT's default
+popularity      str        yes  how requests spread over the tasks: zipf or uniform
+arrivals        str        yes  poisson or gamma
+cv              float      yes  the coefficient of variation of the gaps between arrivals (1 for Poisson)
+tokens_per_request  int    yes  input tokens per request (one forward pass each)
+max_batch       int        yes  the largest batch a policy forms
+max_wait_ms     float      yes  how long a batch may wait to fill
+slo_ms          float      yes  the p99 latency target (queueing + service)
+slo_rule        str        yes  how the SLO was set: given, or a factor of the base model's full-batch time
+rate_at_slo_rps float      yes  the highest request rate whose simulated p99 latency meets the SLO
+at_slo          dict|null  yes  p50/p95/p99 latency, throughput and SLO attainment at that rate
+batch_ms_full   float      yes  profiled milliseconds of one full batch (max_batch requests, as many tasks as fit)
+swap_ms_p50     float|null yes  profiled milliseconds of one adapter swap; null for strategies that mix tasks
+service_ms      dict       yes  profiled milliseconds per batch, keyed "batch size,distinct adapters"
+service_samples dict       yes  the raw samples behind service_ms, same keys
+swap_ms_samples list       yes  the raw samples behind swap_ms_p50
+adapter_bytes_resident  int  yes  bytes of adapter weights the strategy keeps in memory
+curve           list       yes  simulated latency at each offered rate: rate_rps, p50_ms, p95_ms, p99_ms, attainment
+validation      list       yes  real-time runs at fractions of the SLO rate: real and simulated latency and throughput, errors, the machine's drift
+sim_p50_err_pct_max  float|null  yes  the largest absolute p50 error (%) of the simulation over the validation runs
+sim_requests    int        yes  requests in each simulated stream
+rate_vs_base    float|null yes  rate_at_slo_rps over the base model's on the same fleet
+rate_vs_merge_swap  float|null  yes  rate_at_slo_rps over merge_swap's on the same fleet
+"""),
+}
+
+
+FIELDS = {"run": RUN_FIELDS, "switch": SWITCH_FIELDS, "serve": SERVE_FIELDS}
 
 
 def undeclared(row: dict) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.rows.fields import RUN_FIELDS, SWITCH_FIELDS
+from bench.rows.fields import RUN_FIELDS, SERVE_FIELDS, SWITCH_FIELDS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rows.md"
 
@@ -44,10 +44,10 @@ def declared(fields) -> dict[str, set[str]]:
     return {name: set(f.type.split("|")) for name, f in fields.items()}
 
 
-KINDS = [("Run rows", RUN_FIELDS), ("Switch rows", SWITCH_FIELDS)]
+KINDS = [("Run rows", RUN_FIELDS), ("Switch rows", SWITCH_FIELDS), ("Serve rows", SERVE_FIELDS)]
 
 
-@pytest.mark.parametrize("heading,fields", KINDS, ids=["run", "switch"])
+@pytest.mark.parametrize("heading,fields", KINDS, ids=["run", "switch", "serve"])
 def test_every_declared_field_is_documented_with_its_type(heading, fields):
     docs = documented(section(DOC.read_text(encoding="utf-8"), heading))
     missing = sorted(set(fields) - set(docs))
@@ -56,7 +56,7 @@ def test_every_declared_field_is_documented_with_its_type(heading, fields):
     assert not wrong, f"docs/rows.md ({heading}) types differ from bench/rows/fields.py (docs, schema): {wrong}"
 
 
-@pytest.mark.parametrize("heading,fields", KINDS, ids=["run", "switch"])
+@pytest.mark.parametrize("heading,fields", KINDS, ids=["run", "switch", "serve"])
 def test_the_docs_list_no_field_the_schema_does_not_declare(heading, fields):
     docs = documented(section(DOC.read_text(encoding="utf-8"), heading))
     extra = sorted(set(docs) - set(fields))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bench.cli import main
+from bench.rows.fields import undeclared
 from bench.serving import arrivals
 from bench.serving.policy import Policy
 from bench.serving.search import highest_rate, rate_at_slo
@@ -175,6 +176,7 @@ def test_serve_cli_on_a_tiny_shape(tiny_shape, tmp_path, capsys):
         assert check["service_drift"] > 0 and "p50_err_pct_drift_corrected" in check
         assert sum(b[0] for b in check["real_batches"]) == check["requests"]
     assert rows[1]["swap_ms_p50"] > 0
+    assert all(undeclared(r) == [] for r in rows), [undeclared(r) for r in rows]  # as bench/rows/fields.py declares
     # 3 adapters x 1 layer x (q 4x(32+32), k 4x(32+16), v 4x(32+16), o 4x(32+32)) fp32 values
     assert rows[2]["adapter_bytes_resident"] == 3 * 4 * 4 * (64 + 48 + 48 + 64)
     assert "4,3" in rows[2]["service_ms"]  # mixed LoRA profiled with 3 distinct adapters in a batch
