@@ -50,16 +50,23 @@ class Verdict:
 
 
 def differing_key(baseline_rows: list[dict], current_rows: list[dict]) -> str:
-    """Why nothing matched, in one line: where the closest pair of rows differs (match_key's parts)."""
-    pairs = [(match_key(b), match_key(c), b) for b in baseline_rows for c in current_rows]
-    kb, kc, b = max(pairs, key=lambda p: sum(x == y for x, y in zip(p[0], p[1])) - 99 * (len(p[0]) != len(p[1])))
-    names = ("kind", "schema_version", "env.device_kind", *(RUN_KEY if b.get("kind", "run") == "run" else SWITCH_KEY))
-    i = next((i for i, (x, y) in enumerate(zip(kb, kc)) if x != y), 0)
-    x, y = (json.loads(v) if isinstance(v, str) and v[:1] == "{" else v for v in (kb[i], kc[i]))
-    if isinstance(x, dict) and isinstance(y, dict):  # name the sub-keys: budget.epochs (2 vs 1)
-        diff = [f"{names[i]}.{k} ({x.get(k)} vs {y.get(k)})" for k in sorted({*x, *y}) if x.get(k) != y.get(k)]
-        return f"nothing comparable: no current row matches a baseline row; baseline vs current: {', '.join(diff)}"
-    return f"nothing comparable: no current row matches a baseline row; {names[i]} differs (baseline {x}, current {y})"
+    """Why nothing matched, in one line: where the closest pair of rows differs (the first part of match_key
+    they disagree on; a budget or the method parameters key by key)."""
+    pairs = [(b, c) for b in baseline_rows for c in current_rows]
+    b, c = max(pairs, key=lambda p: _shared_parts(match_key(p[0]), match_key(p[1])))
+    diffs = _differences(b, c)
+    head = "nothing comparable: no current row matches a baseline row"
+    if not diffs:
+        return head
+    first = [d for d in diffs if d[3] == diffs[0][3]]
+    if first[0][0] != first[0][3]:  # sub-keys: budget.epochs (2 vs 1)
+        return f"{head}; baseline vs current: {', '.join(f'{n} ({x} vs {y})' for n, x, y, _ in first)}"
+    name, x, y, _ = first[0]
+    return f"{head}; {name} differs (baseline {x}, current {y})"
+
+
+def _shared_parts(ka: tuple, kb: tuple) -> int:
+    return sum(x == y for x, y in zip(ka, kb)) - 99 * (len(ka) != len(kb))
 
 
 def describe(row: dict) -> str:
@@ -248,13 +255,24 @@ def compare(baseline_rows: list[dict], current_rows: list[dict], factor: float |
 
 def differing_keys(a: dict, b: dict) -> list[str]:
     """The identity keys two rows disagree on: budget and method parameters key by key (budget.epochs)."""
+    return [name for name, *_ in _differences(a, b)]
+
+
+def _differences(a: dict, b: dict) -> list[tuple[str, object, object, str]]:
+    """(key, a's value, b's value, the part of match_key it belongs to) for each key two rows disagree on;
+    a budget and the method parameters are compared key by key."""
     ka, kb = match_key(a), match_key(b)
-    names = ["kind", "schema_version", "env.device_kind", *(RUN_KEY if ka[0] == "run" else SWITCH_KEY)]
+    parts = ["kind", "schema_version", "env.device_kind", *(RUN_KEY if ka[0] == "run" else SWITCH_KEY)]
     out = []
-    for name, va, vb in ((n, x, y) for n, x, y in zip(names, ka, kb) if x != y):
-        da, db = (json.loads(v) if name in ("budget", "method_params") else None for v in (va, vb))
-        both = isinstance(da, dict) and isinstance(db, dict)
-        out += [f"{name}.{k}" for k in sorted(set(da) | set(db)) if da.get(k) != db.get(k)] if both else [name]
+    for i, (part, va, vb) in enumerate(zip(parts, ka, kb)):
+        if va == vb:
+            continue
+        if i >= 3:  # the rest of the key is JSON text
+            va, vb = json.loads(va), json.loads(vb)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += [(f"{part}.{k}", va.get(k), vb.get(k), part) for k in sorted({*va, *vb}) if va.get(k) != vb.get(k)]
+        else:
+            out.append((part, va, vb, part))
     return out
 
 
@@ -281,6 +299,15 @@ def _pair_failed(only_base: list[dict], only_cur: list[dict]) -> list[tuple[dict
             only_base.remove(same[0])
             only_cur.remove(row)
     return pairs
+
+
+def advisory_categories(text: str) -> tuple[str, ...]:
+    """`--advisory timing,memory` -> the categories reported but not failing; an unknown one is refused."""
+    advisory = tuple(a.strip() for a in text.split(",") if a.strip())
+    unknown = set(advisory) - set(NOISY)
+    if unknown:
+        raise BenchError(f"--advisory: unknown categories {', '.join(sorted(unknown))}; valid: {', '.join(NOISY)}")
+    return advisory
 
 
 def exit_code(verdicts: list[Verdict], advisory: tuple[str, ...] = (), fail_missing: bool = False) -> int:

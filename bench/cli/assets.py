@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.catalog import bundle
+from bench.cli import COMMANDS
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("assets", help="offline assets: bundle what a suite needs into a folder")
+    p = sub.add_parser("assets", help=COMMANDS["assets"][1])
     verbs = p.add_subparsers(dest="verb", required=True, parser_class=type(p))
     b = verbs.add_parser("bundle", help="write a cache folder to use offline through ADAPTER_BENCH_CACHE")
     b.add_argument("dir", type=Path)

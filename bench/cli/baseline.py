@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.cli import COMMANDS
 from bench.measure.environment import machine_class
 from bench.rows.baselines import baseline_path, newest_results, save_baseline
 from bench.rows.store import read_rows
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("baseline", help="keep per-machine baselines under results/baselines/<machine_class>/")
+    p = sub.add_parser("baseline", help=COMMANDS["baseline"][1])
     bsub = p.add_subparsers(dest="baseline_command", required=True, parser_class=type(p))
     s = bsub.add_parser("save", help="save a run's rows as this machine's baseline for its suite")
     s.add_argument("results", type=Path, nargs="?", help="rows (.jsonl; default: the newest in results/runs/)")

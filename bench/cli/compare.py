@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bench.analysis.compare import (
     NOISE,
-    NOISY,
+    advisory_categories,
     compare,
     compared_any,
     counts,
@@ -15,14 +15,13 @@ from bench.analysis.compare import (
     to_json,
     to_markdown,
 )
-from bench.errors import BenchError
+from bench.cli import COMMANDS
 from bench.rows.store import read_rows
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("compare", help="compare a run with a baseline: markdown verdicts, exit 1 on a regression")
-    p.add_argument("baseline", type=Path, help="baseline rows (.jsonl)")
-    p.add_argument("current", type=Path, help="current rows (.jsonl)")
+def add_verdict_options(p) -> None:
+    """--factor and --advisory: how compare's verdicts judge timings and which categories may fail (compare and
+    history check)."""
     p.add_argument(
         "--factor", type=float, help="slowdown factor a timing must exceed (default 1.25 on CPU, 1.10 on GPU)"
     )
@@ -32,6 +31,13 @@ def add_parser(sub) -> None:
         metavar="CATEGORIES",
         help="comma-separated categories reported but not failing: timing, memory (e.g. timing,memory)",
     )
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("compare", help=COMMANDS["compare"][1])
+    p.add_argument("baseline", type=Path, help="baseline rows (.jsonl)")
+    p.add_argument("current", type=Path, help="current rows (.jsonl)")
+    add_verdict_options(p)
     p.add_argument(
         "--fail-missing", action="store_true", help="exit 1 when a baseline run has no current row (a run lost)"
     )
@@ -46,20 +52,16 @@ def add_parser(sub) -> None:
 
 
 def cmd_compare(args) -> int:
-    advisory = tuple(a.strip() for a in args.advisory.split(",") if a.strip())
-    unknown = set(advisory) - set(NOISY)
-    if unknown:
-        raise BenchError(f"--advisory: unknown categories {', '.join(sorted(unknown))}; valid: {', '.join(NOISY)}")
+    advisory = advisory_categories(args.advisory)
     baseline, current = read_rows(args.baseline), read_rows(args.current)
     verdicts = compare(baseline, current, args.factor)
-    code = exit_code(verdicts, advisory, args.fail_missing)
-    if not compared_any(verdicts):
-        code = 1  # nothing comparable: a CI check that compared nothing must not pass
+    comparable = compared_any(verdicts)
+    code = exit_code(verdicts, advisory, args.fail_missing) if comparable else 1  # a check that compared nothing fails
     shown = [v for v in verdicts if v.mark != NOISE] if args.only_changed else verdicts
     if args.format == "json":
         print(to_json(shown, advisory, counts(verdicts), code))
     else:
         print(to_markdown(shown, advisory, counts(verdicts)))
-    if not compared_any(verdicts):
+    if not comparable:
         print(differing_key(baseline, current))
     return code

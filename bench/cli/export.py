@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.cli import COMMANDS
 from bench.errors import BenchError
 from bench.rows.frame import load_frame, write_frame
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("export", help="result rows as one CSV or Parquet table (one line per run)")
+    p = sub.add_parser("export", help=COMMANDS["export"][1])
     p.add_argument("rows", nargs="+", type=Path, help="result rows (.jsonl)")
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
     p.add_argument("-o", "--output", type=Path, help="file to write (default: the first ROWS file, its suffix changed)")

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from bench.analysis import compare
+from bench.cli import COMMANDS
+from bench.cli.compare import add_verdict_options
 from bench.errors import BenchError
 from bench.history import detect, report, store
 from bench.rows.store import read_rows
@@ -22,7 +24,7 @@ METHOD_NOTE = (
 
 
 def add_parser(sub) -> None:
-    h = sub.add_parser("history", help="result rows across commits: add to a store, report, check the newest")
+    h = sub.add_parser("history", help=COMMANDS["history"][1])
     hs = h.add_subparsers(dest="history_command", required=True, parser_class=type(h))
 
     a = hs.add_parser("add", help="file result rows in the store (rows already there are skipped)")
@@ -46,15 +48,7 @@ def add_parser(sub) -> None:
             p.set_defaults(func=cmd_report)
         else:
             p.add_argument("--commit", help="the commit to check (sha prefix; default: that of the newest row)")
-            p.add_argument(
-                "--factor", type=float, help="slowdown factor a timing must exceed (default 1.25 on CPU, 1.10 on GPU)"
-            )
-            p.add_argument(
-                "--advisory",
-                default="",
-                metavar="CATEGORIES",
-                help="comma-separated categories reported but not failing: timing, memory",
-            )
+            add_verdict_options(p)
             p.set_defaults(func=cmd_check)
 
 
@@ -90,12 +84,7 @@ def cmd_report(args) -> int:
 
 def cmd_check(args) -> int:
     _check_penalty(args)
-    advisory = tuple(a.strip() for a in args.advisory.split(",") if a.strip())
-    unknown = set(advisory) - set(compare.NOISY)
-    if unknown:
-        raise BenchError(
-            f"--advisory: unknown categories {', '.join(sorted(unknown))}; valid: {', '.join(compare.NOISY)}"
-        )
+    advisory = compare.advisory_categories(args.advisory)
     if args.factor is not None and args.factor < 1:
         raise BenchError(f"--factor must be at least 1, got {args.factor}")
     failing = 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.catalog import methods, models, tasks
 from bench.catalog.assets import cache_dir
+from bench.cli import COMMANDS
 from bench.config import list_suites, read_yaml
 from bench.errors import BenchError
 from bench.execute.device import resolve_device
@@ -15,10 +16,10 @@ from bench.measure import environment
 
 
 def add_parser(sub) -> None:
-    ls = sub.add_parser("list", help="list tasks, methods, models and suites")
+    ls = sub.add_parser("list", help=COMMANDS["list"][1])
     ls.add_argument("--tasks-dir", action="append", type=Path, default=[])
     ls.set_defaults(func=cmd_list)
-    env = sub.add_parser("env", help="print the environment that rows record")
+    env = sub.add_parser("env", help=COMMANDS["env"][1])
     env.set_defaults(func=cmd_env)
 
 

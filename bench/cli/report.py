@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.analysis.paired import DEFAULT_PAIR
+from bench.cli import COMMANDS
 from bench.errors import BenchError
 from bench.render.html import write_report
 from bench.rows.baselines import newest_results
@@ -12,7 +13,7 @@ from bench.rows.store import read_rows
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("report", help="write the self-contained HTML report of result rows")
+    p = sub.add_parser("report", help=COMMANDS["report"][1])
     p.add_argument(
         "results",
         type=Path,

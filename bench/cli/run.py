@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.analysis.health import warnings_text
+from bench.cli import COMMANDS
 from bench.config import apply_overrides, load_suite
 from bench.errors import BenchError
 from bench.execute.suite import run_suite
@@ -19,7 +20,7 @@ from bench.switching.table import switch_table
 
 
 def add_parser(sub) -> None:
-    r = sub.add_parser("run", help="run a suite and print its summary and results path")
+    r = sub.add_parser("run", help=COMMANDS["run"][1])
     r.add_argument(
         "--suite", default="quick", help="suite name in tasks/suites/ or a path to a suite .yaml (default: quick)"
     )
@@ -137,8 +138,6 @@ def cmd_run(args) -> int:
     if output is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         output = Path("results") / "runs" / f"{stamp}-{cfg.name}.jsonl"
-    if output.exists() and output.is_dir():
-        raise BenchError(f"--output {output} is a folder; give a .jsonl file")
     rows = run_suite(
         cfg,
         output,

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.catalog import models
+from bench.cli import COMMANDS
 from bench.config import apply_overrides, coerce
 from bench.errors import BenchError
 from bench.serving import STRATEGIES
@@ -14,11 +15,7 @@ from bench.serving.run import ServeConfig, median_error, rows_table, run_serve, 
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "serve",
-        help="serving under load: the highest request rate each strategy sustains at a latency SLO "
-        "(profiled on the model, simulated, validated in real time)",
-    )
+    p = sub.add_parser("serve", help=COMMANDS["serve"][1])
     p.add_argument("--model", help="default: shape:llama-3.2-1b (random weights; model.layers=2)")
     p.add_argument("--tasks-n", help="numbers of tasks (adapters), e.g. 16,64")
     p.add_argument("--strategies", help=f"default: {','.join(STRATEGIES)}")

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.catalog import models
+from bench.cli import COMMANDS
 from bench.errors import BenchError
 from bench.execute.device import resolve_device
 from bench.switching import STRATEGIES
@@ -26,7 +27,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("switch", help="multi-task switching sweep: every strategy on the same model and workload")
+    p = sub.add_parser("switch", help=COMMANDS["switch"][1])
     p.add_argument("--quick", action="store_true", help="the small sweep the default run includes")
     p.add_argument("--model", help="default: minilm")
     p.add_argument("--tasks-n", help="numbers of distinct tasks, e.g. 1,2,4,8,16,32,64")

@@ -5,7 +5,6 @@ request rate that meets the SLO, validate the simulation against real-time runs 
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from bench.execute.device import resolve_device
 from bench.execute.run import quiet_libraries
 from bench.measure import environment
 from bench.rows import store
-from bench.rows.fields import stamp
+from bench.rows.fields import new_run_id, stamp
 from bench.serving import STRATEGIES, arrivals, realtime
 from bench.serving.policy import Policy
 from bench.serving.profile import ProfileConfig, profile
@@ -222,8 +221,7 @@ def _row(cfg, spec, prov, strategy, server, n, slo, rate, at_slo, curve, checks,
     errors = [abs(c["p50_err_pct"]) for c in checks]
     return {
         **prov,
-        "run_id": uuid.uuid4().hex[:16],
-        "kind": "serve",
+        "run_id": new_run_id(),  # one per row
         "status": "ok",
         "error": None,
         "model": cfg.model.name,
