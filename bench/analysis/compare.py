@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from bench.errors import BenchError
-from bench.execute.identity import RUN_KEY, SWITCH_KEY, match_key
+from bench.execute.identity import KEYS, RUN_KEY, match_key
 from bench.rows import schema
 
 WORSE, BETTER, NOISE, FAILING, INCOMPARABLE = "+", "-", "~", "!", "x"
@@ -79,6 +79,8 @@ def describe(row: dict) -> str:
         return (
             f"{row.get('task')} / {row.get('method')}" + (f" ({params})" if params else "") + f" seed {row.get('seed')}"
         )
+    if row.get("kind") == "serve":
+        return f"serve {row.get('strategy')} N={row.get('n_tasks')} r={row.get('rank')} {row.get('model')}"
     return f"switch {row.get('strategy')} N={row.get('n_tasks')} b={row.get('batch_size')} {row.get('popularity')}/{row.get('order')}"
 
 
@@ -172,12 +174,16 @@ def timing_verdict(
     return Verdict(run, metric, NOISE, base, cur, ratio, p, f"{ratio:.2f}x of baseline time, p={p:.2g}")
 
 
-def memory_verdict(run: str, metric: str, base, cur, factor: float) -> Verdict:
-    """Peak memory has one sample per run: worse only beyond the factor."""
+def factor_verdict(run: str, metric: str, base, cur, factor: float) -> Verdict:
+    """One number without samples (peak memory, a rate found by search): worse only beyond the factor, in the
+    metric's direction."""
     ratio = _ratio(cur, base)
     if ratio is None:
         return Verdict(run, metric, INCOMPARABLE, base, cur)
-    mark = WORSE if ratio > factor else BETTER if ratio < 1 / factor else NOISE
+    worse, better = (ratio > factor, ratio < 1 / factor)
+    if schema.direction(metric) == "higher":
+        worse, better = better, worse
+    mark = WORSE if worse else BETTER if better else NOISE
     return Verdict(run, metric, mark, base, cur, ratio)
 
 
@@ -217,9 +223,9 @@ def compare_rows(base_row: dict, cur_row: dict, factor: float) -> list[Verdict]:
     for m in schema.metrics(verdict="timing"):
         if base_row.get(m.name) is not None:
             out.append(timing_verdict(run, m.name, base_row, cur_row, factor))
-    for m in schema.metrics(verdict="memory"):
+    for m in schema.metrics(verdict="factor"):
         if base_row.get(m.name) is not None:
-            out.append(memory_verdict(run, m.name, base_row[m.name], cur_row.get(m.name), factor))
+            out.append(factor_verdict(run, m.name, base_row[m.name], cur_row.get(m.name), factor))
     return lost_values(out, cur_row)
 
 
@@ -262,7 +268,7 @@ def _differences(a: dict, b: dict) -> list[tuple[str, object, object, str]]:
     """(key, a's value, b's value, the part of match_key it belongs to) for each key two rows disagree on;
     a budget and the method parameters are compared key by key."""
     ka, kb = match_key(a), match_key(b)
-    parts = ["kind", "schema_version", "env.device_kind", *(RUN_KEY if ka[0] == "run" else SWITCH_KEY)]
+    parts = ["kind", "schema_version", "env.device_kind", *KEYS.get(ka[0], RUN_KEY)]
     out = []
     for i, (part, va, vb) in enumerate(zip(parts, ka, kb)):
         if va == vb:

@@ -22,7 +22,7 @@ later parameters, but differs from the config hash: it includes the row's kind a
 row ran on (a timing compares only with timings from the same kind of device), and it leaves out the
 measurement settings (compare reads the raw timing samples, however many were taken) and the base method
 (a variant's name tells it apart already). It is a tuple of readable JSON texts rather than a hash, and
-switching rows have a key of their own (SWITCH_KEY).
+switching and serving rows have keys of their own (SWITCH_KEY, SERVE_KEY: the workload and the fleet).
 """
 
 from __future__ import annotations
@@ -64,6 +64,23 @@ RUN_FIELDS = (
 # the fields compare matches rows on, besides the row's kind, schema version and device kind
 RUN_KEY = ("task", "task_version", "model", "method", "method_params", "seed", "budget")
 SWITCH_KEY = ("model", "strategy", "n_tasks", "batch_size", "popularity", "order", "seed")
+SERVE_KEY = (
+    "model",
+    "layers",
+    "dtype",
+    "strategy",
+    "n_tasks",
+    "rank",
+    "targets",
+    "popularity",
+    "arrivals",
+    "cv",
+    "tokens_per_request",
+    "max_batch",
+    "max_wait_ms",
+    "slo_rule",
+)
+KEYS = {"run": RUN_KEY, "switch": SWITCH_KEY, "serve": SERVE_KEY}
 
 
 def params_identity(params: dict) -> dict:
@@ -154,7 +171,7 @@ def finished(done: dict[str, dict], config_hash: str, also_hash: str) -> dict | 
 def match_key(row: dict) -> tuple:
     """Rows are comparable only when they ran the same experiment on the same kind of device."""
     kind = row.get("kind", "run")
-    fields = RUN_KEY if kind == "run" else SWITCH_KEY
+    fields = KEYS.get(kind, RUN_KEY)
     env = row.get("env") or {}
     identity = {"budget": budget_identity, "method_params": lambda p: params_identity(p or {})}
     values = {f: identity[f](row.get(f)) if f in identity else row.get(f) for f in fields}

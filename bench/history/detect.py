@@ -235,7 +235,7 @@ def verdict(series: Series, base: list[Point], head: Point, factor: float) -> co
         return compare.accuracy_verdict(run, b, c, metric=m)
     if how == "timing" and b[TIMINGS[m]] and c[TIMINGS[m]]:
         return compare.timing_verdict(run, m, b, c, factor)
-    return compare.memory_verdict(run, m, b[m], c[m], factor)  # a ratio beyond the factor, either way
+    return compare.factor_verdict(run, m, b[m], c[m], factor)  # a ratio beyond the factor, either way
 
 
 def check(all_series: list[Series], head: str, factor: float, penalty: float = PENALTY) -> list[Finding]:

@@ -143,7 +143,11 @@ gen_ttft_ms_samples   list  no  milliseconds to the first token of each timed ba
 gen_batch_ms_samples  list  no  milliseconds of each timed generation batch, prompt to last token
 adapter_path    str        no   where the trained adapter is kept (runs of a suite that keeps adapters)
 """),
-    **{m.name: Field(m.name, f"{m.type.__name__}|null", False, m.description, metric=True) for m in METRICS},
+    **{
+        m.name: Field(m.name, f"{m.type.__name__}|null", False, m.description, metric=True)
+        for m in METRICS
+        if m.kind == "run"
+    },
 }
 
 SWITCH_FIELDS: dict[str, Field] = {

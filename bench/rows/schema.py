@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bench.rows.formats import fmt_bytes, fmt_count, mib, whole
+
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed", "oom", "killed", "unsupported", "cancelled", "timeout")
 KINDS = (
@@ -17,39 +19,11 @@ KINDS = (
 )  # a run of one method on one task; one (workload, strategy) of the switching sweep; one (strategy, N) of `bench serve`
 DIRECTIONS = ("higher", "lower")
 # how `bench compare` judges a metric: must match exactly; size within 1 %; inside the baseline's 95 % interval;
-# slower by a factor and a U test on the raw samples; peak memory beyond the factor
-VERDICTS = ("exact", "size", "interval", "timing", "memory")
+# slower by a factor and a U test on the raw samples; one number without samples (peak memory, a rate found by
+# search) beyond the factor, in its direction
+VERDICTS = ("exact", "size", "interval", "timing", "factor")
 
 Format = str | Callable[[float], str]  # a format spec ("{:.3f}") or a function of the value
-
-
-# ----------------------------------------------------------------------------- display
-
-
-def fmt_count(n) -> str:
-    if n is None:
-        return "-"
-    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= div:
-            return f"{n / div:.2f}{unit}"
-    return f"{n:.0f}"
-
-
-def fmt_bytes(n) -> str:
-    if n is None:
-        return "-"
-    for unit, div in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
-        if abs(n) >= div:
-            return f"{n / div:.1f} {unit}"
-    return f"{n:.0f} B"
-
-
-def _whole(v) -> str:  # terminal: a rate rounded to a whole number, "-" when not measured (0)
-    return f"{v:.0f}" if v else "-"
-
-
-def _mib(v) -> str:  # terminal: bytes as whole MiB, "-" when not measured (0)
-    return f"{v / 2**20:.0f}" if v else "-"
 
 
 # ----------------------------------------------------------------------------- the metric table
@@ -75,6 +49,7 @@ class Metric:
     terminal: str = ""  # its column header in the terminal summary (empty: not there)
     terminal_format: Format = ""  # its text there (empty: `format`)
     stand_in: str = ""  # the metric the terminal column shows for a run without this one (a generation task)
+    kind: str = "run"  # the kind of row that holds it (KINDS); switch and serve rows declare it as a field too
 
     def __post_init__(self):
         if not self.header:
@@ -209,7 +184,7 @@ METRICS: tuple[Metric, ...] = (
         table=True,
         history="train tokens/s",
         terminal="train tok/s",
-        terminal_format=_whole,
+        terminal_format=whole,
     ),
     Metric(
         "train_tokens_per_s_effective",
@@ -239,7 +214,7 @@ METRICS: tuple[Metric, ...] = (
         format="{:,.0f}",
         table=True,
         terminal="infer tok/s b1",
-        terminal_format=_whole,
+        terminal_format=whole,
         stand_in="gen_tokens_per_s",
     ),
     Metric(
@@ -252,7 +227,7 @@ METRICS: tuple[Metric, ...] = (
         format="{:,.0f}",
         table=True,
         terminal="infer tok/s bN",
-        terminal_format=_whole,
+        terminal_format=whole,
         stand_in="gen_tokens_per_s_batch",
     ),
     Metric(
@@ -287,10 +262,62 @@ METRICS: tuple[Metric, ...] = (
         type=int,
         header="peak memory",
         format=fmt_bytes,
-        verdict="memory",
+        verdict="factor",
         table=True,
         terminal="peak mem MB",
-        terminal_format=_mib,
+        terminal_format=mib,
+    ),
+    # ------------------------------------------------------------------ the switching sweep (switch rows)
+    Metric(
+        "total_ms_p50",
+        "lower",
+        "ms",
+        "timing",
+        "median milliseconds to serve the whole workload",
+        kind="switch",
+        samples="total_ms_samples",
+        verdict="timing",
+    ),
+    Metric(
+        "switch_ms_p50",
+        "lower",
+        "ms",
+        "timing",
+        "median milliseconds of one adapter swap",
+        kind="switch",
+        samples="switch_ms_samples",
+        verdict="timing",
+    ),
+    # ------------------------------------------------------------------ serving under load (serve rows)
+    Metric(
+        "rate_at_slo_rps",
+        "higher",
+        "requests/s",
+        "timing",
+        "the highest request rate whose simulated p99 latency meets the SLO",
+        kind="serve",
+        verdict="factor",
+    ),
+    Metric(
+        "swap_ms_p50",
+        "lower",
+        "ms",
+        "timing",
+        "profiled milliseconds of one adapter swap",
+        kind="serve",
+        samples="swap_ms_samples",
+        verdict="timing",
+    ),
+    Metric(
+        "adapter_bytes_resident",
+        "lower",
+        "bytes",
+        "memory",
+        "bytes of adapter weights the strategy keeps in memory",
+        kind="serve",
+        type=int,
+        format=fmt_bytes,
+        verdict="size",
     ),
     # ------------------------------------------------------------------ generation clocks (fixed-length greedy decoding)
     Metric(

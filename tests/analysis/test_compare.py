@@ -104,9 +104,13 @@ def test_timing_needs_both_the_factor_and_the_test():
 
 
 def test_memory_and_size_verdicts():
-    assert cmp.memory_verdict("r", "peak_mem_bytes", 100, 120, 1.25).mark == NOISE
-    assert cmp.memory_verdict("r", "peak_mem_bytes", 100, 130, 1.25).mark == WORSE
-    assert cmp.memory_verdict("r", "peak_mem_bytes", 100, 70, 1.25).mark == BETTER
+    assert cmp.factor_verdict("r", "peak_mem_bytes", 100, 120, 1.25).mark == NOISE
+    assert cmp.factor_verdict("r", "peak_mem_bytes", 100, 130, 1.25).mark == WORSE
+    assert cmp.factor_verdict("r", "peak_mem_bytes", 100, 70, 1.25).mark == BETTER
+    # a higher-is-better number (a rate at the SLO) is worse when it falls
+    assert cmp.factor_verdict("r", "rate_at_slo_rps", 10.0, 7.0, 1.25).mark == WORSE
+    assert cmp.factor_verdict("r", "rate_at_slo_rps", 10.0, 13.0, 1.25).mark == BETTER
+    assert cmp.factor_verdict("r", "rate_at_slo_rps", 10.0, 11.0, 1.25).mark == NOISE
     assert cmp.size_verdict("r", "adapter_bytes", 307868, 307900).mark == NOISE
     assert cmp.size_verdict("r", "adapter_bytes", 307868, 400000).mark == WORSE
 
@@ -293,3 +297,44 @@ def test_fail_missing_and_nothing_comparable(tmp_path, capsys):
     gpu = write(tmp_path / "g.jsonl", [make_row(device="cuda", budget=budget)])
     assert main(["compare", str(part), str(gpu)]) == 1
     assert "env.device_kind differs (baseline cpu, current cuda)" in capsys.readouterr().out
+
+
+def serve_row(strategy: str = "gathered_lora", rate: float = 10.0, rank: int = 16, **over) -> dict:
+    rng = random.Random(rank)
+    return {
+        "schema_version": 1,
+        "kind": "serve",
+        "env": {"device_kind": "cpu"},
+        "status": "ok",
+        "model": "shape:llama-3.2-1b",
+        "layers": 2,
+        "dtype": "fp32",
+        "strategy": strategy,
+        "n_tasks": 64,
+        "rank": rank,
+        "targets": "attention",
+        "popularity": "zipf",
+        "arrivals": "poisson",
+        "cv": 1.0,
+        "tokens_per_request": 16,
+        "max_batch": 32,
+        "max_wait_ms": 0.0,
+        "slo_rule": "4x base",
+        "rate_at_slo_rps": rate,
+        "swap_ms_p50": None,
+        "swap_ms_samples": [],
+        "adapter_bytes_resident": 1_000_000,
+        "service_samples": {"1,1": timing_samples(rng, 20, 5)},
+        **over,
+    }
+
+
+def test_serve_rows_match_on_their_fleet_and_their_rate_is_judged_by_direction():
+    verdicts = cmp.compare([serve_row(rate=10.0)], [serve_row(rate=6.0)])
+    assert {(v.run, v.metric): v.mark for v in verdicts} == {
+        ("serve gathered_lora N=64 r=16 shape:llama-3.2-1b", "rate_at_slo_rps"): WORSE,
+        ("serve gathered_lora N=64 r=16 shape:llama-3.2-1b", "adapter_bytes_resident"): NOISE,
+    }
+    other_rank = cmp.compare([serve_row(rank=16)], [serve_row(rank=64)])  # another fleet: not the same experiment
+    assert {v.mark for v in other_rank} == {INCOMPARABLE} and not cmp.compared_any(other_rank)
+    assert "rank" in cmp.differing_key([serve_row(rank=16)], [serve_row(rank=64)])
