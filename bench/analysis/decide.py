@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bench.analysis import aggregate as agg
 from bench.analysis import health, paired
 from bench.analysis.settings import setting_labels
-from bench.rows.formats import fmt_bytes, fmt_count
+from bench.rows.metric import fmt_bytes, fmt_count
 
 # (metric, what it limits, formatter)
 COSTS = (

@@ -22,7 +22,8 @@ from bench.errors import BenchError
 from bench.render import appendix, figures, sections
 from bench.render.sections import ARROW
 from bench.render.serving import serving_section
-from bench.rows import formats, schema
+from bench.rows import schema
+from bench.rows.metric import fmt_count
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -70,9 +71,9 @@ def method_table(rows: list[dict]) -> list[dict]:
                     text = fmt_acc(rec)
                 elif metric == "trainable_params":
                     text = (
-                        f"{formats.fmt_count(v)} ({rec['trainable_pct']:.3g} %)"
+                        f"{fmt_count(v)} ({rec['trainable_pct']:.3g} %)"
                         if rec.get("trainable_pct") is not None
-                        else formats.fmt_count(v)
+                        else fmt_count(v)
                     )
                 else:
                     text = m.text(v)
@@ -131,7 +132,7 @@ def headline(rows: list[dict], decided: list[dict] | None = None) -> list[str]:
         elif below and steps[-1].method == top.method:
             cheaper = below[-1]
             sentence += (
-                f" With fewer trainable parameters than its {formats.fmt_count(steps[-1].limit)}: "
+                f" With fewer trainable parameters than its {fmt_count(steps[-1].limit)}: "
                 f"{named(cheaper.method, cheaper.accuracy)}."
             )
         out.append(sentence)

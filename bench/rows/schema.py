@@ -1,14 +1,13 @@
 """What a result row is: its schema version, statuses and kinds, and the one table of metrics, each declared
 once with its direction, unit, category, display and the tables and figures that show it. Readers (aggregate,
 compare, the terminal and HTML tables, figures) read this table, so adding a metric is: compute it, declare it
-here. A row's other fields, and the provenance every new row starts with, are in bench/rows/fields.py."""
+here (what a metric is: bench/rows/metric.py). A row's other fields, and the provenance every new row starts with, are in bench/rows/fields.py."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from bench.rows.formats import fmt_bytes, fmt_count, mib, whole
+from bench.rows.metric import Metric, fmt_bytes, fmt_count, mib, whole
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed", "oom", "killed", "unsupported", "cancelled", "timeout")
@@ -17,59 +16,6 @@ KINDS = (
     "switch",
     "serve",
 )  # a run of one method on one task; one (workload, strategy) of the switching sweep; one (strategy, N) of `bench serve`
-DIRECTIONS = ("higher", "lower")
-# how `bench compare` judges a metric: must match exactly; size within 1 %; inside the baseline's 95 % interval;
-# slower by a factor and a U test on the raw samples; one number without samples (peak memory, a rate found by
-# search) beyond the factor, in its direction
-VERDICTS = ("exact", "size", "interval", "timing", "factor")
-
-Format = str | Callable[[float], str]  # a format spec ("{:.3f}") or a function of the value
-
-
-# ----------------------------------------------------------------------------- the metric table
-
-
-@dataclass(frozen=True)
-class Metric:
-    name: str  # the row field that holds it
-    direction: str | None  # "higher" or "lower" is better; None: a setting the run was measured at, not ranked
-    unit: str  # "fraction" (0-1), "params", "%", "bytes", "ms", "tokens/s", "tokens"
-    # compare's categories ("--advisory timing,memory" names them): "accuracy", "params", "timing", "memory";
-    # "workload" for the settings a measurement ran at
-    category: str
-    description: str
-    type: type = float  # int: a count
-    header: str = ""  # its column header in the report's tables (empty: its name)
-    format: Format = "{:.4g}"  # its text in the report
-    samples: str = ""  # the row field with the raw samples (ms) behind a timing (compare's U test reads them)
-    verdict: str = ""  # how `bench compare` judges it (VERDICTS; empty: it does not)
-    table: bool = False  # a column of the report's task x method table
-    generation: bool = False  # a column of the report's generation-task table
-    history: str = ""  # the title of its panel in the report's history figure (empty: no panel)
-    terminal: str = ""  # its column header in the terminal summary (empty: not there)
-    terminal_format: Format = ""  # its text there (empty: `format`)
-    stand_in: str = ""  # the metric the terminal column shows for a run without this one (a generation task)
-    kind: str = "run"  # the kind of row that holds it (KINDS); switch and serve rows declare it as a field too
-
-    def __post_init__(self):
-        if not self.header:
-            object.__setattr__(self, "header", self.name)
-        if self.direction not in (*DIRECTIONS, None):
-            raise ValueError(f"metric {self.name}: direction {self.direction!r} is not one of {DIRECTIONS} or None")
-        if self.verdict and self.verdict not in VERDICTS:
-            raise ValueError(f"metric {self.name}: verdict {self.verdict!r} is not one of {VERDICTS}")
-        if (self.verdict == "timing") != bool(self.samples):
-            raise ValueError(f"metric {self.name}: a timing verdict needs raw samples, and samples need one")
-        if (self.table or self.generation) and self.direction is None:
-            raise ValueError(f"metric {self.name}: a table column marks the best value, so it needs a direction")
-
-    def text(self, value, terminal: bool = False) -> str:
-        """The value as the report (or, with `terminal`, the terminal summary) shows it; "-" for none."""
-        if value is None:
-            return "-"
-        fmt = (self.terminal_format or self.format) if terminal else self.format
-        return fmt(value) if callable(fmt) else fmt.format(value)
-
 
 METRICS: tuple[Metric, ...] = (
     # ------------------------------------------------------------------ quality
@@ -275,8 +221,8 @@ METRICS: tuple[Metric, ...] = (
         "timing",
         "median milliseconds to serve the whole workload",
         kind="switch",
-        samples="total_ms_samples",
         verdict="timing",
+        samples="total_ms_samples",
     ),
     Metric(
         "switch_ms_p50",
@@ -285,8 +231,8 @@ METRICS: tuple[Metric, ...] = (
         "timing",
         "median milliseconds of one adapter swap",
         kind="switch",
-        samples="switch_ms_samples",
         verdict="timing",
+        samples="switch_ms_samples",
     ),
     # ------------------------------------------------------------------ serving under load (serve rows)
     Metric(
@@ -305,8 +251,8 @@ METRICS: tuple[Metric, ...] = (
         "timing",
         "profiled milliseconds of one adapter swap",
         kind="serve",
-        samples="swap_ms_samples",
         verdict="timing",
+        samples="swap_ms_samples",
     ),
     Metric(
         "adapter_bytes_resident",

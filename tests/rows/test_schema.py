@@ -15,6 +15,7 @@ from bench.execute.run import RunSpec, execute
 from bench.render import html, terminal
 from bench.rows import schema
 from bench.rows.fields import FIELDS, PROVENANCE, RUN_FIELDS, SWITCH_FIELDS, Field, stamp, undeclared
+from bench.rows.metric import VERDICTS, Metric
 from tests.conftest import write_tiny_generation_task, write_tiny_task
 
 MEASURE = Measure(
@@ -71,9 +72,9 @@ def test_the_tables_metrics_are_ranked_and_compared_ones_count_in_their_category
     assert schema.direction("accuracy") == "higher" and schema.direction("peak_mem_bytes") == "lower"
     assert schema.direction("gen_batch_size") is None and schema.direction("no_such_field") is None
     with pytest.raises(ValueError, match="needs raw samples"):
-        schema.Metric("x_ms_p50", "lower", "ms", "timing", "a timing", verdict="timing")
+        Metric("x_ms_p50", "lower", "ms", "timing", "a timing", verdict="timing")
     with pytest.raises(ValueError, match="direction"):
-        schema.Metric("x", "up", "ms", "timing", "bad direction")
+        Metric("x", "up", "ms", "timing", "bad direction")
 
 
 def test_readers_take_their_columns_from_the_table():
@@ -113,7 +114,7 @@ def test_compare_judges_exactly_the_metrics_the_table_gives_a_verdict():
     }
     verdicts = compare.compare_rows(row, dict(row), factor=1.25)
     assert [v.metric for v in verdicts if v.metric in schema.BY_NAME] == [
-        m.name for kind in schema.VERDICTS for m in schema.metrics(verdict=kind)
+        m.name for kind in VERDICTS for m in schema.metrics(verdict=kind)
     ]
     assert all(v.mark == compare.NOISE for v in verdicts)
     assert {v.category for v in verdicts} <= {"params", "accuracy", "timing", "memory"}
