@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
     p.add_argument("--model", help="default: shape:llama-3.2-1b (random weights; model.layers=2)")
     p.add_argument("--tasks-n", help="numbers of tasks (adapters), e.g. 16,64")
     p.add_argument("--strategies", help=f"default: {','.join(STRATEGIES)}")
-    p.add_argument("--rank", help="LoRA rank (default 16)")
+    p.add_argument("--rank", help="LoRA ranks, e.g. 8,16,64 (default 16): one fleet per rank and number of tasks")
     p.add_argument("--popularity", help="zipf (default) or uniform")
     p.add_argument("--arrivals", help="poisson (default) or gamma (with --cv)")
     p.add_argument("--cv", help="Gamma arrivals: coefficient of variation of the gaps")
@@ -45,7 +45,7 @@ FLAGS = {
     "model": "model.name",
     "tasks_n": "tasks_n",
     "strategies": "strategies",
-    "rank": "rank",
+    "rank": "ranks",
     "popularity": "popularity",
     "arrivals": "arrivals",
     "cv": "cv",

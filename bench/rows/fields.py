@@ -205,6 +205,7 @@ error           str|null   yes  why the row is not ok; null when it is
 model           str        yes  the backbone's name in the catalog (shape:<name> for random weights), or its path
 weights         str        yes  pretrained, or random for a shape-only model (speed only, never accuracy)
 layers          int|null   yes  the layers kept of a shape-only model; null for a pretrained one
+hidden_size     int        no   the model's hidden size (the width every adapter's matrices scale with)
 dtype           str        yes  the weights' dtype: fp32, bf16 or fp16
 strategy        str        yes  how adapters are served (bench/serving STRATEGIES)
 mixed           bool       yes  the strategy batches requests of several tasks together (else one task per batch, swapping)

@@ -24,7 +24,7 @@ from bench.serving.profile import ProfileConfig, profile
 from bench.serving.search import at_rate, rate_at_slo
 from bench.serving.simulate import simulate, summarize
 from bench.switching import fleet as fleets
-from bench.switching.strategies import SERVERS
+from bench.switching.strategies import SERVERS, forms_for
 
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 MLP = ("gate_proj", "up_proj", "down_proj")
@@ -43,7 +43,7 @@ class ServeConfig:
     model: ModelOptions = field(default_factory=ModelOptions)
     strategies: tuple[str, ...] = STRATEGIES
     tasks_n: tuple[int, ...] = (64,)
-    rank: int = 16
+    ranks: tuple[int, ...] = (16,)  # LoRA ranks: one fleet per rank and N
     targets: str = "attention"  # attention (q, k, v, o) or attention+mlp; other models: PEFT's defaults
     virtual_tokens: int = 20
     popularity: str = "zipf"
@@ -82,7 +82,7 @@ def validate(cfg: ServeConfig) -> None:
     if not cfg.tasks_n or min(cfg.tasks_n) < 1:
         raise BenchError("--tasks-n: every number of tasks must be at least 1, e.g. 16,64")
     for what, value in (
-        ("rank", cfg.rank),
+        ("rank", min(cfg.ranks, default=0)),
         ("max batch", cfg.max_batch),
         ("tokens", cfg.tokens),
         ("sim requests", cfg.sim_requests),
@@ -131,24 +131,27 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
         "serve": dataclasses.asdict(cfg),
     }
     vocab = base.get_input_embeddings().weight.shape[0]
+    prov["hidden_size"] = int(base.get_input_embeddings().weight.shape[1])
     rows: list[dict] = []
-    for n in cfg.tasks_n:
-        log(f"N = {n}: building {n} adapters (rank {cfg.rank}) on {spec.name}")
-        fleet = fleets.build(
-            base,
-            n,
-            device,
-            rank=cfg.rank,
-            virtual_tokens=cfg.virtual_tokens,
-            target_modules=target_modules(cfg, spec),
-            seed=cfg.seed,
-        )
-        try:
-            new = _serve_fleet(cfg, spec, fleet, prov, vocab, log)
-        finally:
-            fleet.close()
-        store.append_rows(output, new)
-        rows += new
+    for rank in cfg.ranks:
+        for n in cfg.tasks_n:
+            log(f"N = {n}: building {n} adapters (rank {rank}) on {spec.name}")
+            fleet = fleets.build(
+                base,
+                n,
+                device,
+                rank=rank,
+                virtual_tokens=cfg.virtual_tokens,
+                target_modules=target_modules(cfg, spec),
+                seed=cfg.seed,
+                forms=forms_for(cfg.strategies),
+            )
+            try:
+                new = _serve_fleet(cfg, spec, fleet, prov, vocab, log)
+            finally:
+                fleet.close()
+            store.append_rows(output, new)
+            rows += new
     return rows
 
 
@@ -231,7 +234,7 @@ def _row(cfg, spec, prov, strategy, server, n, slo, rate, at_slo, curve, checks,
         "strategy": strategy,
         "mixed": server.mixed,
         "n_tasks": n,
-        "rank": cfg.rank,
+        "rank": server.fleet.rank,
         "targets": cfg.targets if spec.shape else "peft default",
         "popularity": cfg.popularity,
         "arrivals": cfg.arrivals,
@@ -266,7 +269,7 @@ def _ratios(rows: list[dict]) -> None:
 
 def rows_table(rows: list[dict]) -> str:
     head = (
-        f"{'strategy':20} {'N':>5} {'req/s@SLO':>10} {'x base':>7} {'x merge':>8} {'p99 ms':>9} "
+        f"{'strategy':20} {'N':>5} {'r':>3} {'req/s@SLO':>10} {'x base':>7} {'x merge':>8} {'p99 ms':>9} "
         f"{'batch ms':>9} {'swap ms':>8}  sim p50 error [at the run's measured speed] (rate)"
     )
     lines = [head]
@@ -282,12 +285,12 @@ def rows_table(rows: list[dict]) -> str:
             for c in r.get("validation") or []
         )
         lines.append(
-            f"{r['strategy']:20} {r['n_tasks']:>5} {r['rate_at_slo_rps']:>10.3f} {ratio[0]:>7} {ratio[1]:>8} "
+            f"{r['strategy']:20} {r['n_tasks']:>5} {r['rank']:>3} {r['rate_at_slo_rps']:>10.3f} {ratio[0]:>7} {ratio[1]:>8} "
             f"{p99:>9.0f} {r['batch_ms_full']:>9.1f} {swap:>8}  {errs or '-'}"
         )
-    slos = {r["n_tasks"]: r["slo_ms"] for r in rows if r.get("kind") == "serve"}
+    slos = {(r["n_tasks"], r["rank"]): r["slo_ms"] for r in rows if r.get("kind") == "serve"}
     if slos:
-        each = ", ".join(f"{ms:.0f} ms (N = {n})" for n, ms in slos.items())
+        each = ", ".join(f"{ms:.0f} ms (N = {n}, r = {rank})" for (n, rank), ms in slos.items())
         lines.append(f"SLO: p99 latency <= {each}; latency = queueing + service, simulated on profiled times")
     return "\n".join(lines)
 

@@ -62,6 +62,9 @@ def adapter_name(i: int) -> str:
 ALPHA_PER_RANK = 2  # every fleet adapter has alpha = 2r: the update is scaled by 2 (trained ones are rescaled to it)
 
 
+FORMS = ("multi", "single", "gathered", "prompt", "files")  # what build() can make; every strategy needs some
+
+
 def build(
     base: torch.nn.Module,
     n: int,
@@ -71,58 +74,54 @@ def build(
     target_modules: list[str] | None = None,
     seed: int = 0,
     trained=None,
+    forms: tuple[str, ...] = FORMS,
 ) -> Fleet:
     """`trained` (switching.trained.Trained): adapters and prompts of earlier runs take the first slots;
-    the rest are freshly initialised."""
-    from peft import LoraConfig, PromptTuningConfig, TaskType, get_peft_model, get_peft_model_state_dict
-    from peft.tuners.lora import LoraLayer
+    the rest are freshly initialised. `forms`: the forms to build (FORMS; the strategies' `needs`); the
+    weights are the same whichever are built. The one-slot PEFT model is always built: it names the layers."""
+    from peft import LoraConfig, PromptTuningConfig, TaskType, get_peft_model
 
+    unknown = set(forms) - set(FORMS)
+    if unknown:
+        raise ValueError(f"unknown fleet forms {sorted(unknown)}; valid: {FORMS}")
     gen = torch.Generator().manual_seed(seed)
-    base = base.eval()
-    plain = base
+    base = plain = base.eval()
     lora_cfg = LoraConfig(
         task_type=TaskType.FEATURE_EXTRACTION, r=rank, lora_alpha=ALPHA_PER_RANK * rank, target_modules=target_modules
     )
-    multi = get_peft_model(_copy(base, share_linear=False), lora_cfg, adapter_name=adapter_name(0))
-    for i in range(1, n):
-        multi.add_adapter(adapter_name(i), lora_cfg)
-    prefix = "base_model.model."
-    layers = {name: m for name, m in multi.named_modules() if isinstance(m, LoraLayer)}
-    trained_lora = list(trained.lora) if trained is not None else []
-    for i in range(n):
-        source = trained_lora[i] if i < len(trained_lora) else None
-        for name, m in layers.items():
-            a, b = m.lora_A[adapter_name(i)].weight, m.lora_B[adapter_name(i)].weight
-            with torch.no_grad():
-                key = name[len(prefix) :]
-                if source is not None and key in source and source[key][0].shape == a.shape:
-                    a.copy_(source[key][0])
-                    b.copy_(source[key][1])
-                else:
-                    a.copy_(torch.randn(a.shape, generator=gen) / a.shape[1] ** 0.5)
-                    b.copy_(torch.randn(b.shape, generator=gen) * 0.02)
-
-    weights = {}
-    for name, m in layers.items():
-        a = torch.stack([m.lora_A[adapter_name(i)].weight.detach() for i in range(n)])
-        b = torch.stack([m.lora_B[adapter_name(i)].weight.detach() for i in range(n)])
-        weights[name[len(prefix) :] if name.startswith(prefix) else name] = (a, b, float(m.scaling[adapter_name(0)]))
-    gathered = _copy(base, share_linear=True)
-    selection = gathered_lora.install(gathered, weights)
-
     single = get_peft_model(_copy(base, share_linear=True), lora_cfg, adapter_name="default")
-    workdir = tempfile.TemporaryDirectory(prefix="adapter-bench-fleet-")
-    states, dirs = [], []
-    for i in range(n):
-        sd = {
-            k: v.detach().cpu().clone()
-            for k, v in get_peft_model_state_dict(multi, adapter_name=adapter_name(i)).items()
+    layers, scaling = _lora_layers(single)
+    adapters = _draw_adapters(layers, n, gen, list(trained.lora) if trained is not None else [])
+
+    multi = None
+    if {"multi"} & set(forms):
+        multi = get_peft_model(_copy(base, share_linear=False), lora_cfg, adapter_name=adapter_name(0))
+        _add_adapters(multi, [adapter_name(i) for i in range(1, n)])
+        for name, m in _lora_layers(multi)[0].items():
+            with torch.no_grad():
+                for i in range(n):
+                    m.lora_A[adapter_name(i)].weight.copy_(adapters[i][name][0])
+                    m.lora_B[adapter_name(i)].weight.copy_(adapters[i][name][1])
+    gathered = selection = None
+    if "gathered" in forms:
+        weights = {
+            name: (torch.stack([a[name][0] for a in adapters]), torch.stack([a[name][1] for a in adapters]), scaling)
+            for name in layers
         }
-        states.append(sd)
-        folder = Path(workdir.name) / adapter_name(i)
-        _save_adapter(folder, sd, multi.peft_config[adapter_name(i)])
-        dirs.append(folder)
+        gathered = _copy(base, share_linear=True)
+        selection = gathered_lora.install(gathered, weights)
+    prefix = "base_model.model."
+    states = [
+        {f"{prefix}{name}.lora_{ab}.weight": t.clone() for name, (a, b) in ad.items() for ab, t in (("A", a), ("B", b))}
+        for ad in adapters
+    ]
     adapter_bytes = sum(t.numel() * t.element_size() for t in states[0].values())
+    workdir, dirs = None, []
+    if "files" in forms:
+        workdir = tempfile.TemporaryDirectory(prefix="adapter-bench-fleet-")
+        for i, sd in enumerate(states):
+            dirs.append(Path(workdir.name) / adapter_name(i))
+            _save_adapter(dirs[-1], sd, single.peft_config["default"])
 
     hidden = base.get_input_embeddings().weight
     token_ids = torch.randint(0, hidden.shape[0], (n, virtual_tokens), generator=gen)
@@ -133,9 +132,11 @@ def build(
         if p.shape == prompt_table[i].shape:
             prompt_table[i] = p
             trained_prompts += 1
-    prompt = get_peft_model(
-        plain, PromptTuningConfig(task_type=TaskType.FEATURE_EXTRACTION, num_virtual_tokens=virtual_tokens)
-    )
+    prompt = None
+    if "prompt" in forms:
+        prompt = get_peft_model(
+            plain, PromptTuningConfig(task_type=TaskType.FEATURE_EXTRACTION, num_virtual_tokens=virtual_tokens)
+        )
     fleet = Fleet(
         n=n,
         device=device,
@@ -153,13 +154,57 @@ def build(
         adapter_bytes=adapter_bytes,
         prompt_bytes=prompt_table[0].numel() * prompt_table.element_size(),
         workdir=workdir,
-        trained_lora=min(n, len(trained_lora)),
+        trained_lora=min(n, len(trained.lora) if trained is not None else 0),
         trained_prompts=trained_prompts,
     )
     for m in (fleet.multi, fleet.single, fleet.gathered, fleet.prompt):
-        m.to(device).eval()
+        if m is not None:
+            m.to(device).eval()
     fleet.prompt_table = fleet.prompt_table.to(device)
     return fleet
+
+
+def _add_adapters(model, names: list[str]) -> None:
+    """PEFT's add_adapter for many adapters of the first one's config, in time linear in their number: each LoRA
+    layer is extended as add_adapter extends it (LoraLayer.update_layer), without add_adapter's walk over every
+    module per adapter (quadratic: 1,024 adapters took many minutes)."""
+    first = model.active_adapter
+    cfg = model.peft_config[first]
+    for key, m in _lora_layers(model)[0].items():
+        for name in names:
+            m.update_layer(name, cfg.r, lora_alpha=cfg.lora_alpha, target_name=key, config=cfg)
+    for name in names:
+        model.peft_config[name] = copy.deepcopy(cfg)
+    model.set_adapter(first)
+
+
+def _lora_layers(model) -> tuple[dict, float]:
+    """{layer name without PEFT's prefix: LoRA layer} in module order, and the adapters' scaling."""
+    from peft.tuners.lora import LoraLayer
+
+    prefix = "base_model.model."
+    layers = {n.removeprefix(prefix): m for n, m in model.named_modules() if isinstance(m, LoraLayer)}
+    first = next(iter(layers.values()))
+    return layers, float(next(iter(first.scaling.values())))
+
+
+def _draw_adapters(layers: dict, n: int, gen: torch.Generator, trained: list[dict]) -> list[dict]:
+    """Each adapter's {layer: (A, B)}: a trained adapter's tensors where one fits the slot, else random with a
+    non-zero B (drawn adapter by adapter, layer by layer, A then B: the order fixes the weights for a seed)."""
+    out = []
+    for i in range(n):
+        source = trained[i] if i < len(trained) else None
+        ad = {}
+        for name, m in layers.items():
+            w_a, w_b = m.lora_A["default"].weight, m.lora_B["default"].weight
+            if source is not None and name in source and source[name][0].shape == w_a.shape:
+                a, b = source[name]
+            else:
+                a = torch.randn(w_a.shape, generator=gen) / w_a.shape[1] ** 0.5
+                b = torch.randn(w_b.shape, generator=gen) * 0.02
+            ad[name] = (a.detach().to("cpu", w_a.dtype, copy=True), b.detach().to("cpu", w_b.dtype, copy=True))
+        out.append(ad)
+    return out
 
 
 def _copy(base: torch.nn.Module, share_linear: bool) -> torch.nn.Module:

@@ -48,6 +48,7 @@ class Server:
     """A strategy bound to a fleet: `swap(task)` (one-at-a-time only) and `forward(ids, tasks)`."""
 
     mixed = False
+    needs: tuple[str, ...] = ()  # the fleet's forms it serves from (fleet.FORMS)
 
     def __init__(self, fleet: Fleet):
         self.fleet = fleet
@@ -85,6 +86,8 @@ class Base(Server):
 
 class MergeSwap(Server):
     """W = W0 + s·BA merged for the active task; a swap unmerges the old adapter and merges the new."""
+
+    needs = ("multi",)
 
     def swap(self, task):
         m = self.fleet.multi
@@ -137,6 +140,8 @@ class LoadCold(LoadWarm):
     """One LoRA slot; a swap reads the adapter's safetensors file from disk (the OS page cache
     may hold it: this is a read from the file system, not from a cold drive)."""
 
+    needs = ("files",)
+
     def swap(self, task):
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
@@ -149,6 +154,8 @@ class LoadCold(LoadWarm):
 
 class Hotswap(LoadWarm):
     """PEFT's hotswap_adapter: replaces the slot's weights in place from a saved adapter folder."""
+
+    needs = ("files",)
 
     def swap(self, task):
         from peft.utils.hotswap import hotswap_adapter
@@ -202,6 +209,7 @@ class PeftMixedBatch(MergeSwap):
 
 class GatheredLora(Server):
     mixed = True
+    needs = ("gathered",)
 
     def forward(self, ids, tasks):
         with gathered.use_adapters(self.fleet.selection, tasks):
@@ -213,6 +221,8 @@ class GatheredLora(Server):
 
 class PromptSwap(Server):
     """PEFT prompt tuning with one soft-prompt slot; a swap copies the next task's prompt in."""
+
+    needs = ("prompt",)
 
     def swap(self, task):
         with torch.no_grad():
@@ -231,6 +241,7 @@ class PromptSwap(Server):
 
 class MixedPromptBatch(PromptSwap):
     mixed = True
+    needs = ()  # the base model and the table of prompts
 
     def forward(self, ids, tasks):
         return prompts.forward_mixed(self.fleet.plain, ids, self.fleet.prompt_table, tasks)
@@ -250,6 +261,11 @@ SERVERS = {
     "mixed_prompt_batch": MixedPromptBatch,
 }
 assert set(SERVERS) == set(STRATEGIES)
+
+
+def forms_for(strategies) -> tuple[str, ...]:
+    """The fleet forms the named strategies serve from (build only those: N = 1,024 PEFT adapters take minutes)."""
+    return tuple(sorted({f for s in strategies for f in SERVERS[s].needs}))
 
 
 @torch.inference_mode()

@@ -283,3 +283,62 @@ def test_a_trained_adapter_is_served_with_the_update_it_trained(tiny_bert_dir, t
         trained.lora_scale({"r": 16, "alpha": 32}) == 2
         and trained.lora_scale({"r": 16, "alpha": 8, "use_rslora": True}) == 2
     )
+
+
+def test_a_fleet_built_for_some_strategies_holds_the_same_adapters(fleet4, tiny_bert_dir, probe):
+    """Only the forms the strategies serve from are built (N = 1,024 PEFT adapters take minutes); the adapters
+    are the same whichever are, and the saved state dicts are keyed as PEFT keys them."""
+    from peft import get_peft_model_state_dict
+    from transformers import AutoModel
+
+    from bench.switching import fleet
+    from bench.switching.strategies import SERVERS, forms_for
+
+    assert forms_for(["base", "gathered_lora", "mixed_prompt_batch"]) == ("gathered",)
+    assert forms_for(["merge_swap", "hotswap"]) == ("files", "multi")
+    base = AutoModel.from_pretrained(tiny_bert_dir).eval()
+    f = fleet.build(base, 4, torch.device("cpu"), rank=4, virtual_tokens=3, seed=0, forms=forms_for(["gathered_lora"]))
+    try:
+        assert f.multi is None and f.prompt is None and not f.lora_dirs
+        tasks = torch.tensor([0, 1, 2, 3, 3, 2, 1, 0])
+        outs = [SERVERS["gathered_lora"](x).forward(probe, tasks).last_hidden_state for x in (f, fleet4)]
+        assert torch.equal(outs[0], outs[1])
+        assert set(f.lora_states[0]) == set(get_peft_model_state_dict(fleet4.single))
+        with pytest.raises(ValueError, match="unknown fleet forms"):
+            fleet.build(base, 1, torch.device("cpu"), forms=("nope",))
+    finally:
+        f.close()
+
+
+def test_adding_many_adapters_at_once_builds_what_peft_add_adapter_builds(tiny_bert_dir, probe):
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import AutoModel
+
+    from bench.switching import fleet
+
+    cfg = LoraConfig(task_type=TaskType.FEATURE_EXTRACTION, r=4, lora_alpha=8)
+    base = AutoModel.from_pretrained(tiny_bert_dir).eval()
+    names = ["task1", "task2", "task3"]
+    by_peft = get_peft_model(fleet._copy(base, share_linear=False), cfg, adapter_name="task0")
+    for name in names:
+        by_peft.add_adapter(name, cfg)
+    fast = get_peft_model(fleet._copy(base, share_linear=False), cfg, adapter_name="task0")
+    fleet._add_adapters(fast, names)
+    a, b = by_peft.state_dict(), fast.state_dict()
+    assert a.keys() == b.keys() and all(a[k].shape == b[k].shape for k in a)
+    assert by_peft.peft_config.keys() == fast.peft_config.keys() and fast.active_adapter == "task0"
+    torch.manual_seed(0)
+    for k in a:
+        if "lora_" in k:
+            a[k].normal_()
+    fast.load_state_dict(a)
+    by_peft.eval(), fast.eval()
+    tasks = ["task0", "task1", "task2", "task3"] * 2
+    with torch.no_grad():
+        mixed = [m(input_ids=probe, adapter_names=tasks).last_hidden_state for m in (by_peft, fast)]
+        assert torch.allclose(mixed[0], mixed[1])
+        for m in (by_peft, fast):
+            m.set_adapter("task2")
+            m.base_model.merge_adapter()
+        merged = [m(input_ids=probe).last_hidden_state for m in (by_peft, fast)]
+        assert torch.allclose(merged[0], merged[1], atol=1e-5) and not torch.allclose(merged[0], mixed[0])
