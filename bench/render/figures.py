@@ -34,6 +34,18 @@ def _plt():
     return plt, sns
 
 
+def log_scale(ax, axis: str = "x", base: int = 10) -> None:
+    """A log axis whose tick labels are plain numbers (8, 64, 1024; 0.01): with math text off (text stays
+    text), matplotlib's default log labels would show as raw TeX."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    getattr(ax, f"set_{axis}scale")("log", base=base)
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(LogLocator(base=base, subs=(1.0, 2.0, 5.0) if base == 10 else (1.0,)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_minor_formatter(NullFormatter())
+
+
 def to_svg(fig) -> str:
     """The figure as an <svg> element: no XML prolog, no DOCTYPE, no metadata with dates."""
     plt, _ = _plt()
@@ -94,7 +106,7 @@ def pareto_figure(records: list[dict], x: str, x_label: str, log_x: bool = False
         front = pareto_front([(r[x], _score(r)) for r in pts], x_lower_better)
         ax.plot([pts[i][x] for i in front], [_score(pts[i]) for i in front], ls="--", color="0.35", lw=1, zorder=1)
         if log_x and all(r[x] > 0 for r in pts):
-            ax.set_xscale("log")
+            log_scale(ax, "x")
         ax.set_title(task, fontsize=9)
         ax.set_xlabel(x_label + ("  (lower is better)" if x_lower_better else "  (higher is better)"))
         ax.set_ylabel(f"{_metric(pts[0])} (95% CI)")
@@ -143,7 +155,7 @@ def switch_curve_figure(
     sns.lineplot(
         data=data, x="tasks", y=y, hue="strategy", hue_order=order, palette=palette, marker="o", ax=ax, errorbar=None
     )
-    ax.set_xscale("log", base=2)
+    log_scale(ax, "x", 2)
     ax.set_xlabel("tasks N in the mixed stream")
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=6, frameon=False)
@@ -164,7 +176,7 @@ def spectrum_figure(rows: list[dict]) -> str:
         mean = [sum(c[i] for c in curves) / len(curves) for i in range(n)]
         ax.plot(range(1, n + 1), mean, marker=".", label=f"{r['task']} (seed {r.get('seed')})")
     ax.axvline(8, linestyle=":", color="grey")
-    ax.set_yscale("log")
+    log_scale(ax, "y")
     ax.set_xlabel("singular value index of dW")
     ax.set_ylabel("sigma_i / sigma_1")
     ax.legend(fontsize=7, frameon=False)

@@ -1,46 +1,172 @@
-"""The report's serving section, from `serve` rows (pure but for matplotlib): the highest rate at the SLO
-per strategy against the number of tasks, simulated latency against offered rate, and the table."""
+"""The report's serving section, from `serve` rows (pure but for matplotlib): the highest rate at the SLO per
+strategy against the number of tasks, how each cost grows with N, batch size, rank and hidden size, simulated
+latency against offered rate, and the table.
+
+Rows of several serve runs can differ in model, rank, N and more. A panel varies one thing and holds the rest
+fixed: it takes the group of rows (equal in every other setting) in which that thing takes the most values,
+and says in its title what it held fixed. Costs are shown relative to the base model on the same fleet, so
+runs whose machines ran at different speeds still compare."""
 
 from __future__ import annotations
 
-from bench.render.figures import _plt, to_svg
+from bench.render.figures import _plt, log_scale, to_svg
 from bench.serving import STRATEGIES
+
+# what makes two serve rows the same experiment but for the one setting a panel varies
+SETTING = ("model", "layers", "dtype", "hidden_size", "rank", "n_tasks", "targets", "popularity", "arrivals")
+SETTING += ("cv", "tokens_per_request", "max_batch", "max_wait_ms")
 
 
 def serve_rows(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r.get("kind") == "serve" and r.get("status") == "ok"]
 
 
+def _strategies(rows: list[dict]) -> list[str]:
+    seen = {r["strategy"] for r in rows}
+    return [s for s in STRATEGIES if s in seen] + sorted(seen - set(STRATEGIES))
+
+
+def widest_group(rows: list[dict], vary: str) -> tuple[list[dict], dict]:
+    """The rows equal in every setting but `vary` whose `vary` takes the most distinct values (ties: the most
+    rows, then the first seen), and the settings they hold fixed. ([], {}) when no group has two values."""
+    fixed = [k for k in SETTING if k != vary and not (vary == "hidden_size" and k == "model")]  # a model per width
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(str(r.get(k)) for k in fixed), []).append(r)
+    best = max(groups.values(), key=lambda g: (len({g_r.get(vary) for g_r in g}), len(g)), default=[])
+    if len({r.get(vary) for r in best}) < 2:
+        return [], {}
+    return best, {k: best[0].get(k) for k in fixed}
+
+
+def reference_fleet(rows: list[dict]) -> tuple[list[dict], dict]:
+    """The rows of one fleet (every setting equal but the strategy) that panels of a single fleet show: the one
+    with the most strategies, preferring N = 64 and rank 16 (the defaults), then the latest rows."""
+    fleets: dict[tuple, list[dict]] = {}
+    for r in rows:
+        fleets.setdefault(tuple(str(r.get(k)) for k in SETTING), []).append(r)
+    if not fleets:
+        return [], {}
+    best = max(
+        fleets.values(), key=lambda g: (len({r["strategy"] for r in g}), g[0]["n_tasks"] == 64, g[0]["rank"] == 16)
+    )
+    return best, {k: best[0].get(k) for k in SETTING}
+
+
+def _held(fixed: dict, *keys: str) -> str:
+    names = {"n_tasks": "N", "rank": "r", "hidden_size": "hidden", "model": ""}
+    parts = [f"{names.get(k, k)}{'=' if names.get(k, k) else ''}{fixed[k]}" for k in keys if fixed.get(k) is not None]
+    return ", ".join(parts)
+
+
+def _base_cost(rows: list[dict], field: str) -> dict:
+    """The base model's value of `field` for each fleet (every setting but the strategy)."""
+    return {tuple(str(r.get(k)) for k in SETTING): r.get(field) for r in rows if r["strategy"] == "base"}
+
+
+def _vs_base(row: dict, base: dict, field: str) -> float | None:
+    ref = base.get(tuple(str(row.get(k)) for k in SETTING))
+    return row[field] / ref if ref and row.get(field) is not None else None
+
+
+def _line_panel(ax, rows: list[dict], x: str, y, log_x: int = 0) -> None:
+    for s in _strategies(rows):
+        pts = sorted((r[x], y(r)) for r in rows if r["strategy"] == s and y(r) is not None)
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s)
+    if log_x:
+        log_scale(ax, "x", log_x)
+
+
 def rate_at_slo_figure(rows: list[dict]) -> str:
-    """Requests per second at the SLO, one line per strategy, against N (log scale). "" without rows."""
-    rows = serve_rows(rows)
-    if not rows:
+    """Requests per second at the SLO relative to the base model on the same fleet, one line per strategy,
+    against N (log scale). "" when no group of rows spans two values of N."""
+    group, fixed = widest_group(serve_rows(rows), "n_tasks")
+    if not group:
         return ""
     plt, _ = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    for s in [s for s in STRATEGIES if any(r["strategy"] == s for r in rows)]:
-        pts = sorted((r["n_tasks"], r["rate_at_slo_rps"]) for r in rows if r["strategy"] == s)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s)
-    ax.set_xscale("log", base=2)
+    _line_panel(ax, group, "n_tasks", lambda r: r.get("rate_vs_base"), log_x=2)
+    ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("tasks (adapters) N")
-    ax.set_ylabel("requests/s at the SLO")
-    ax.set_title(f"highest rate with p99 latency <= {rows[0]['slo_ms']:.0f} ms")
+    ax.set_ylabel("rate at the SLO / base model's")
+    ax.set_title(_held(fixed, "model", "rank", "popularity"), fontsize=9)
     ax.legend(fontsize=7, ncol=2)
     return to_svg(fig)
 
 
+def scaling_figure(rows: list[dict]) -> str:
+    """How each cost grows: ms per request against batch size; a full batch's time relative to the base model
+    against rank and against hidden size; resident adapter memory against N. A panel without two values of
+    its setting is left out; "" without any."""
+    ok = serve_rows(rows)
+    full = _base_cost(ok, "batch_ms_full")
+    panels = []
+    same, fixed = reference_fleet(ok)
+    if any(len(r.get("service_ms") or {}) > 1 for r in same):
+        panels.append(("batch", same, fixed))
+    for vary in ("rank", "hidden_size", "n_tasks"):
+        group, fixed = widest_group(ok, vary)
+        if group:
+            panels.append((vary, group, fixed))
+    if not panels:
+        return ""
+    plt, _ = _plt()
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels) + 0.6, 4.0), squeeze=False)
+    for ax, (what, group, fixed) in zip(axes[0], panels):
+        if what == "batch":
+            for s in _strategies(group):
+                r = next(r for r in group if r["strategy"] == s)
+                pts = sorted(
+                    (b, ms / b) for b, ms in _full_distinct(r.get("service_ms") or {}, r["n_tasks"], r["mixed"])
+                )
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s)
+            log_scale(ax, "x", 2)
+            log_scale(ax, "y")
+            ax.set(xlabel="batch size", ylabel="ms per request (service)")
+            ax.set_title(_held(fixed, "model", "rank", "n_tasks"), fontsize=8)
+        elif what == "n_tasks":
+            mib = lambda r: r["adapter_bytes_resident"] / 2**20 if r.get("adapter_bytes_resident") else None  # noqa: E731
+            _line_panel(ax, group, "n_tasks", mib, 2)
+            log_scale(ax, "y", 2)
+            ax.set(xlabel="tasks (adapters) N", ylabel="resident adapter MiB")
+            ax.set_title(_held(fixed, "model", "rank"), fontsize=8)
+        else:
+            _line_panel(ax, group, what, lambda r: _vs_base(r, full, "batch_ms_full"), 2 if what == "rank" else 0)
+            ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
+            ax.set(xlabel="LoRA rank" if what == "rank" else "hidden size", ylabel="full batch / base model's")
+            held = ("model", "n_tasks") if what == "rank" else ("rank", "n_tasks", "layers")
+            ax.set_title(_held(fixed, *held), fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, ncol=min(4, len(labels)), loc="lower center", frameon=False)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return to_svg(fig)
+
+
+def _full_distinct(service_ms: dict, n: int, mixed: bool) -> list[tuple[int, float]]:
+    """(batch size, ms) at as many distinct adapters as the batch can hold (one for a one-at-a-time strategy)."""
+    by_size: dict[int, tuple[int, float]] = {}
+    for key, ms in service_ms.items():
+        b, d = (int(x) for x in key.split(","))
+        want = min(b, n) if mixed else 1
+        if abs(d - want) < abs(by_size.get(b, (10**9, 0))[0] - want):
+            by_size[b] = (d, ms)
+    return [(b, ms) for b, (_, ms) in by_size.items()]
+
+
 def latency_curve_figure(rows: list[dict]) -> str:
-    """Simulated p99 latency against offered rate (the rows' `curve`), one line per strategy."""
-    rows = [r for r in serve_rows(rows) if r.get("curve")]
+    """Simulated p99 latency against offered rate (the rows' `curve`) on one fleet, one line per strategy."""
+    rows, fixed = reference_fleet([r for r in serve_rows(rows) if r.get("curve")])
     if not rows:
         return ""
     plt, _ = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for r in rows:
         pts = sorted((c["rate_rps"], c["p99_ms"]) for c in r["curve"])
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", label=f"{r['strategy']} N={r['n_tasks']}")
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", label=r["strategy"])
     ax.axhline(rows[0]["slo_ms"], color="grey", linestyle="--", linewidth=1)
-    ax.set_yscale("log")
+    ax.set_title(f"{_held(fixed, 'model', 'rank', 'n_tasks')}; dashed: the SLO", fontsize=9)
+    log_scale(ax, "y")
     ax.set_xlabel("offered rate (requests/s)")
     ax.set_ylabel("p99 latency (ms)")
     ax.legend(fontsize=7, ncol=2)
@@ -53,21 +179,24 @@ def serving_section(rows: list[dict]) -> dict | None:
     if not ok:
         return None
     figs = [
-        ("Highest request rate that meets the SLO, per strategy", rate_at_slo_figure(ok)),
+        ("Highest request rate that meets the SLO, relative to the base model, against N", rate_at_slo_figure(ok)),
+        ("How each cost grows: batch size, rank, hidden size, number of tasks", scaling_figure(ok)),
         ("Simulated p99 latency against the offered rate", latency_curve_figure(ok)),
     ]
+    order = {s: i for i, s in enumerate(STRATEGIES)}
     table = [
         {
             "strategy": r["strategy"],
             "n_tasks": r["n_tasks"],
-            "model": r.get("model", "-"),
+            "rank": r.get("rank"),
+            "model": r.get("model", "-") + (f" ({r['layers']} layers)" if r.get("layers") else ""),
             "rate": r.get("rate_at_slo_rps"),
             "vs_base": r.get("rate_vs_base"),
             "vs_merge_swap": r.get("rate_vs_merge_swap"),
             "slo_ms": r.get("slo_ms"),
         }
         for r in sorted(
-            ok, key=lambda r: (r["n_tasks"], STRATEGIES.index(r["strategy"]) if r["strategy"] in STRATEGIES else 99)
+            ok, key=lambda r: (str(r.get("model")), r.get("rank") or 0, r["n_tasks"], order.get(r["strategy"], 99))
         )
     ]
     return {"figures": [(c, svg) for c, svg in figs if svg], "rows": table}

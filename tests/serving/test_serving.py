@@ -206,28 +206,6 @@ def test_bad_serve_input_is_one_line(argv, message, capsys):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_serving_figures():
-    from bench.render.serving import latency_curve_figure, rate_at_slo_figure
-
-    rows = [
-        {
-            "kind": "serve",
-            "status": "ok",
-            "strategy": s,
-            "n_tasks": n,
-            "rate_at_slo_rps": rate * n**-0.1,
-            "slo_ms": 100.0,
-            "curve": [{"rate_rps": 1.0, "p99_ms": 20.0}, {"rate_rps": 2.0, "p99_ms": 300.0}],
-        }
-        for s, rate in (("base", 10.0), ("gathered_lora", 9.0))
-        for n in (16, 64)
-    ]
-    svg = rate_at_slo_figure(rows)
-    assert svg.startswith("<svg") and "gathered_lora" in svg and "100 ms" in svg
-    assert latency_curve_figure(rows).startswith("<svg")
-    assert rate_at_slo_figure([{"kind": "switch"}]) == "" and latency_curve_figure([]) == ""
-
-
 def test_switch_sweep_takes_a_shape(tiny_shape, tmp_path):
     out = tmp_path / "switch.jsonl"
     argv = ["switch", "--model", tiny_shape, "--layers", "2", "--tasks-n", "2", "--batch-sizes", "2"]
