@@ -23,7 +23,7 @@ def main() -> None:
     from bench.serving.profile import ProfileConfig, profile
     from bench.serving.run import ATTENTION
     from bench.switching import fleet as fleets
-    from bench.switching.strategies import SERVERS
+    from bench.switching.strategies import SERVERS, forms_for
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--shape", default="llama-3.2-1b")
@@ -39,12 +39,15 @@ def main() -> None:
     quiet_libraries()
     device = torch.device(resolve_device(args.device))
     base, spec = fleets.load_backbone(f"shape:{args.shape}", args.layers, args.dtype, device)
-    fleet = fleets.build(base, args.tasks_n, device, rank=args.rank, target_modules=list(ATTENTION))
     names = ("base", "gathered_lora", "peft_mixed_batch", "mixed_prompt_batch", "merge_swap")
+    fleet = fleets.build(
+        base, args.tasks_n, device, rank=args.rank, target_modules=list(ATTENTION), forms=forms_for(names)
+    )
     servers = {s: SERVERS[s](fleet) for s in names}
     vocab = base.get_input_embeddings().weight.shape[0]
     batches = sorted({int(b) for b in args.batch.split(",")})
-    inputs = torch.randint(1000, vocab, (max(batches), args.tokens), generator=torch.Generator().manual_seed(0))
+    low = 1000 if vocab > 2000 else min(5, vocab - 1)  # past the special tokens of a real vocabulary
+    inputs = torch.randint(low, vocab, (max(batches), args.tokens), generator=torch.Generator().manual_seed(0))
     distinct = {b: min(b, args.tasks_n) for b in batches}
     cfg = ProfileConfig(
         batch_sizes=(1, *batches),

@@ -3,12 +3,15 @@ random weights, so speed can be measured at real model shapes without downloadin
 
     --model shape:llama-3.2-1b  (and, where a command takes it, model.layers=N to keep N layers)
 
-Rows of these models say `weights: random`; they measure time and memory, never accuracy.
+Rows of these models say `weights: random`; they measure time and memory, never accuracy. More shapes
+(an architecture of one's own) can sit in a folder named by ADAPTER_BENCH_SHAPES, one <name>.json each
+({"description": ..., "config": {...}}), found before the built-in ones.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 
@@ -19,16 +22,34 @@ PREFIX = "shape:"
 DTYPES = ("fp32", "bf16", "fp16")
 
 
+ENV = "ADAPTER_BENCH_SHAPES"  # a folder of more shapes, searched first
+
+
+def _dirs() -> list[Path]:
+    extra = os.environ.get(ENV)
+    return ([Path(extra)] if extra else []) + [SHAPES_DIR]
+
+
 def names() -> list[str]:
-    return sorted(p.stem for p in SHAPES_DIR.glob("*.json"))
+    return sorted({p.stem for d in _dirs() for p in d.glob("*.json")})
+
+
+def _read(name: str) -> dict:
+    for folder in _dirs():
+        if (folder / f"{name}.json").is_file():
+            return _load(str(folder / f"{name}.json"))
+    raise BenchError(f"unknown shape {name!r}; valid shapes: {choices(names())} (as --model shape:<name>)")
 
 
 @cache
-def _read(name: str) -> dict:
-    path = SHAPES_DIR / f"{name}.json"
-    if not path.is_file():
-        raise BenchError(f"unknown shape {name!r}; valid shapes: {choices(names())} (as --model shape:<name>)")
-    return json.loads(path.read_text())
+def _load(path: str) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data.get("config"), dict) or "num_hidden_layers" not in data["config"]:
+            raise ValueError("no config with num_hidden_layers")
+    except (OSError, ValueError, AttributeError) as e:
+        raise BenchError(f"shape file {path}: not a shape ({{'description': ..., 'config': {{...}}}}): {e}") from None
+    return {"description": "", **data}
 
 
 def description(name: str) -> str:

@@ -112,7 +112,7 @@ def build(
         selection = gathered_lora.install(gathered, weights)
     prefix = "base_model.model."
     states = [
-        {f"{prefix}{name}.lora_{ab}.weight": t.clone() for name, (a, b) in ad.items() for ab, t in (("A", a), ("B", b))}
+        {f"{prefix}{name}.lora_{ab}.weight": t for name, (a, b) in ad.items() for ab, t in (("A", a), ("B", b))}
         for ad in adapters
     ]
     adapter_bytes = sum(t.numel() * t.element_size() for t in states[0].values())
