@@ -63,10 +63,20 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class ModelOptions:
+    """The model a suite (or `bench serve`) runs on. `model: NAME` in YAML (or `--set model=NAME`) sets the name
+    alone. `layers` and `dtype` apply to shape-only models (shape:<name>, random weights) only."""
+
+    name: str = "minilm"
+    layers: int = 0  # shape-only models: keep the first N layers (0: all)
+    dtype: str = "fp32"  # shape-only models: the weights' dtype, fp32, bf16 or fp16
+
+
+@dataclass(frozen=True)
 class SuiteConfig:
     name: str = "custom"
     description: str = ""
-    model: str = "minilm"
+    model: ModelOptions = field(default_factory=ModelOptions)
     tasks: tuple[str, ...] = ("rotten_tomatoes",)
     methods: tuple[str, ...] = ("lora", "prompt_tuning", "head_only", "full")
     seeds: tuple[int, ...] = (0,)
@@ -94,6 +104,10 @@ class SuiteConfig:
     # alpha: 128, lr: 1e-3}); one run per point (x tasks x seeds), not crossed with lr_sweep's rates, selected
     # together with them. Set as sweep.<method>='[{r: 64, alpha: 128}]' (YAML)
     sweep: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if isinstance(self.model, str):  # SuiteConfig(model="minilm"), as `model: minilm` in YAML
+            object.__setattr__(self, "model", ModelOptions(self.model))
 
 
 NESTED_MAPS = ("params", "task_budget", "variants")  # name -> {key: value} fields, set as NAME.<name>.<key>=value
@@ -201,6 +215,8 @@ def update_dataclass(obj, updates: dict, prefix: str):
             raise BenchError(f"unknown key {key!r}; valid keys: {choices(prefix + f for f in fields)}")
         current = getattr(obj, name)
         if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict) and "name" in {f.name for f in dataclasses.fields(current)}:
+                value = {"name": value}  # `model: minilm` is short for `model: {name: minilm}`
             changes[name] = update_dataclass(current, value, f"{key}.")
         elif name in NESTED_MAPS:
             if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):

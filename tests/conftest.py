@@ -7,6 +7,7 @@ kB in size, saved to a temporary folder so the real loading path (`from_pretrain
 from __future__ import annotations
 
 import csv
+import json
 import random
 from pathlib import Path
 
@@ -150,6 +151,22 @@ split: {{seed: 7, train: 0.6, validation: 0.1, test: 0.3}}
 @pytest.fixture()
 def tiny_task(tmp_path) -> Path:
     return write_tiny_task(tmp_path / "tasks")
+
+
+@pytest.fixture()
+def tiny_shape(tmp_path, monkeypatch):
+    """A shape-only model named `tiny` (Llama layout, hidden 32, 3 layers, vocabulary 64) beside the real ones,
+    from a folder named by ADAPTER_BENCH_SHAPES (as a user adds a shape; child processes see it too)."""
+    from bench.catalog import shapes
+
+    folder = tmp_path / "shapes"
+    folder.mkdir()
+    real = json.loads((shapes.SHAPES_DIR / "llama-3.2-1b.json").read_text())
+    small = {"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2}
+    real["config"].update(small, head_dim=8, vocab_size=64, num_hidden_layers=3, bos_token_id=1, eos_token_id=2)
+    (folder / "tiny.json").write_text(json.dumps({"description": "tiny Llama", "config": real["config"]}))
+    monkeypatch.setenv(shapes.ENV, str(folder))
+    yield "shape:tiny"
 
 
 @pytest.fixture(autouse=True)

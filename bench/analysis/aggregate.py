@@ -3,6 +3,9 @@
 One seed: the row's bootstrap 95 % CI. Several seeds: the envelope of their intervals (lowest low,
 highest high), which covers both the test-set and the seed noise. A learning-rate sweep contributes
 only its selected rate's rows (bench/selection.py), so rates are never averaged together.
+
+Runs on random weights (shape-only models) have no accuracy: they are left out of those records and get their
+own, per model, layers and dtype (speed_records).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from bench.analysis.selection import main_rows
+from bench.analysis.selection import main_rows, speed_only
 from bench.analysis.settings import setting_labels
 from bench.rows.schema import metrics
 
@@ -69,6 +72,39 @@ def group(rows: list[dict]) -> dict[tuple[str, str], dict]:
         rec["accuracy_ci_low"] = min(lows) if lows else None
         rec["accuracy_ci_high"] = max(highs) if highs else None
         out[key] = rec
+    return out
+
+
+# the columns of the speed tables of runs on random weights (terminal and report), in order
+SPEED_METRICS = (
+    "trainable_params",
+    "adapter_bytes",
+    "train_tokens_per_s",
+    "train_step_ms_p50",
+    "infer_tokens_per_s",
+    "infer_tokens_per_s_batch",
+    "infer_latency_ms_p50",
+    "peak_mem_bytes",
+)
+
+
+def speed_records(rows: list[dict]) -> list[dict]:
+    """One record per (model, layers, dtype, task, method label) of the runs on random weights, in order of first
+    appearance: {"model", "layers", "dtype", "task", "method", "label", "n", "n_ok", "statuses"} and the mean over
+    ok runs of every declared metric but the accuracy ones (which such runs lack)."""
+    runs = [r for r in run_rows(rows) if speed_only(r)]
+    keys = ("model", "layers", "dtype", "task")
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r, label in zip(runs, setting_labels(runs, group=(*keys, "method"))):
+        groups[(*(r.get(k) for k in keys), label)].append(r)
+    out = []
+    for (model, layers, dtype, task, label), rs in groups.items():
+        ok = [r for r in rs if r.get("status") == "ok"]
+        rec = {"model": model, "layers": layers, "dtype": dtype, "task": task, "method": rs[0].get("method")}
+        rec.update(label=label, n=len(rs), n_ok=len(ok), statuses=sorted({r.get("status") for r in rs}))
+        for m in metrics(lambda m: m.category != "accuracy"):
+            rec[m.name] = mean(r.get(m.name) for r in ok)
+        out.append(rec)
     return out
 
 

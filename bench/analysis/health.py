@@ -9,14 +9,15 @@ and the report name it beside the failures. The class counts behind the second c
 since they were added; an older classification row still shows one class answered for every example in its
 accuracy and macro-F1 (then macro-F1 is exactly 2a / (1 + a) / k for accuracy a over k classes).
 
-A flagged run supports no verdict: the claims and the choice under a budget read `healthy(rows)`.
+A flagged run supports no verdict: the claims and the choice under a budget read `healthy(rows)`, which also
+leaves out runs on random weights (shape-only models: speed only, no accuracy; never flagged either).
 """
 
 from __future__ import annotations
 
 import math
 
-from bench.analysis.selection import main_rows
+from bench.analysis.selection import main_rows, speed_only
 
 ROSE = 1.1  # the last tenth of the steps averages this many times the first tenth's loss, or more
 MIN_STEPS = 20  # fewer steps: too few to tell a trend from noise
@@ -83,8 +84,8 @@ def _setting(row: dict) -> str:
 
 def run_warning(row: dict) -> str | None:
     """The warnings on one ok run row, joined ("" or None: nothing to say, or not an ok run)."""
-    if row.get("kind", "run") != "run" or row.get("status") != "ok":
-        return None
+    if row.get("kind", "run") != "run" or row.get("status") != "ok" or speed_only(row):
+        return None  # random weights trained on random labels: nothing to read into the loss
     return "; ".join(filter(None, [loss_warning(row.get("loss_curve") or []), prediction_warning(row)])) or None
 
 

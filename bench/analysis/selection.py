@@ -14,6 +14,9 @@ validation accuracy are not candidates: the test set never picks a setting.
 The main numbers (aggregate.group and everything built on it, the terminal summary, the claims) use only
 the selected setting's rows; the other settings stay in the store and in the report's sweep table. Groups
 without sweep rows are untouched.
+
+Runs on random weights (a shape-only model, `weights: random`) are speed only: they have no accuracy, so they
+are neither sweep points nor main rows; their speed has a table of its own (aggregate.speed_records).
 """
 
 from __future__ import annotations
@@ -56,6 +59,11 @@ def _is_run(row: dict) -> bool:
     return row.get("kind", "run") == "run"
 
 
+def speed_only(row: dict) -> bool:
+    """A run on random weights (a shape-only model): its speed and memory count, it has no accuracy."""
+    return _is_run(row) and row.get("weights") == "random"
+
+
 def group_key(row: dict) -> tuple:
     return row.get("task"), row.get("model"), row.get("method")
 
@@ -90,7 +98,7 @@ def _order(setting: tuple) -> tuple:
 
 def swept_groups(rows: list[dict]) -> set[tuple]:
     """(task, model, method) of every group with at least one sweep row."""
-    return {group_key(r) for r in rows if _is_run(r) and (r.get("lr_sweep") or r.get("sweep"))}
+    return {group_key(r) for r in rows if _is_run(r) and not speed_only(r) and (r.get("lr_sweep") or r.get("sweep"))}
 
 
 def swept_names(rows: list[dict]) -> tuple[str, ...]:
@@ -138,7 +146,7 @@ def _by_setting(rows: list[dict]) -> dict[tuple, tuple[tuple[str, ...], dict[tup
     swept = swept_groups(rows)
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        if _is_run(r) and group_key(r) in swept:
+        if _is_run(r) and not speed_only(r) and group_key(r) in swept:
             groups.setdefault(group_key(r), []).append(r)
     out = {}
     for g, rs in groups.items():
@@ -211,8 +219,11 @@ def selected_lrs(rows: list[dict]) -> dict[tuple, float | None]:
 
 
 def main_rows(rows: list[dict]) -> list[dict]:
-    """The rows the main numbers use: everything, except the rows of a swept group at a setting not selected
-    (all of a swept group's rows when none of them finished ok, so its failures still show)."""
+    """The rows the main numbers use: everything, except runs on random weights (speed only) and the rows of a
+    swept group at a setting not selected (all of a swept group's rows when none of them finished ok, so its
+    failures still show)."""
+    if any(speed_only(r) for r in rows):
+        rows = [r for r in rows if not speed_only(r)]
     points = _points_with_rows(rows)
     if not points:
         return rows

@@ -23,7 +23,7 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".h5", ".msgpack", ".o
 def needs(suite: str) -> tuple[list[str], list[str]]:
     """(built-in model names, asset packages of its tasks) that a suite reads."""
     cfg = load_suite(suite)
-    spec = models.resolve(cfg.model)
+    spec = models.resolve(cfg.model.name)
     model_names = [spec.name] if spec.name in models.MODELS else []
     packages = sorted({tasks.load_task(t).source.get("asset") for t in cfg.tasks} - {None, ""})
     return model_names, packages

@@ -205,7 +205,7 @@ def _peft_or_unsupported(model, cfg, name: str):
     try:
         peft_model = get_peft_model(model, cfg)
         if cfg.is_prompt_learning:  # some refusals only come at the first forward (e.g. no past key values)
-            probe = torch.ones((1, 2), dtype=torch.long)
+            probe = torch.ones((1, 2), dtype=torch.long, device=next(peft_model.parameters()).device)
             with torch.no_grad():
                 peft_model(input_ids=probe, attention_mask=torch.ones_like(probe))
         return peft_model

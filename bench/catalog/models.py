@@ -113,8 +113,7 @@ def local_path(spec: ModelSpec) -> str:
     """A folder (or hub id) that `from_pretrained` can read, preparing the cache on first use."""
     if spec.shape:
         raise BenchError(
-            f"{spec.name} is a shape-only model (random weights): it serves the speed sweeps "
-            "(switch, serve), not runs that train and score"
+            f"{spec.name} is a shape-only model (random weights): it has no folder of weights or tokenizer files"
         )
     if spec.location:
         return spec.location

@@ -1,7 +1,7 @@
 """Shape-only models: a named architecture's config (bench/catalog/shapes/<name>.json), built with
 random weights, so speed can be measured at real model shapes without downloading any weights.
 
-    --model shape:llama-3.2-1b  (and, where a command takes it, model.layers=N to keep N layers)
+    --model shape:llama-3.2-1b  (and model.layers=N to keep N layers, model.dtype=bf16 for bf16 weights)
 
 Rows of these models say `weights: random`; they measure time and memory, never accuracy. More shapes
 (an architecture of one's own) can sit in a folder named by ADAPTER_BENCH_SHAPES, one <name>.json each
@@ -28,6 +28,11 @@ ENV = "ADAPTER_BENCH_SHAPES"  # a folder of more shapes, searched first
 def _dirs() -> list[Path]:
     extra = os.environ.get(ENV)
     return ([Path(extra)] if extra else []) + [SHAPES_DIR]
+
+
+def is_shape(model: str) -> bool:
+    """The model name is a shape-only model's (shape:<name>)."""
+    return str(model).startswith(PREFIX)
 
 
 def names() -> list[str]:

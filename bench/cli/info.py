@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.catalog import methods, models, tasks
+from bench.catalog import methods, models, shapes, tasks
 from bench.catalog.assets import cache_dir
 from bench.cli import COMMANDS
 from bench.config import list_suites, read_yaml
@@ -48,6 +48,8 @@ def cmd_list(args) -> int:
     print("models:")
     for name, spec in models.MODELS.items():
         print(f"  {name:18} {spec.kind:8} {spec.description}")
+    for name in shapes.names():
+        print(f"  {shapes.PREFIX + name:18} {'causal':8} {shapes.description(name)}; random weights, speed only")
     print("  (or a local model folder, or a Hugging Face id with a network)")
     print("suites:")
     for name, path in list_suites().items():

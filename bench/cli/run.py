@@ -8,12 +8,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.analysis.health import warnings_text
+from bench.analysis.selection import speed_only
 from bench.cli import COMMANDS
 from bench.config import apply_overrides, load_suite
 from bench.errors import BenchError
 from bench.execute.suite import run_suite
 from bench.render.html import report_after_run
-from bench.render.terminal import paired_table, summary_table, sweep_table
+from bench.render.terminal import paired_table, speed_table, summary_table, sweep_table
 from bench.rows.store import read_rows
 from bench.switching.sweep import QUICK, run_sweep
 from bench.switching.table import switch_table
@@ -26,7 +27,11 @@ def add_parser(sub) -> None:
     )
     r.add_argument("--tasks", help="comma-separated task names or task .yaml paths (replaces the suite's)")
     r.add_argument("--methods", help="comma-separated method names or adapter_config.json paths")
-    r.add_argument("--model", help="minilm, smollm2-135m, a local model folder, or a Hugging Face id")
+    r.add_argument(
+        "--model",
+        help="minilm, smollm2-135m, a local model folder, a Hugging Face id, or shape:NAME (random weights, speed "
+        "only; --set model.layers=N, model.dtype=bf16)",
+    )
     r.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
     r.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: auto (cuda when available)")
     r.add_argument(
@@ -151,10 +156,11 @@ def cmd_run(args) -> int:
     if not (args.resume and _has_switch_rows(output)):  # a resumed suite keeps the sweep it already has
         switch_rows = switch_sweep(cfg, output, show_progress=not args.no_progress)
     print()
-    print(summary_table(rows))
+    if not all(speed_only(r) for r in rows):  # runs on random weights have a table of their own
+        print(summary_table(rows))
     failed = sum(r["status"] != "ok" for r in rows)
     print(f"\n{len(rows)} runs, {len(rows) - failed} ok, {failed} not ok")
-    for extra in (sweep_table(rows), paired_table(rows), warnings_text(rows)):
+    for extra in (speed_table(rows), sweep_table(rows), paired_table(rows), warnings_text(rows)):
         if extra:
             print("\n" + extra)
     if switch_rows:
@@ -173,9 +179,10 @@ def switch_sweep(cfg, output: Path, show_progress: bool) -> list[dict]:
     """The suite's switching sweep (`switch: quick`), appended to the same results."""
     if not cfg.switch:
         return []
-    sweep = replace(QUICK, model=cfg.model, device=cfg.device, adapters_from=str(output))
+    m = cfg.model
+    sweep = replace(QUICK, model=m.name, layers=m.layers, dtype=m.dtype, device=cfg.device, adapters_from=str(output))
     print(
-        f"suite {cfg.name}: quick switching sweep on {cfg.model} (about a minute on MiniLM, far longer on a "
+        f"suite {cfg.name}: quick switching sweep on {m.name} (about a minute on MiniLM, far longer on a "
         "larger model); --set switch= skips it",
         flush=True,
     )

@@ -7,6 +7,9 @@ The rule, stated once:
   (defaults written out: `r: 8` given or left implicit is the same run), the seed, the budget and the
   measurement settings. Its config hash is the sha256 of these fields (RUN_FIELDS), read from a planned run
   or from the row it wrote: a row carries every field it was hashed from.
+- A shape-only model (shape:<name>, random weights) is also identified by the layers it kept and its weights'
+  dtype (`layers`, `dtype`: model.layers, model.dtype); no other model's hash has them, so the rows written
+  before these options keep their hashes.
 - Not part of it: the device, the suite's name, where rows and adapters go, isolation and timeouts, the
   task file's path and digest (an edited task must bump its version; --resume checks the digest apart),
   and anything timed or measured. A resumed suite, on another device or under another name, finds its
@@ -33,6 +36,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from bench.catalog import shapes
 from bench.config import Budget
 from bench.rows.schema import SCHEMA_VERSION
 
@@ -60,7 +64,10 @@ RUN_FIELDS = (
     "seed",
     "budget",
     "measure",
+    "layers",  # shape-only models only
+    "dtype",  # shape-only models only
 )
+SHAPE_FIELDS = ("layers", "dtype")  # in a shape-only model's hash and match key, no other model's
 # the fields compare matches rows on, besides the row's kind, schema version and device kind
 RUN_KEY = ("task", "task_version", "model", "method", "method_params", "seed", "budget")
 SWITCH_KEY = ("model", "strategy", "n_tasks", "batch_size", "popularity", "order", "seed")
@@ -114,6 +121,7 @@ def planned_fields(spec: RunSpec, method_params: dict) -> dict:
         "budget": dataclasses.asdict(spec.budget),
         "measure": dataclasses.asdict(spec.measure),
         "deterministic": spec.deterministic,
+        **({"layers": spec.layers, "dtype": spec.dtype} if shapes.is_shape(spec.model) else {}),
     }
 
 
@@ -138,6 +146,8 @@ def config_hash(run: Mapping, every_param: bool = False) -> str:
     for key, default in LATER_RUN_FIELDS.items():  # absent from rows written before the option: its default
         if run.get(key, default) != default:
             payload[key] = run[key]
+    if shapes.is_shape(run["model"]):
+        payload.update({k: run.get(k) for k in SHAPE_FIELDS})
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -174,6 +184,8 @@ def match_key(row: dict) -> tuple:
     fields = KEYS.get(kind, RUN_KEY)
     env = row.get("env") or {}
     identity = {"budget": budget_identity, "method_params": lambda p: params_identity(p or {})}
+    if kind == "run" and shapes.is_shape(row.get("model", "")):
+        fields = (*fields, *SHAPE_FIELDS)
     values = {f: identity[f](row.get(f)) if f in identity else row.get(f) for f in fields}
     return (
         kind,

@@ -1,27 +1,27 @@
 """One run: (task, model, method, seed, budget) -> one result row. Never raises for a run's own
 failure: an exception becomes a `failed` row, out-of-memory an `oom` row, a method the model
-cannot take an `unsupported` row."""
+cannot take an `unsupported` row. A shape-only model's run (random weights, speed only) goes through
+bench/execute/shape_run.py instead of loading, scoring and evaluating."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import random
 import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.catalog import methods, models, tasks
+from bench.catalog import methods, models, shapes, tasks
 from bench.config import Budget, Measure
 from bench.errors import BenchError, Unsupported
+from bench.execute.device import seed_everything
+from bench.execute.shape_run import execute_shape, model_fields
 from bench.measure import environment, evaluate, memory, spectrum
 from bench.measure.data import Encoded, encode_splits
 from bench.measure.generate import answer_text, generate_texts, generation_metrics
-from bench.measure.inference import inference_metrics, saved_bytes, trainable_counts
-from bench.measure.timing import summarize
-from bench.measure.train import predict, train
+from bench.measure.inference import adapter_targets, inference_metrics, saved_bytes, trainable_counts, virtual_tokens
+from bench.measure.train import predict, train, train_metrics
 from bench.rows.fields import stamp
 from bench.rows.store import clean_floats
 
@@ -48,6 +48,10 @@ class RunSpec:
     lr_sweep: tuple[float, ...] = ()  # the learning rates of the sweep this run is one point of (empty: no sweep)
     sweep: tuple[dict, ...] = ()  # the sweep's other points (suite `sweep:`; empty: none)
     deterministic: bool = False  # SuiteConfig.deterministic
+    # a shape-only model (shape:<name>, random weights): the layers it keeps and its weights' dtype (model.layers,
+    # model.dtype); 0 and "" for a pretrained model
+    layers: int = 0
+    dtype: str = ""
 
 
 def base_row(spec: RunSpec) -> dict:
@@ -67,6 +71,7 @@ def base_row(spec: RunSpec) -> dict:
         "measure": dataclasses.asdict(spec.measure),
         "method_params": dict(spec.params),
         "deterministic": spec.deterministic,
+        **model_fields(spec.model, spec.layers, spec.dtype),
         "status": "failed",
         "error": None,
         **({"lr_sweep": list(spec.lr_sweep)} if spec.lr_sweep else {}),  # one point of a learning-rate sweep
@@ -94,7 +99,7 @@ def execute(spec: RunSpec) -> dict:
     row = base_row(spec)
     t0 = time.perf_counter()
     try:
-        row.update(_execute(spec, row))
+        row.update((execute_shape if shapes.is_shape(spec.model) else _execute)(spec, row))
         row["status"] = "ok"
     except Unsupported as e:
         row.update(status="unsupported", error=str(e))
@@ -111,19 +116,6 @@ def execute(spec: RunSpec) -> dict:
         )
     row["wall_s"] = round(time.perf_counter() - t0, 3)
     return clean_floats(row)
-
-
-def _seed_everything(seed: int, deterministic: bool = False) -> None:
-    import numpy as np
-    import torch
-
-    if deterministic:  # before the first cuBLAS call of this process (a run's own child process)
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
-        torch.backends.cudnn.benchmark = False
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def _execute(spec: RunSpec, row: dict) -> dict:
@@ -147,7 +139,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
 
     memory.reset_peak(device)
     row["mem_baseline_bytes"] = memory.current_rss_bytes() if device.type == "cpu" else 0
-    _seed_everything(spec.seed, spec.deterministic)
+    seed_everything(spec.seed, spec.deterministic)
     model_spec = models.resolve(spec.model)
     _causal_only(task, spec, model_spec.kind)  # known before loading for built-in models and local folders
     model, tok, kind = models.load(model_spec, num_labels=max(2, len(task.labels)))
@@ -158,8 +150,8 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     model = method.build(model, params, ctx).to(device)
     targets = _lora_targets(model) if spec.method == "full" else ()
     before = spectrum.target_weights(model, targets) if targets else {}  # claim 2: dW = W_ft - W0 after training
-    virtual = _virtual_tokens(model)
-    row.update(model_kind=kind, virtual_tokens=virtual, **trainable_counts(model), **_adapter_targets(model))
+    virtual = virtual_tokens(model)
+    row.update(model_kind=kind, virtual_tokens=virtual, **trainable_counts(model), **adapter_targets(model))
 
     _causal_only(task, spec, kind)  # a hub id's kind is known once loaded
     sets = encode_splits(splits, tok, task, kind, spec.budget, spec.measure, spec.seed)
@@ -229,26 +221,6 @@ def _execute(spec: RunSpec, row: dict) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             row["adapter_bytes"] = saved_bytes(model, Path(tmp), peft=method.peft)
     return row
-
-
-def train_metrics(stats) -> dict:
-    """Throughput over the timed steps only (warm-up excluded); real and effective tokens (pure)."""
-
-    timed_s = sum(stats.step_ms) / 1000
-    step = summarize(stats.step_ms)
-    return dict(
-        train_steps=stats.steps,
-        train_wall_s=round(stats.wall_s, 3),
-        train_tokens=stats.real_tokens,
-        loss_first=stats.losses[0] if stats.losses else None,
-        loss_last=stats.losses[-1] if stats.losses else None,
-        loss_curve=[round(x, 5) for x in stats.losses],
-        train_tokens_per_s=stats.timed_real_tokens / timed_s if timed_s else None,
-        train_tokens_per_s_effective=stats.timed_effective_tokens / timed_s if timed_s else None,
-        train_step_ms_p50=step["p50"],
-        train_step_ms_iqr=step["iqr"],
-        train_step_ms_samples=stats.step_ms,
-    )
 
 
 def _score(model, split: Encoded, num_labels: int, spec: RunSpec, fwd: dict) -> dict:
@@ -326,11 +298,6 @@ def _lora_targets(model) -> tuple[str, ...]:
     return tuple(MAPPING.get(getattr(model.config, "model_type", ""), ()))
 
 
-def _adapter_targets(model) -> dict:
-    targets = getattr(getattr(model, "peft_config", {}).get("default"), "target_modules", None)
-    return {"adapter_targets": sorted(targets)} if targets else {}
-
-
 def _causal_only(task, spec: RunSpec, kind: str) -> None:
     """Generation tasks and chat-template prompts need a causal LM: on an encoder the run is `unsupported`."""
     if kind != "encoder":
@@ -350,11 +317,3 @@ def _label_token_ids(tok, task, chat: bool = False) -> list[int]:
     if len(set(ids)) != len(ids):
         raise BenchError(f"task {task.name}: label words {list(words)} share a first token")
     return ids
-
-
-def _virtual_tokens(model) -> int:
-    """Tokens a prompt-learning adapter prepends to every sequence (0 for everything else)."""
-    cfg = getattr(model, "peft_config", {}).get("default")
-    if cfg is None or not getattr(cfg, "is_prompt_learning", False):
-        return 0
-    return int(cfg.num_virtual_tokens)

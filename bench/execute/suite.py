@@ -9,13 +9,14 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from bench.catalog import methods, models, tasks
+from bench.catalog import methods, models, shapes, tasks
 from bench.config import SuiteConfig, learning_rates, update_dataclass
 from bench.errors import BenchError
 from bench.execute import executors
 from bench.execute.device import resolve_device
 from bench.execute.identity import finished, ok_runs, planned_fields, run_hashes
 from bench.execute.run import RunSpec
+from bench.execute.shape_run import model_options, speed_overrides, train_count
 from bench.rows.store import append_rows, check_writable, drop_truncated_tail, locked, read_rows
 
 
@@ -50,9 +51,13 @@ def plan(
     budgets = {t: update_dataclass(cfg.budget, cfg.task_budget.get(t, {}), f"task_budget.{t}.") for t in cfg.tasks}
     loaded = {name: tasks.load_task(name, tasks_dirs) for name in cfg.tasks}
     settings = {name: _method_settings(name, cfg) for name in cfg.methods}  # name -> (base method, overrides)
+    layers, dtype = model_options(cfg.model)  # a shape-only model's (checked); (0, "") for a pretrained one
+    if shapes.is_shape(cfg.model.name):  # random weights: speed only (bench/execute/shape_run.py)
+        settings = {m: (base, speed_overrides(base, o, m)) for m, (base, o) in settings.items()}
+        for t in cfg.tasks:
+            train_count(loaded[t], budgets[t])
     prefix = {name: f"variants.{name}." if name in cfg.variants else "" for name in cfg.methods}
     lr_sweeps, runs, points = _method_runs(cfg, settings, prefix)
-    models.resolve(cfg.model)
     for b in budgets.values():
         if b.batch_size < 1 or b.max_length < 2 or b.epochs < 1 or b.max_steps < 0:
             raise BenchError("budget: batch_size >= 1, max_length >= 2, epochs >= 1 and max_steps >= 0 are required")
@@ -79,7 +84,9 @@ def plan(
                         suite=cfg.name,
                         task=loaded[t].name,
                         task_path=loaded[t].path,
-                        model=cfg.model,
+                        model=cfg.model.name,
+                        layers=layers,
+                        dtype=dtype,
                         method=m,
                         base_method=settings[m][0],
                         seed=seed,
@@ -182,13 +189,13 @@ def _resolved_params(method: str, overrides: dict, key_prefix: str = "") -> dict
 
 def prepare(specs: list[RunSpec]) -> None:
     """Fetch and cache assets once in the parent, so children only read the cache (and a bad
-    checksum stops the suite before any run)."""
-    for name in sorted({s.model for s in specs}):
+    checksum stops the suite before any run). Shape-only models' runs need neither weights nor examples."""
+    for name in sorted({s.model for s in specs if not shapes.is_shape(s.model)}):
         spec = models.resolve(name)
         if not spec.location and not models.is_cached(spec):
             print(f"preparing model {name}: fetching and caching it once", flush=True)
         models.local_path(spec)
-    for name in sorted({s.task for s in specs}):
+    for name in sorted({s.task for s in specs if not shapes.is_shape(s.model)}):  # a shape's runs read no examples
         spec = next(s for s in specs if s.task == name)
         tasks.load_examples(tasks.load_task(spec.task_path))
 

@@ -1,4 +1,5 @@
-"""What a trained model costs: trainable parameters, bytes on disk, inference latency and throughput."""
+"""What a trained model costs: trainable parameters (and what its adapter adds), bytes on disk, inference latency
+and throughput."""
 
 from __future__ import annotations
 
@@ -24,6 +25,20 @@ def trainable_counts(model) -> dict:
         "total_params": int(total),
         "trainable_pct": 100.0 * trainable / total if total else 0.0,
     }
+
+
+def virtual_tokens(model) -> int:
+    """Tokens a prompt-learning adapter prepends to every sequence (0 for everything else)."""
+    cfg = getattr(model, "peft_config", {}).get("default")
+    if cfg is None or not getattr(cfg, "is_prompt_learning", False):
+        return 0
+    return int(cfg.num_virtual_tokens)
+
+
+def adapter_targets(model) -> dict:
+    """{"adapter_targets": the modules a PEFT adapter wraps, sorted}, or {} for a model without one."""
+    targets = getattr(getattr(model, "peft_config", {}).get("default"), "target_modules", None)
+    return {"adapter_targets": sorted(targets)} if targets else {}
 
 
 def saved_bytes(model, folder: Path, peft: bool) -> int:

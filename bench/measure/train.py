@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from bench.config import Budget
 from bench.measure.data import to_device
-from bench.measure.timing import Timer
+from bench.measure.timing import Timer, summarize
 
 
 @dataclass
@@ -141,6 +141,26 @@ def train(
     stats.wall_s = time.perf_counter() - t0
     stats.step_ms = timer.samples_ms
     return stats
+
+
+def train_metrics(stats) -> dict:
+    """Throughput over the timed steps only (warm-up excluded); real and effective tokens (pure)."""
+
+    timed_s = sum(stats.step_ms) / 1000
+    step = summarize(stats.step_ms)
+    return dict(
+        train_steps=stats.steps,
+        train_wall_s=round(stats.wall_s, 3),
+        train_tokens=stats.real_tokens,
+        loss_first=stats.losses[0] if stats.losses else None,
+        loss_last=stats.losses[-1] if stats.losses else None,
+        loss_curve=[round(x, 5) for x in stats.losses],
+        train_tokens_per_s=stats.timed_real_tokens / timed_s if timed_s else None,
+        train_tokens_per_s_effective=stats.timed_effective_tokens / timed_s if timed_s else None,
+        train_step_ms_p50=step["p50"],
+        train_step_ms_iqr=step["iqr"],
+        train_step_ms_samples=stats.step_ms,
+    )
 
 
 @torch.inference_mode()

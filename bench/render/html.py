@@ -102,6 +102,8 @@ def headline(rows: list[dict], decided: list[dict] | None = None) -> list[str]:
     accurate healthy method and its margin over the next, then the best choice that trains fewer parameters.
     A method that trains nothing is said to have no adapter wherever it is named."""
     if not agg.by_task(rows):
+        if any(r["n_ok"] for r in agg.speed_records(rows)):
+            return ["Only runs on random weights (shape-only models) finished ok: no accuracy, see their speed below."]
         return ["No run finished ok: see the failed runs below."]
     decided = decide(rows) if decided is None else decided
     if not decided:
@@ -249,6 +251,7 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "sweep": sections.sweep_section(rows),
         "paired": sections.paired_section(rows, pair),
         "generation": sections.generation_section(rows),
+        "speed": sections.speed_section(rows),
         "pareto": pareto,
         "switching": switching_section(rows),
         "serving": serving_section(rows),

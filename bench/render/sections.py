@@ -1,6 +1,7 @@
 """Report sections built from rows or their analyses (pure): the choice under a budget as a table per
 task, the learning-rate sweep, the paired comparison of two methods, generation tasks' quality and serving
-clocks, and the claims (measured ones as cards, the rest in one line naming what would measure them)."""
+clocks, the speed of runs on random weights (shape-only models), and the claims (measured ones as cards, the
+rest in one line naming what would measure them)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from bench.analysis.claims import NEEDS, NOT_MEASURED, assess, left_out_note
 from bench.analysis.decide import COSTS, NONE_TEXT, Choice
 from bench.analysis.paired import fmt_gap, fmt_p, paired
 from bench.analysis.selection import sweep_points
-from bench.rows.schema import metrics
+from bench.rows.schema import metric, metrics
 
 ARROW = {"higher": "↑", "lower": "↓"}
 
@@ -85,6 +86,42 @@ def generation_section(rows: list[dict]) -> dict | None:
         "new_tokens": first.get("gen_new_tokens"),
         "batch_size": first.get("gen_batch_size"),
     }
+
+
+def column_header(m) -> str:
+    """A metric's column header: its report header, else its name in words."""
+    return m.header if m.header != m.name else m.name.replace("_", " ")
+
+
+def shape_model(rec: dict) -> str:
+    """'shape:llama-3.2-1b, 2 layers, bf16': a shape-only model as a speed record's runs ran it."""
+    return f"{rec['model']}, {rec['layers']} layer{'' if rec['layers'] == 1 else 's'}, {rec['dtype']}"
+
+
+def speed_section(rows: list[dict]) -> dict | None:
+    """Runs on random weights (shape-only models): per model (layers, dtype), task and method, the means over
+    seeds of their speed, size and memory; generation runs show their decoding rates in the inference
+    columns. No accuracy: such runs have none. None when there are no such runs."""
+    recs = agg.speed_records(rows)
+    if not recs:
+        return None
+    columns = [metric(name) for name in agg.SPEED_METRICS]
+    out = []
+    for rec in recs:
+        cells = []
+        for m in columns:
+            v = rec[m.name] if rec[m.name] is not None or not m.stand_in else rec.get(m.stand_in)
+            v = v if rec["n_ok"] else None
+            text = m.text(v)
+            if m.name == "trainable_params" and v is not None and rec.get("trainable_pct") is not None:
+                text = f"{text} ({rec['trainable_pct']:.3g} %)"
+            cells.append({"metric": m.name, "value": v, "text": text})
+        status = "ok" if rec["n_ok"] == rec["n"] else ", ".join(rec["statuses"])
+        out.append(
+            {"model": shape_model(rec), "task": rec["task"], "method": rec["label"], "status": status, "n": rec["n"]}
+        )
+        out[-1]["cells"] = cells
+    return {"columns": [{"header": column_header(m), "arrow": ARROW[m.direction]} for m in columns], "rows": out}
 
 
 def _margin_text(c: Choice) -> str:

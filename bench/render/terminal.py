@@ -7,9 +7,11 @@ from collections import defaultdict
 
 import numpy as np
 
+from bench.analysis.aggregate import SPEED_METRICS, speed_records
 from bench.analysis.paired import fmt_gap, fmt_p, paired
 from bench.analysis.selection import main_rows, sweep_points
-from bench.rows.schema import metrics
+from bench.render.sections import column_header, shape_model
+from bench.rows.schema import metric, metrics
 
 
 def _mean(values):
@@ -18,7 +20,9 @@ def _mean(values):
 
 
 def _accuracy(ok: list[dict]) -> str:
-    acc = _mean(r["accuracy"] for r in ok)
+    acc = _mean(r.get("accuracy") for r in ok)
+    if acc is None:
+        return "-"
     if len(ok) == 1:
         return f"{acc:.3f} [{ok[0]['accuracy_ci_low']:.3f}, {ok[0]['accuracy_ci_high']:.3f}]"
     accs = [r["accuracy"] for r in ok]
@@ -74,6 +78,24 @@ def _columns(lines: list[list], left: int) -> str:
         if j == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+def speed_table(rows: list[dict]) -> str:
+    """Runs on random weights (shape-only models): one line per model setting, task and method, means over
+    seeds of their speed, size and memory ("" when there are none). They have no accuracy."""
+    recs = speed_records(rows)
+    if not recs:
+        return ""
+    columns = [metric(name) for name in SPEED_METRICS]
+    lines = [["model", "task", "method", "status"] + [m.terminal or column_header(m) for m in columns]]
+    for rec in recs:
+        status = "ok" if rec["n_ok"] == rec["n"] else ",".join(rec["statuses"])
+        cells = []
+        for m in columns:
+            v = rec[m.name] if rec[m.name] is not None or not m.stand_in else rec.get(m.stand_in)
+            cells.append(m.text(v, terminal=True) if rec["n_ok"] else "-")
+        lines.append([shape_model(rec), rec["task"], rec["label"], status, *cells])
+    return "speed at model shapes (random weights: no accuracy)\n" + _columns(lines, 4)
 
 
 def sweep_table(rows: list[dict]) -> str:

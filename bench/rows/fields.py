@@ -89,13 +89,16 @@ def stamp(kind: str, device_kind: str = "cpu") -> dict:
 RUN_FIELDS: dict[str, Field] = {
     **PROVENANCE,
     **_table("""
-config_hash     str        yes  sha256 of what decides the result (task and version, model, method and parameters, seed, budget, measurement settings, schema version): --resume matches on it
+config_hash     str        yes  sha256 of what decides the result (task and version, model, a shape-only model's layers and dtype, method and parameters, seed, budget, measurement settings, schema version): --resume matches on it
 suite           str        yes  the suite's name
 task            str        yes  the task's name
 task_version    int        yes  the task file's `version`
 task_digest     str        yes  a digest of the task file's content: --resume refuses rows of a task edited without a version bump
-model           str        yes  the model's name in the catalog, or its path
-model_revision  str|null   no   the exact weights loaded: a hub id's commit, "sha256:<archive's sha256>" for a built-in model; null for a local folder
+model           str        yes  the model's name in the catalog (shape:<name> for random weights), or its path
+model_revision  str|null   no   the exact weights loaded: a hub id's commit, "sha256:<archive's sha256>" for a built-in model; null for a local folder or a shape-only model
+weights         str        no   pretrained, or random for a shape-only model (speed only, never accuracy: no accuracy, score or validation field)
+layers          int        no   the layers a shape-only model kept (model.layers; its whole depth when 0); in its config hash
+dtype           str        no   a shape-only model's weights' dtype (model.dtype): fp32, bf16 or fp16; in its config hash
 data_revision   str|null   no   an `hf:` task source's dataset commit (also in task_digest); null for archive and path sources, which the digest covers
 method          str        yes  the method as the suite names it (a variant's own name)
 base_method     str        yes  the registered method it runs (the method itself unless it is a variant)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from bench.catalog import models, shapes
+from bench.config import ModelOptions
 from bench.errors import BenchError, choices
 from bench.execute.device import resolve_device
 from bench.execute.run import quiet_libraries
@@ -31,16 +32,10 @@ MLP = ("gate_proj", "up_proj", "down_proj")
 
 
 @dataclass(frozen=True)
-class ModelOptions:
-    name: str = "shape:llama-3.2-1b"
-    layers: int = 2  # shape-only models: keep the first N layers (0: all)
-    dtype: str = "fp32"  # shape-only models: fp32, bf16 or fp16
-
-
-@dataclass(frozen=True)
 class ServeConfig:
     name: str = "serve"  # rows record it as their suite
-    model: ModelOptions = field(default_factory=ModelOptions)
+    # shape-only models (shape:<name>, random weights): their first `layers` layers (0: all), in `dtype`
+    model: ModelOptions = field(default_factory=lambda: ModelOptions("shape:llama-3.2-1b", layers=2))
     strategies: tuple[str, ...] = STRATEGIES
     tasks_n: tuple[int, ...] = (64,)
     ranks: tuple[int, ...] = (16,)  # LoRA ranks: one fleet per rank and N

@@ -136,21 +136,6 @@ def test_realtime_loop_serves_on_the_wall_clock():
     assert out.finish.max() >= arr.max() + 0.005  # the last request was served after it arrived
 
 
-@pytest.fixture()
-def tiny_shape(tmp_path, monkeypatch):
-    """A shape named `tiny` (Llama layout, hidden 32, 3 layers) beside the real ones."""
-    from bench.catalog import shapes
-
-    folder = tmp_path / "shapes"
-    folder.mkdir()
-    real = json.loads((shapes.SHAPES_DIR / "llama-3.2-1b.json").read_text())
-    small = {"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2}
-    real["config"].update(small, head_dim=8, vocab_size=64, num_hidden_layers=3, bos_token_id=1, eos_token_id=2)
-    (folder / "tiny.json").write_text(json.dumps({"description": "tiny Llama", "config": real["config"]}))
-    monkeypatch.setenv(shapes.ENV, str(folder))  # a folder of more shapes, as a user would name one
-    yield "shape:tiny"
-
-
 def test_serve_cli_on_a_tiny_shape(tiny_shape, tmp_path, capsys):
     out = tmp_path / "serve.jsonl"
     argv = ["serve", "--model", tiny_shape, "--tasks-n", "3", "--max-batch", "4", "--device", "cpu", "--rank", "4"]

@@ -1,0 +1,177 @@
+"""A run on a shape-only model (`--model shape:<name>`, bench/catalog/shapes.py): the architecture with random
+weights, no download and no tokenizer, so the run measures speed and memory at a real model's shape and never
+accuracy. It trains with the same loop, the same forward and the same loss as a run on a pretrained causal LM:
+
+- inputs: random token ids, drawn with the run's seed, every sequence `budget.max_length` tokens long (no
+  padding: the step of a full-length batch, the most a batch of that budget costs; a real task's shorter
+  texts make its steps cheaper);
+- classification tasks: random class ids, scored as a causal LM scores label words, through the next-token
+  logits of label tokens 0..k-1 for k classes; generation tasks: the LM loss on the sequence's last
+  `max_new_tokens` tokens (the answer), then the clocks of fixed-length greedy decoding;
+- training examples: `budget.train_examples`, else the training share of the task's declared `size` (its
+  split's `train` fraction), else `budget.max_steps` batches' worth; epochs and max_steps as for any run;
+- the backbone is drawn with seed 0 for every run (one base model, as a pretrained one is); the run's seed
+  draws the adapter and the data. Prompt tuning starts from random embeddings (`init: random`: there are
+  no words to start from).
+
+Nothing is scored: the row says `weights: random` and carries the layers and dtype it ran at, the training
+throughput and step times, inference latency and throughput, trainable parameters, adapter size and peak
+memory, and no accuracy, score or validation field, so no accuracy table, claim or choice ever reads it."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from bench.catalog import methods, models, shapes, tasks
+from bench.config import Budget, Measure, ModelOptions
+from bench.errors import BenchError, choices
+from bench.execute.device import seed_everything
+from bench.measure import environment, memory
+from bench.measure.data import Encoded
+from bench.measure.generate import generation_metrics
+from bench.measure.inference import adapter_targets, inference_metrics, saved_bytes, trainable_counts, virtual_tokens
+from bench.measure.train import train, train_metrics
+
+BACKBONE_SEED = 0  # every run's random backbone: the same base model for every method and seed
+
+
+def model_fields(model: str, layers: int, dtype: str) -> dict:
+    """What a run row records about its weights: `weights` (random for a shape-only model, else pretrained), and
+    for a shape-only model the layers it kept and its weights' dtype (part of its config hash)."""
+    if not shapes.is_shape(model):
+        return {"weights": "pretrained"}
+    return {"weights": "random", "layers": layers, "dtype": dtype}
+
+
+def model_options(opts: ModelOptions) -> tuple[int, str]:
+    """(layers, dtype) of the suite's runs, checked: a shape-only model's layers kept (its whole depth for
+    model.layers=0) and dtype; (0, "") for a pretrained model, which takes neither option."""
+    spec = models.resolve(opts.name)
+    if not spec.shape:
+        if opts.layers or opts.dtype != "fp32":
+            raise BenchError(
+                f"model.layers and model.dtype apply to shape-only models (shape:<name>), not {opts.name!r}"
+            )
+        return 0, ""
+    if opts.dtype not in shapes.DTYPES:
+        raise BenchError(f"unknown model.dtype {opts.dtype!r}; valid dtypes: {choices(shapes.DTYPES)}")
+    return shapes.config_dict(spec.shape, opts.layers)["num_hidden_layers"], opts.dtype
+
+
+def speed_overrides(base_method: str, overrides: dict, method: str) -> dict:
+    """A method's parameter overrides on a shape-only model: prompt tuning initialised at random (text
+    initialisation reads a tokenizer, which a shape has not)."""
+    if base_method != "prompt_tuning":
+        return overrides
+    if overrides.get("init", "random") != "random":
+        raise BenchError(
+            f"{method}: init {overrides['init']!r} needs a tokenizer; a shape-only model has none: "
+            f"use params.{method}.init=random"
+        )
+    return {**overrides, "init": "random"}
+
+
+def train_count(task: tasks.Task, budget: Budget) -> int:
+    """Training sequences of a shape-only run: budget.train_examples, else the task's training share of its
+    declared size, else max_steps batches; raises when none of them says."""
+    n = budget.train_examples or int(task.size * task.split.train) or budget.max_steps * budget.batch_size
+    if n < 1:
+        raise BenchError(
+            f"task {task.name} declares no size: a shape-only model's run needs budget.train_examples or "
+            "budget.max_steps (--max-steps N) to know how much to train"
+        )
+    return n
+
+
+def synthetic_sets(task: tasks.Task, budget: Budget, measure: Measure, seed: int, vocab: int, pad_id: int) -> dict:
+    """{"train", "test"} -> Encoded random sequences of budget.max_length tokens (generation tasks: the test
+    prompts leave room for the answer), seeded. The test set is what the inference clocks cycle through:
+    one sequence per timed batch-1 request (warm-up included), at least one batch of infer_batch_size."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    length = budget.max_length
+    answer = min(task.max_new_tokens, length - 1) if task.is_generation else 0
+    n_train = train_count(task, budget)
+    n_test = max(measure.infer_batch_size, measure.latency_warmup + measure.latency_requests)
+    train_ids = torch.randint(0, vocab, (n_train, length), generator=gen).tolist()
+    test_ids = torch.randint(0, vocab, (n_test, length - answer), generator=gen).tolist()
+    if task.is_generation:  # the loss is on the answer only, as encode_generation labels it
+        train_labels = [[-100] * (length - answer) + ids[-answer:] for ids in train_ids]
+        test_labels = [-1] * n_test
+    else:
+        k = max(2, len(task.labels))
+        train_labels = torch.randint(0, k, (n_train,), generator=gen).tolist()
+        test_labels = torch.randint(0, k, (n_test,), generator=gen).tolist()
+    split = dict(pad_id=pad_id, left=True, seed=seed, group_by_length=budget.group_by_length)
+    return {
+        "train": Encoded(train_ids, train_labels, batch_size=budget.batch_size, **split),
+        "test": Encoded(test_ids, test_labels, batch_size=budget.eval_batch_size, **split),
+    }
+
+
+def execute_shape(spec, row: dict) -> dict:
+    """Build the random backbone -> the method -> train on random tokens -> time inference, memory and size.
+    `spec`: the run's bench.execute.run.RunSpec (which calls this for a shape-only model)."""
+    import torch
+
+    device = torch.device(spec.device)
+    row["env"] = environment.environment(device)
+    task = tasks.load_task(spec.task_path or spec.task)  # its file only: no examples are read
+    method, params = methods.resolve(spec.base_method or spec.method, spec.params)
+    row.update(
+        task_version=task.version,
+        task_digest=task.digest,
+        method_params=methods.params_dict(params),
+        lr_source=method.lr_source,
+        model_revision=None,
+    )
+    memory.reset_peak(device)
+    row["mem_baseline_bytes"] = memory.current_rss_bytes() if device.type == "cpu" else 0
+    seed_everything(spec.seed, spec.deterministic)
+    shape = models.resolve(spec.model).shape
+    model = shapes.build(shape, layers=spec.layers, dtype=spec.dtype, causal_lm=True, seed=BACKBONE_SEED, device=device)
+    vocab, eos = model.config.vocab_size, model.config.eos_token_id
+    eos = eos if isinstance(eos, int) else 0
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = eos  # as a pretrained causal LM's tokenizer pads (with EOS)
+    seed_everything(spec.seed, spec.deterministic)  # the adapter's initialisation: the run's seed
+    model = method.build(model, params, methods.BuildContext(kind="causal", task_text="", tokenizer_path=""))
+    model = model.to(device)
+    virtual = virtual_tokens(model)
+    row.update(model_kind="causal", virtual_tokens=virtual, **trainable_counts(model), **adapter_targets(model))
+
+    sets = synthetic_sets(task, spec.budget, spec.measure, spec.seed, vocab, eos)
+    k = max(2, len(task.labels))
+    fwd = dict(kind="causal", device=device, label_token_ids=None if task.is_generation else list(range(k)))
+    stats = train(
+        model,
+        sets["train"].batches_for_epoch,
+        lr=params.lr,
+        budget=spec.budget,
+        warmup_steps=spec.measure.train_warmup_steps,
+        virtual_tokens=virtual,
+        seed=spec.seed,
+        show_progress=spec.show_progress,
+        **fwd,
+    )
+    if stats.diverged:
+        raise RuntimeError(f"training diverged: loss {stats.losses[-1]} at step {stats.steps}")
+    row.update(train_metrics(stats), train_examples=len(sets["train"].ids))
+    test = sets["test"]
+    if task.is_generation:
+        clocks = dict(pad_id=test.pad_id, eos_id=eos, device=device, measure=spec.measure, virtual_tokens=virtual)
+        row.update(generation_metrics(model, test.ids, **clocks))
+    else:
+        clocks = dict(measure=spec.measure, virtual_tokens=virtual, **fwd)
+        row.update(inference_metrics(model, test.ids, test.labels, test.pad_id, test.left, **clocks))
+    row["peak_mem_bytes"] = memory.peak_bytes(device)
+    if method.peft and spec.adapters_dir:  # kept, as a pretrained model's run keeps its adapter
+        folder = Path(spec.adapters_dir) / row["run_id"]
+        row["adapter_bytes"] = saved_bytes(model, folder, peft=True)
+        row["adapter_path"] = str(folder)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            row["adapter_bytes"] = saved_bytes(model, Path(tmp), peft=method.peft)
+    return row
