@@ -9,48 +9,9 @@ runs whose machines ran at different speeds still compare."""
 
 from __future__ import annotations
 
+from bench.analysis.fleets import fleet_key, reference_fleet, serve_rows, strategies, widest_group
 from bench.render.figures import _plt, log_scale, to_svg
 from bench.serving import STRATEGIES
-
-# what makes two serve rows the same experiment but for the one setting a panel varies
-SETTING = ("model", "layers", "dtype", "hidden_size", "rank", "n_tasks", "targets", "popularity", "arrivals")
-SETTING += ("cv", "tokens_per_request", "max_batch", "max_wait_ms")
-
-
-def serve_rows(rows: list[dict]) -> list[dict]:
-    return [r for r in rows if r.get("kind") == "serve" and r.get("status") == "ok"]
-
-
-def _strategies(rows: list[dict]) -> list[str]:
-    seen = {r["strategy"] for r in rows}
-    return [s for s in STRATEGIES if s in seen] + sorted(seen - set(STRATEGIES))
-
-
-def widest_group(rows: list[dict], vary: str) -> tuple[list[dict], dict]:
-    """The rows equal in every setting but `vary` whose `vary` takes the most distinct values (ties: the most
-    rows, then the first seen), and the settings they hold fixed. ([], {}) when no group has two values."""
-    fixed = [k for k in SETTING if k != vary and not (vary == "hidden_size" and k == "model")]  # a model per width
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault(tuple(str(r.get(k)) for k in fixed), []).append(r)
-    best = max(groups.values(), key=lambda g: (len({g_r.get(vary) for g_r in g}), len(g)), default=[])
-    if len({r.get(vary) for r in best}) < 2:
-        return [], {}
-    return best, {k: best[0].get(k) for k in fixed}
-
-
-def reference_fleet(rows: list[dict]) -> tuple[list[dict], dict]:
-    """The rows of one fleet (every setting equal but the strategy) that panels of a single fleet show: the one
-    with the most strategies, preferring N = 64 and rank 16 (the defaults), then the latest rows."""
-    fleets: dict[tuple, list[dict]] = {}
-    for r in rows:
-        fleets.setdefault(tuple(str(r.get(k)) for k in SETTING), []).append(r)
-    if not fleets:
-        return [], {}
-    best = max(
-        fleets.values(), key=lambda g: (len({r["strategy"] for r in g}), g[0]["n_tasks"] == 64, g[0]["rank"] == 16)
-    )
-    return best, {k: best[0].get(k) for k in SETTING}
 
 
 def _held(fixed: dict, *keys: str) -> str:
@@ -61,16 +22,16 @@ def _held(fixed: dict, *keys: str) -> str:
 
 def _base_cost(rows: list[dict], field: str) -> dict:
     """The base model's value of `field` for each fleet (every setting but the strategy)."""
-    return {tuple(str(r.get(k)) for k in SETTING): r.get(field) for r in rows if r["strategy"] == "base"}
+    return {fleet_key(r): r.get(field) for r in rows if r["strategy"] == "base"}
 
 
 def _vs_base(row: dict, base: dict, field: str) -> float | None:
-    ref = base.get(tuple(str(row.get(k)) for k in SETTING))
+    ref = base.get(fleet_key(row))
     return row[field] / ref if ref and row.get(field) is not None else None
 
 
 def _line_panel(ax, rows: list[dict], x: str, y, log_x: int = 0) -> None:
-    for s in _strategies(rows):
+    for s in strategies(rows):
         pts = sorted((r[x], y(r)) for r in rows if r["strategy"] == s and y(r) is not None)
         if pts:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s)
@@ -115,7 +76,7 @@ def scaling_figure(rows: list[dict]) -> str:
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels) + 0.6, 4.0), squeeze=False)
     for ax, (what, group, fixed) in zip(axes[0], panels):
         if what == "batch":
-            for s in _strategies(group):
+            for s in strategies(group):
                 r = next(r for r in group if r["strategy"] == s)
                 pts = sorted(
                     (b, ms / b) for b, ms in _full_distinct(r.get("service_ms") or {}, r["n_tasks"], r["mixed"])

@@ -92,3 +92,43 @@ def test_claims_1_and_2_from_update_spectra():
     assert claims.claim_low_rank(worse).verdict == claims.FAILS
     html = render(low)
     assert "Spectrum of the full fine-tuning update dW" in html and "top 8 of 384 directions hold 92%" in html
+
+
+def serve_row(strategy: str, rate_vs_base: float, n: int = 64) -> dict:
+    return {
+        "kind": "serve",
+        "status": "ok",
+        "model": "shape:llama-3.2-1b",
+        "layers": 2,
+        "rank": 16,
+        "n_tasks": n,
+        "popularity": "zipf",
+        "arrivals": "poisson",
+        "strategy": strategy,
+        "mixed": strategy not in ("merge_swap", "set_adapter", "hotswap"),
+        "slo_ms": 3000.0,
+        "rate_at_slo_rps": 40 * rate_vs_base,
+        "rate_vs_base": rate_vs_base,
+    }
+
+
+def test_claims_5_6_7_under_load_from_serve_rows():
+    keeps_up = [
+        serve_row(s, x)
+        for s, x in (("base", 1.0), ("merge_swap", 0.39), ("set_adapter", 0.58), ("gathered_lora", 1.13))
+    ]
+    keeps_up += [serve_row("mixed_prompt_batch", 0.5)]
+    v = {c.number: c for c in claims.assess(ROWS + keeps_up)}
+    assert v[5].verdict == claims.CAVEATS and "merge_swap 0.39x" in v[5].evidence[0]
+    assert "Under load (shape:llama-3.2-1b, N = 64, r = 16" in v[5].evidence[0]
+    assert v[6].verdict == claims.FAILS and "gathered_lora 1.13x" in v[6].evidence[0]  # expensive only when swapping
+    assert any("mixed soft-prompt batches sustain 0.50x" in e for e in v[7].evidence)
+    assert v[7].verdict == claims.FAILS  # less accurate on one task (see ROWS), and gathered LoRA keeps up better
+    slow = [serve_row(s, x) for s, x in (("base", 1.0), ("merge_swap", 0.3), ("gathered_lora", 0.6))]
+    assert verdicts(ROWS + slow)[6] == claims.HOLDS  # even the mixed batch falls behind: expensive
+    only_swapping = [serve_row(s, x) for s, x in (("base", 1.0), ("merge_swap", 0.3))]
+    assert verdicts(ROWS + only_swapping)[5] == claims.HOLDS
+    # beside switching rows, the serve rows add evidence and leave the switching verdicts as they are
+    with_switch = {c.number: c for c in claims.assess(ROWS + SWITCH + keeps_up)}
+    assert with_switch[6].verdict == verdicts(ROWS + SWITCH)[6]
+    assert any("Under load" in e for e in with_switch[6].evidence)

@@ -57,7 +57,8 @@ def _serve(strategy: str, n: int = 64, rank: int = 16, model: str = "shape:a", h
 
 
 def test_scaling_panels_each_vary_one_setting_and_hold_the_rest():
-    from bench.render.serving import latency_curve_figure, rate_at_slo_figure, scaling_figure, widest_group
+    from bench.analysis.fleets import widest_group
+    from bench.render.serving import latency_curve_figure, rate_at_slo_figure, scaling_figure
 
     rows = [_serve(s, n=n) for s in ("base", "gathered_lora") for n in (16, 64, 256)]
     rows += [_serve(s, rank=r) for s in ("base", "gathered_lora") for r in (8, 64)]
