@@ -133,8 +133,10 @@ def coerce(value, tp, key: str):
     origin = typing.get_origin(tp)
     if origin is tuple:
         (item_tp, *_rest) = typing.get_args(tp)
-        if isinstance(value, str):
-            items = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, str):  # "a,b", or as YAML writes a list: "[a, b]", "['a', 'b']"
+            text = value.strip()
+            text = text[1:-1] if text[:1] + text[-1:] in ("[]", "()") else text
+            items = [v.strip().strip("'\"") for v in text.split(",") if v.strip().strip("'\"")]
         elif isinstance(value, (list, tuple)):
             items = list(value)
         else:

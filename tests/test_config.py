@@ -30,6 +30,9 @@ def test_precedence_defaults_yaml_cli(tmp_path):
         ("true", bool, True),
         ("off", bool, False),
         ("a,b", tuple[str, ...], ("a", "b")),
+        ("[q_proj, v_proj]", tuple[str, ...], ("q_proj", "v_proj")),  # a list as YAML writes it
+        ("['q_proj', \"v_proj\"]", tuple[str, ...], ("q_proj", "v_proj")),
+        ("[]", tuple[str, ...], ()),
         ([1, 2], tuple[int, ...], (1, 2)),
     ],
 )
@@ -114,3 +117,10 @@ def test_method_variants_plan_one_method_under_several_settings(tmp_path):
     bad.write_text("methods: [x]\nvariants:\n  x: {method: lora, rank: 3}\n")
     with pytest.raises(BenchError, match="unknown key 'variants.x.rank'"):
         plan(apply_overrides(load_suite(str(bad)), ["device=cpu"]), show_progress=False)
+
+
+def test_a_method_list_parameter_set_as_a_yaml_list():
+    from bench.catalog import methods
+
+    _, params = methods.resolve("lora", {"target_modules": "[q_proj, v_proj]"})
+    assert params.target_modules == ("q_proj", "v_proj")
