@@ -10,7 +10,7 @@
 # 2. ranks 8 and 64 at N = 64 (rank 16 is in 1)
 # 3. hidden size: Qwen2.5-0.5B (896), Llama-3.2-1B (2048) and Llama-3.1-8B (4096) shapes, 1 layer each,
 #    N = 64, rank 16
-# Takes about 30 minutes on 2 idle cores.
+# Takes about 10 minutes on 2 idle cores.
 set -euo pipefail
 OUT=${1:-results/serving/scale-cpu.jsonl}
 mkdir -p "$(dirname "$OUT")"

@@ -10,7 +10,7 @@ import io
 import itertools
 import re
 
-from bench.render.palette import method_colour
+from bench.render.palette import method_colour, strategy_colour
 from bench.rows.schema import metrics
 from bench.switching import STRATEGIES
 
@@ -148,9 +148,7 @@ def switch_curve_figure(
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
     data = {"tasks": [r["n_tasks"] for r in recs], y: [r[y] for r in recs], "strategy": [r["strategy"] for r in recs]}
 
-    palette = dict(
-        zip(STRATEGIES, sns.color_palette("tab20", len(STRATEGIES)))
-    )  # one colour per strategy, every figure
+    palette = {s: strategy_colour(s) for s in STRATEGIES}  # one colour per strategy, every figure
     order = [s for s in STRATEGIES if s in set(data["strategy"])]
     sns.lineplot(
         data=data, x="tasks", y=y, hue="strategy", hue_order=order, palette=palette, marker="o", ax=ax, errorbar=None

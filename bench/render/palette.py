@@ -36,3 +36,24 @@ def method_colour(method: str) -> str:
 def palette(methods) -> dict[str, str]:
     """{method: colour} for a seaborn `palette=` argument."""
     return {m: method_colour(m) for m in dict.fromkeys(methods)}
+
+
+# one colour per switching / serving strategy, in every figure: the base model grey, swapping strategies warm,
+# mixed-batch LoRA blue and green, soft prompts purple
+STRATEGY_COLOURS = {
+    "base": "#555555",
+    "merge_swap": "#d62728",  # red
+    "set_adapter": "#ff7f0e",  # orange
+    "hotswap": "#b8860b",  # dark gold
+    "hotswap_compiled": "#8c564b",  # brown
+    "load_cold": "#e377c2",  # pink
+    "load_warm": "#f4a582",  # salmon
+    "peft_mixed_batch": "#1f77b4",  # blue
+    "gathered_lora": "#2ca02c",  # green
+    "prompt_swap": "#c5b0d5",  # light purple
+    "mixed_prompt_batch": "#9467bd",  # purple
+}
+
+
+def strategy_colour(strategy: str) -> str:
+    return STRATEGY_COLOURS.get(strategy) or method_colour(strategy)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bench.analysis.fleets import fleet_key, reference_fleet, serve_rows, strategies, widest_group
 from bench.render.figures import _plt, log_scale, to_svg
+from bench.render.palette import strategy_colour
 from bench.serving import STRATEGIES
 
 
@@ -34,7 +35,7 @@ def _line_panel(ax, rows: list[dict], x: str, y, log_x: int = 0) -> None:
     for s in strategies(rows):
         pts = sorted((r[x], y(r)) for r in rows if r["strategy"] == s and y(r) is not None)
         if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s, color=strategy_colour(s))
     if log_x:
         log_scale(ax, "x", log_x)
 
@@ -81,7 +82,7 @@ def scaling_figure(rows: list[dict]) -> str:
                 pts = sorted(
                     (b, ms / b) for b, ms in _full_distinct(r.get("service_ms") or {}, r["n_tasks"], r["mixed"])
                 )
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s)
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s, color=strategy_colour(s))
             log_scale(ax, "x", 2)
             log_scale(ax, "y")
             ax.set(xlabel="batch size", ylabel="ms per request (service)")
@@ -98,7 +99,10 @@ def scaling_figure(rows: list[dict]) -> str:
             ax.set(xlabel="LoRA rank" if what == "rank" else "hidden size", ylabel="full batch / base model's")
             held = ("model", "n_tasks") if what == "rank" else ("rank", "n_tasks", "layers")
             ax.set_title(_held(fixed, *held), fontsize=8)
-    handles, labels = axes[0][0].get_legend_handles_labels()
+    seen = {}  # every strategy of every panel, once (a panel may lack one: base holds no adapter bytes)
+    for ax in axes[0]:
+        seen.update(zip(*reversed(ax.get_legend_handles_labels())))
+    labels, handles = list(seen), list(seen.values())
     fig.legend(handles, labels, fontsize=7, ncol=min(4, len(labels)), loc="lower center", frameon=False)
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     return to_svg(fig)
@@ -124,7 +128,13 @@ def latency_curve_figure(rows: list[dict]) -> str:
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for r in rows:
         pts = sorted((c["rate_rps"], c["p99_ms"]) for c in r["curve"])
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", label=r["strategy"])
+        ax.plot(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            marker=".",
+            label=r["strategy"],
+            color=strategy_colour(r["strategy"]),
+        )
     ax.axhline(rows[0]["slo_ms"], color="grey", linestyle="--", linewidth=1)
     ax.set_title(f"{_held(fixed, 'model', 'rank', 'n_tasks')}; dashed: the SLO", fontsize=9)
     log_scale(ax, "y")

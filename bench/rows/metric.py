@@ -31,6 +31,10 @@ def fmt_bytes(n) -> str:
     return f"{n:.0f} B"
 
 
+def fmt_ms(v) -> str:  # 11,150 ms, 156 ms, 5.31 ms: never in exponent notation
+    return "-" if v is None else f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def whole(v) -> str:  # terminal: a rate rounded to a whole number, "-" when not measured (0)
     return f"{v:.0f}" if v else "-"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.rows.metric import Metric, fmt_bytes, fmt_count, mib, whole
+from bench.rows.metric import Metric, fmt_bytes, fmt_count, fmt_ms, mib, whole
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed", "oom", "killed", "unsupported", "cancelled", "timeout")
@@ -145,6 +145,7 @@ METRICS: tuple[Metric, ...] = (
         "ms",
         "timing",
         "median time of one timed training step",
+        format=fmt_ms,
         samples="train_step_ms_samples",
         verdict="timing",
     ),
