@@ -6,7 +6,6 @@ bench/execute/shape_run.py instead of loading, scoring and evaluating."""
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -20,8 +19,8 @@ from bench.execute.shape_run import execute_shape, model_fields
 from bench.measure import environment, evaluate, memory, spectrum
 from bench.measure.data import Encoded, encode_splits
 from bench.measure.generate import answer_text, generate_texts, generation_metrics
-from bench.measure.inference import adapter_targets, inference_metrics, saved_bytes, trainable_counts, virtual_tokens
-from bench.measure.train import predict, train, train_metrics
+from bench.measure.inference import adapter_size, adapter_targets, inference_metrics, trainable_counts, virtual_tokens
+from bench.measure.train import predict, train_recorded
 from bench.rows.fields import stamp
 from bench.rows.store import clean_floats
 
@@ -161,20 +160,20 @@ def _execute(spec: RunSpec, row: dict) -> dict:
         device=device,
         label_token_ids=_label_token_ids(tok, task, spec.budget.chat_template) if words else None,
     )
-    stats = train(
-        model,
-        sets["train"].batches_for_epoch,
-        lr=params.lr,
-        budget=spec.budget,
-        warmup_steps=spec.measure.train_warmup_steps,
-        virtual_tokens=virtual,
-        seed=spec.seed,
-        show_progress=spec.show_progress,
-        **fwd,
+    row.update(
+        train_recorded(
+            model,
+            sets["train"].batches_for_epoch,
+            len(sets["train"].ids),
+            lr=params.lr,
+            budget=spec.budget,
+            measure=spec.measure,
+            seed=spec.seed,
+            show_progress=spec.show_progress,
+            virtual_tokens=virtual,
+            **fwd,
+        )
     )
-    if stats.diverged:
-        raise RuntimeError(f"training diverged: loss {stats.losses[-1]} at step {stats.steps}")
-    row.update(train_metrics(stats), train_examples=len(sets["train"].ids))
     if before:
         row["update_spectrum"] = spectrum.update_spectrum(before, spectrum.target_weights(model, targets))
     test = sets["test"]
@@ -213,13 +212,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
             val_accuracy=val["score"], n_val=val["n_eval"]
         )  # the task's metric; its per-example vector is not kept
     row["peak_mem_bytes"] = memory.peak_bytes(device)
-    if method.peft and spec.adapters_dir:  # kept: the switching sweep serves trained adapters
-        folder = Path(spec.adapters_dir) / row["run_id"]
-        row["adapter_bytes"] = saved_bytes(model, folder, peft=True)
-        row["adapter_path"] = str(folder)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            row["adapter_bytes"] = saved_bytes(model, Path(tmp), peft=method.peft)
+    row.update(adapter_size(model, method.peft, spec.adapters_dir, row["run_id"]))
     return row
 
 

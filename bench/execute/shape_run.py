@@ -20,9 +20,6 @@ memory, and no accuracy, score or validation field, so no accuracy table, claim 
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from bench.catalog import methods, models, shapes, tasks
 from bench.config import Budget, Measure, ModelOptions
 from bench.errors import BenchError, choices
@@ -30,8 +27,8 @@ from bench.execute.device import seed_everything
 from bench.measure import environment, memory
 from bench.measure.data import Encoded
 from bench.measure.generate import generation_metrics
-from bench.measure.inference import adapter_targets, inference_metrics, saved_bytes, trainable_counts, virtual_tokens
-from bench.measure.train import train, train_metrics
+from bench.measure.inference import adapter_size, adapter_targets, inference_metrics, trainable_counts, virtual_tokens
+from bench.measure.train import train_recorded
 
 BACKBONE_SEED = 0  # every run's random backbone: the same base model for every method and seed
 
@@ -145,20 +142,20 @@ def execute_shape(spec, row: dict) -> dict:
     sets = synthetic_sets(task, spec.budget, spec.measure, spec.seed, vocab, eos)
     k = max(2, len(task.labels))
     fwd = dict(kind="causal", device=device, label_token_ids=None if task.is_generation else list(range(k)))
-    stats = train(
-        model,
-        sets["train"].batches_for_epoch,
-        lr=params.lr,
-        budget=spec.budget,
-        warmup_steps=spec.measure.train_warmup_steps,
-        virtual_tokens=virtual,
-        seed=spec.seed,
-        show_progress=spec.show_progress,
-        **fwd,
+    row.update(
+        train_recorded(
+            model,
+            sets["train"].batches_for_epoch,
+            len(sets["train"].ids),
+            lr=params.lr,
+            budget=spec.budget,
+            measure=spec.measure,
+            seed=spec.seed,
+            show_progress=spec.show_progress,
+            virtual_tokens=virtual,
+            **fwd,
+        )
     )
-    if stats.diverged:
-        raise RuntimeError(f"training diverged: loss {stats.losses[-1]} at step {stats.steps}")
-    row.update(train_metrics(stats), train_examples=len(sets["train"].ids))
     test = sets["test"]
     if task.is_generation:
         clocks = dict(pad_id=test.pad_id, eos_id=eos, device=device, measure=spec.measure, virtual_tokens=virtual)
@@ -167,11 +164,5 @@ def execute_shape(spec, row: dict) -> dict:
         clocks = dict(measure=spec.measure, virtual_tokens=virtual, **fwd)
         row.update(inference_metrics(model, test.ids, test.labels, test.pad_id, test.left, **clocks))
     row["peak_mem_bytes"] = memory.peak_bytes(device)
-    if method.peft and spec.adapters_dir:  # kept, as a pretrained model's run keeps its adapter
-        folder = Path(spec.adapters_dir) / row["run_id"]
-        row["adapter_bytes"] = saved_bytes(model, folder, peft=True)
-        row["adapter_path"] = str(folder)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            row["adapter_bytes"] = saved_bytes(model, Path(tmp), peft=method.peft)
+    row.update(adapter_size(model, method.peft, spec.adapters_dir, row["run_id"]))
     return row

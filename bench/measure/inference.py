@@ -3,6 +3,7 @@ and throughput."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import torch
@@ -58,6 +59,16 @@ def saved_bytes(model, folder: Path, peft: bool) -> int:
 
 
 @torch.inference_mode()
+def adapter_size(model, peft: bool, adapters_dir: str, run_id: str) -> dict:
+    """adapter_bytes: what a user keeps per task, saved; with `adapters_dir` the PEFT adapter is kept there
+    (adapter_path: the switching sweep serves trained adapters), else measured and discarded."""
+    if peft and adapters_dir:
+        folder = Path(adapters_dir) / run_id
+        return {"adapter_bytes": saved_bytes(model, folder, peft=True), "adapter_path": str(folder)}
+    with tempfile.TemporaryDirectory() as tmp:
+        return {"adapter_bytes": saved_bytes(model, Path(tmp), peft=peft)}
+
+
 def inference_metrics(
     model,
     ids: list[list[int]],

@@ -143,6 +143,37 @@ def train(
     return stats
 
 
+def train_recorded(
+    model,
+    batches_for_epoch,
+    n_examples: int,
+    *,
+    lr: float,
+    budget: Budget,
+    measure,
+    seed: int,
+    show_progress: bool,
+    virtual_tokens: int,
+    **fwd,
+) -> dict:
+    """Train as a run does (its warm-up steps untimed) -> the row's training fields; a loss that is no longer
+    finite stops the run (RuntimeError: a `failed` row)."""
+    stats = train(
+        model,
+        batches_for_epoch,
+        lr=lr,
+        budget=budget,
+        warmup_steps=measure.train_warmup_steps,
+        virtual_tokens=virtual_tokens,
+        seed=seed,
+        show_progress=show_progress,
+        **fwd,
+    )
+    if stats.diverged:
+        raise RuntimeError(f"training diverged: loss {stats.losses[-1]} at step {stats.steps}")
+    return {**train_metrics(stats), "train_examples": n_examples}
+
+
 def train_metrics(stats) -> dict:
     """Throughput over the timed steps only (warm-up excluded); real and effective tokens (pure)."""
 

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from bench.config import Budget, Measure
-from bench.execute.run import RunSpec, base_row, execute, train_metrics
+from bench.execute.run import RunSpec, base_row, execute
+from bench.measure.train import train_metrics
 from bench.rows.fields import RUN_FIELDS, undeclared
 from tests.conftest import write_tiny_task
 
