@@ -179,6 +179,7 @@ def test_serve_cli_on_a_tiny_shape(tiny_shape, tmp_path, capsys):
         (["--set", "model.layers=40"], "has only 16 layers"),
         (["--set", "model.colour=red"], "unknown key 'model.colour'"),
         (["--tasks-n", "0"], "at least 1"),
+        (["--rank", "x"], "--rank: expected an integer, got 'x'"),  # the flag, not the setting behind it
     ],
 )
 def test_bad_serve_input_is_one_line(argv, message, capsys):
