@@ -267,8 +267,9 @@ def _merge_per_method(current: dict, value, key: str, parse, what: str, example:
     return merged
 
 
-def apply_overrides(cfg: SuiteConfig, sets: list[str]) -> SuiteConfig:
-    """Apply CLI `--set key=value` items (dotted keys) on top of a config."""
+def apply_overrides(cfg, sets: list[str], flags: dict[str, str] | None = None):
+    """Apply CLI `--set key=value` items (dotted keys) on top of a config. `flags`: {key: the option a user typed
+    for it} for items a command built from its options; an error on such an item names the option."""
     for item in sets:
         parts, value = parse_set(item)
         nested: dict = {}
@@ -282,7 +283,13 @@ def apply_overrides(cfg: SuiteConfig, sets: list[str]) -> SuiteConfig:
             raise BenchError(f"--set {item!r}: {parts[0]} is set as {parts[0]}.<method>=1e-4,3e-4,1e-3")
         if parts[0] in POINT_MAPS and len(parts) != 2:
             raise BenchError(f"--set {item!r}: {parts[0]} is set as {parts[0]}.<method>='[{{r: 64, alpha: 128}}]'")
-        cfg = update_dataclass(cfg, nested, "")
+        key = ".".join(parts)
+        try:
+            cfg = update_dataclass(cfg, nested, "")
+        except BenchError as e:
+            if not (flags and key in flags and str(e).startswith(f"{key}:")):
+                raise
+            raise BenchError(f"{flags[key]}{str(e)[len(key) :]}") from None
     return cfg
 
 

@@ -65,13 +65,8 @@ def config_from_args(args) -> ServeConfig:
         sets.append(f"slo_ms={slo}")
     if args.no_validate:
         sets.append("validate=")
-    try:
-        cfg = apply_overrides(ServeConfig(), sets + list(args.sets))
-    except BenchError as e:  # name the flag the user typed, not the setting behind it (--rank, not ranks)
-        flag = next((f for f, key in FLAGS.items() if str(e).startswith(f"{key}:")), None)
-        if flag is None:
-            raise
-        raise BenchError(f"--{flag.replace('_', '-')}{str(e)[len(FLAGS[flag]) :]}") from None
+    typed = {key: f"--{flag.replace('_', '-')}" for flag, key in FLAGS.items()}  # errors name --rank, not ranks
+    cfg = apply_overrides(apply_overrides(ServeConfig(), sets, typed), list(args.sets))
     spec = models.resolve(cfg.model.name)
     if not spec.shape and cfg.model == dataclasses.replace(ServeConfig().model, name=cfg.model.name):
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, layers=0))  # layers: shapes only

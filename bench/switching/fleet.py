@@ -62,7 +62,8 @@ def adapter_name(i: int) -> str:
 ALPHA_PER_RANK = 2  # every fleet adapter has alpha = 2r: the update is scaled by 2 (trained ones are rescaled to it)
 
 
-FORMS = ("multi", "single", "gathered", "prompt", "files")  # what build() can make; every strategy needs some
+FORMS = ("multi", "gathered", "prompt", "files")  # what build() makes on demand (the one-slot model: always)
+PEFT_PREFIX = "base_model.model."  # what PEFT puts before a layer's name
 
 
 def build(
@@ -94,7 +95,7 @@ def build(
     adapters = _draw_adapters(layers, n, gen, list(trained.lora) if trained is not None else [])
 
     multi = None
-    if {"multi"} & set(forms):
+    if "multi" in forms:
         multi = get_peft_model(_copy(base, share_linear=False), lora_cfg, adapter_name=adapter_name(0))
         _add_adapters(multi, [adapter_name(i) for i in range(1, n)])
         for name, m in _lora_layers(multi)[0].items():
@@ -110,9 +111,8 @@ def build(
         }
         gathered = _copy(base, share_linear=True)
         selection = gathered_lora.install(gathered, weights)
-    prefix = "base_model.model."
     states = [
-        {f"{prefix}{name}.lora_{ab}.weight": t for name, (a, b) in ad.items() for ab, t in (("A", a), ("B", b))}
+        {f"{PEFT_PREFIX}{name}.lora_{ab}.weight": t for name, (a, b) in ad.items() for ab, t in (("A", a), ("B", b))}
         for ad in adapters
     ]
     adapter_bytes = sum(t.numel() * t.element_size() for t in states[0].values())
@@ -182,8 +182,7 @@ def _lora_layers(model) -> tuple[dict, float]:
     """{layer name without PEFT's prefix: LoRA layer} in module order, and the adapters' scaling."""
     from peft.tuners.lora import LoraLayer
 
-    prefix = "base_model.model."
-    layers = {n.removeprefix(prefix): m for n, m in model.named_modules() if isinstance(m, LoraLayer)}
+    layers = {n.removeprefix(PEFT_PREFIX): m for n, m in model.named_modules() if isinstance(m, LoraLayer)}
     first = next(iter(layers.values()))
     return layers, float(next(iter(first.scaling.values())))
 

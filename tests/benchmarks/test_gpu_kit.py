@@ -1,5 +1,5 @@
-"""The GPU kit's steps, end to end on CPU at a tiny scale: a tiny shape (from a folder named by
-ADAPTER_BENCH_SHAPES), a tiny local model and task for the accuracy part. What a GPU run would write,
+"""The GPU kit's steps, end to end on CPU at a tiny scale: a tiny shape (the `tiny_shape` fixture, from a folder
+named by ADAPTER_BENCH_SHAPES), a tiny local model and task for the accuracy part. What a GPU run would write,
 file by file, with the N = 1,024 serving fleet."""
 
 from __future__ import annotations
@@ -15,20 +15,13 @@ from tests.conftest import write_tiny_task
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_gpu_kit_runs_every_step_at_a_tiny_scale(tiny_bert_dir, tmp_path):
-    shapes = tmp_path / "shapes"
-    shapes.mkdir()
-    config = json.loads((ROOT / "bench" / "catalog" / "shapes" / "llama-3.2-1b.json").read_text())["config"]
-    config.update(hidden_size=32, intermediate_size=64, num_attention_heads=4, num_key_value_heads=2, head_dim=8)
-    config.update(vocab_size=64, num_hidden_layers=2, bos_token_id=1, eos_token_id=2)
-    (shapes / "tiny.json").write_text(json.dumps({"description": "tiny Llama", "config": config}))
+def test_the_gpu_kit_runs_every_step_at_a_tiny_scale(tiny_bert_dir, tiny_shape, tmp_path):
     task = write_tiny_task(tmp_path)
     suite = tmp_path / "kit.yaml"
     suite.write_text(f"model: {tiny_bert_dir}\ntasks: [{task}]\nmethods: [lora, prompt_tuning]\nseeds: [0]\n")
     env = {
         **os.environ,
-        "ADAPTER_BENCH_SHAPES": str(shapes),
-        "SHAPE": "shape:tiny",
+        "SHAPE": tiny_shape,  # its folder is in ADAPTER_BENCH_SHAPES (the fixture sets it)
         "DTYPE": "fp32",
         "DEVICE": "cpu",
         "SUITE": str(suite),
