@@ -15,6 +15,7 @@ from collections import defaultdict
 
 from bench.analysis.selection import main_rows, speed_only
 from bench.analysis.settings import setting_labels
+from bench.rows.memory import OWN_PEAK, own_peak
 from bench.rows.schema import metrics
 
 
@@ -67,6 +68,7 @@ def group(rows: list[dict]) -> dict[tuple[str, str], dict]:
         }
         for m in metrics():  # every declared metric
             rec[m.name] = mean(r.get(m.name) for r in ok)
+        rec[OWN_PEAK] = mean(own_peak(r) for r in ok)  # rows written before it was recorded: peak - baseline
         lows = [x for x in (_num(r.get("accuracy_ci_low")) for r in ok) if x is not None]
         highs = [x for x in (_num(r.get("accuracy_ci_high")) for r in ok) if x is not None]
         rec["accuracy_ci_low"] = min(lows) if lows else None
@@ -84,7 +86,7 @@ SPEED_METRICS = (
     "infer_tokens_per_s",
     "infer_tokens_per_s_batch",
     "infer_latency_ms_p50",
-    "peak_mem_bytes",
+    "peak_mem_own_bytes",
 )
 
 
@@ -104,6 +106,7 @@ def speed_records(rows: list[dict]) -> list[dict]:
         rec.update(label=label, n=len(rs), n_ok=len(ok), statuses=sorted({r.get("status") for r in rs}))
         for m in metrics(lambda m: m.category != "accuracy"):
             rec[m.name] = mean(r.get(m.name) for r in ok)
+        rec[OWN_PEAK] = mean(own_peak(r) for r in ok)
         out.append(rec)
     return out
 

@@ -1,6 +1,6 @@
 """The choice under a budget, per task: for a limit on one cost, the most accurate method that fits (pure).
 
-For each cost (trainable parameters, adapter bytes, peak memory, batch-1 latency, training time) the
+For each cost (trainable parameters, adapter bytes, the run's own peak memory, batch-1 latency, training time) the
 limits worth reading are the methods' own values: under each, the methods at or below it fit, and the
 most accurate of them is the choice. Only the limits where the choice changes are kept (a staircase,
 cheapest first). Each choice carries its margin over the next most accurate method that fits: the paired
@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from bench.analysis import aggregate as agg
 from bench.analysis import health, paired
 from bench.analysis.settings import setting_labels
+from bench.rows.memory import OWN_PEAK, own_peak
 from bench.rows.metric import fmt_bytes, fmt_count
 
 # (metric, what it limits, formatter)
 COSTS = (
     ("trainable_params", "trainable parameters", fmt_count),
     ("adapter_bytes", "adapter size", fmt_bytes),
-    ("peak_mem_bytes", "peak memory", fmt_bytes),
+    ("peak_mem_own_bytes", "peak memory (the run's own: less what was resident before the model)", fmt_bytes),
     ("infer_latency_ms_p50", "batch-1 latency p50", lambda v: f"{v:.1f} ms"),
     ("train_wall_s", "training time", lambda v: f"{v:.0f} s"),
 )
@@ -76,7 +77,7 @@ def _records(healthy: list[dict]) -> dict[str, dict[str, dict]]:
             "run_ids": tuple(str(r.get("run_id", "?")) for r in rs),
         }
         for metric, _, _ in COSTS:
-            rec[metric] = agg.mean(r.get(metric) for r in rs)
+            rec[metric] = agg.mean(own_peak(r) if metric == OWN_PEAK else r.get(metric) for r in rs)
         out.setdefault(task, {})[label] = rec
     return out
 

@@ -10,7 +10,10 @@ from bench.analysis.aggregate import switch_rows
 from bench.analysis.selection import main_rows
 
 HOLDS, CAVEATS, FAILS, NOT_MEASURED = "holds", "holds with caveats", "does not hold", "not measured in this run"
-VERDICTS = (HOLDS, CAVEATS, FAILS, NOT_MEASURED)
+# the evidence exists but cannot carry a verdict: a simulated rate whose error against real time is too large or
+# unknown (UNVERIFIED); a difference inside the spread of its repeats (UNDECIDED)
+UNVERIFIED, UNDECIDED = "unverified", "cannot decide"
+VERDICTS = (HOLDS, CAVEATS, FAILS, UNVERIFIED, UNDECIDED, NOT_MEASURED)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,22 @@ def batch_samples(rows: list[dict], strategy: str, n: int) -> list[float]:
         if r["strategy"] == strategy and r["n_tasks"] == n
         for x in r.get("batch_ms_samples") or []
     ]
+
+
+def overhead_range(row: dict, base: dict | None) -> tuple[float, float]:
+    """The spread of a switch row's time against the base model's over their repeats, in % (pure): from its
+    fastest repeat against the base model's slowest to its slowest against the base model's fastest. One
+    repeat (or no base samples): the medians' overhead, twice."""
+    own, ref = row.get("total_ms_samples") or [], (base or {}).get("total_ms_samples") or []
+    if len(own) < 2 or len(ref) < 2:
+        return row["overhead_vs_base_pct"], row["overhead_vs_base_pct"]
+    return 100 * (min(own) / max(ref) - 1), 100 * (max(own) / min(ref) - 1)
+
+
+def fmt_spread(row: dict, base: dict | None) -> str:
+    lo, hi = overhead_range(row, base)
+    k = min(len(row.get("total_ms_samples") or []), len((base or {}).get("total_ms_samples") or []))
+    return f"spread over {k} repeats {lo:+.1f} to {hi:+.1f} %" if k > 1 else "one repeat: no spread"
 
 
 def slower_than(samples: list[float], reference: list[float]) -> tuple[float, float]:

@@ -4,7 +4,11 @@ panels and the claims' evidence under load read them."""
 
 from __future__ import annotations
 
-from bench.serving import STRATEGIES
+from dataclasses import dataclass
+
+from bench.serving import P99_REQUESTS, STRATEGIES
+
+MAX_P99_ERR_PCT = 25.0  # a rate at the SLO whose simulated p99 erred by more than this is no evidence
 
 # what makes two serve rows the same experiment, the strategy aside
 SETTING = ("model", "layers", "dtype", "hidden_size", "rank", "n_tasks", "targets", "popularity", "arrivals")
@@ -50,3 +54,54 @@ def reference_fleet(rows: list[dict]) -> tuple[list[dict], dict]:
         fleets.values(), key=lambda g: (len({r["strategy"] for r in g}), g[0]["n_tasks"] == 64, g[0]["rank"] == 16)
     )
     return best, {k: best[0].get(k) for k in SETTING}
+
+
+@dataclass(frozen=True)
+class Validation:
+    """How far a serve row's rate at the SLO can be trusted: the simulation's errors against real time."""
+
+    p99_err_pct: float | None  # at 1.0x the rate at the SLO over >= P99_REQUESTS requests; None: no such run
+    p50_err_pct: float | None  # the largest |p50 error| of the validation runs (any rate)
+    requests: int | None  # requests behind the p99 error
+    verified: bool  # the p99 error is known and within MAX_P99_ERR_PCT
+    why: str  # one phrase: what the rate rests on
+
+
+def validation(row: dict) -> Validation:
+    """The simulation's error behind a serve row (pure): the row's own fields, else its validation runs (a run at
+    fraction 1.0 with enough requests), else none (rows written before the 1.0x run: never validated on p99)."""
+    p99, n = row.get("sim_p99_err_pct"), row.get("sim_p99_requests")
+    if p99 is None:
+        full = [
+            c for c in row.get("validation") or [] if c.get("fraction", 0) >= 1.0 and c.get("p99_err_pct") is not None
+        ]
+        full = [c for c in full if (c.get("requests") or 0) >= P99_REQUESTS]
+        p99, n = (full[0]["p99_err_pct"], full[0]["requests"]) if full else (None, None)
+    p50 = row.get("sim_p50_err_pct_max")
+    if p50 is None:
+        errs = [abs(c["p50_err_pct"]) for c in row.get("validation") or [] if c.get("p50_err_pct") is not None]
+        p50 = max(errs) if errs else None
+    if p99 is None:
+        fractions = sorted({c.get("fraction") for c in row.get("validation") or [] if c.get("fraction")})
+        why = (
+            f"never validated at 1.0x its rate on p99 (real-time runs only at {', '.join(f'{f:g}x' for f in fractions)}, on p50)"
+            if fractions
+            else "never validated against real time"
+        )
+        return Validation(None, p50, None, False, why)
+    ok = abs(p99) <= MAX_P99_ERR_PCT
+    why = f"simulated p99 {p99:+.0f} % off real time at 1.0x the rate ({n} requests)" + (
+        "" if ok else f", beyond {MAX_P99_ERR_PCT:.0f} %"
+    )
+    return Validation(p99, p50, n, ok, why)
+
+
+def unverified(load: dict[str, dict], names) -> list[str]:
+    """'strategy: why' for each of `names` in `load` (strategy -> serve row) whose rate is not verified."""
+    out = []
+    for s in names:
+        if s in load:
+            v = validation(load[s])
+            if not v.verified:
+                out.append(f"{s}: {v.why}")
+    return out

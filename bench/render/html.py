@@ -16,6 +16,7 @@ from bench.analysis import aggregate as agg
 from bench.analysis import health
 from bench.analysis.decide import AHEAD, NOT_AHEAD, decide
 from bench.analysis.evidence import comparable_slice
+from bench.analysis.machine import state_warnings
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.analysis.selection import main_rows, sweep_points
 from bench.errors import BenchError
@@ -23,6 +24,7 @@ from bench.render import appendix, figures, sections
 from bench.render.sections import ARROW
 from bench.render.serving import serving_section
 from bench.rows import schema
+from bench.rows.memory import OWN_PEAK, mib
 from bench.rows.metric import fmt_count
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -225,11 +227,11 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
             ),
         ),
         (
-            "Accuracy vs peak memory",
+            "Accuracy vs the run's own peak memory (process peak less what was resident before the model)",
             figures.pareto_figure(
-                [{**r, "peak_mem_mb": r["peak_mem_bytes"] / 2**20 if r.get("peak_mem_bytes") else None} for r in recs],
-                "peak_mem_mb",
-                "peak memory MB",
+                [{**r, "peak_mem_mib": mib(r.get(OWN_PEAK)) or None} for r in recs],
+                "peak_mem_mib",
+                "run's own peak memory (MiB)",
             ),
         ),
         (
@@ -259,6 +261,7 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "spectrum": _spectrum_figure(rows),
         "failures": appendix.failures(rows),
         "warnings": health.warnings(rows),
+        "machine": state_warnings(rows),
         "provenance": appendix.provenance(rows),
         "csv_uri": appendix.csv_data_uri(rows),
         "history": appendix.history_section(history),

@@ -9,10 +9,18 @@ runs whose machines ran at different speeds still compare."""
 
 from __future__ import annotations
 
-from bench.analysis.fleets import fleet_key, reference_fleet, serve_rows, strategies, widest_group
+from bench.analysis.fleets import (
+    MAX_P99_ERR_PCT,
+    fleet_key,
+    reference_fleet,
+    serve_rows,
+    strategies,
+    validation,
+    widest_group,
+)
 from bench.render.figures import _plt, log_scale, to_svg
 from bench.render.palette import strategy_colour
-from bench.serving import STRATEGIES
+from bench.serving import P99_REQUESTS, STRATEGIES
 
 
 def _held(fixed: dict, *keys: str) -> str:
@@ -165,9 +173,27 @@ def serving_section(rows: list[dict]) -> dict | None:
             "vs_base": r.get("rate_vs_base"),
             "vs_merge_swap": r.get("rate_vs_merge_swap"),
             "slo_ms": r.get("slo_ms"),
+            **_errors(r),
         }
         for r in sorted(
             ok, key=lambda r: (str(r.get("model")), r.get("rank") or 0, r["n_tasks"], order.get(r["strategy"], 99))
         )
     ]
-    return {"figures": [(c, svg) for c, svg in figs if svg], "rows": table}
+    return {
+        "figures": [(c, svg) for c, svg in figs if svg],
+        "rows": table,
+        "p99_requests": P99_REQUESTS,
+        "max_err": f"{MAX_P99_ERR_PCT:.0f}",
+    }
+
+
+def _errors(row: dict) -> dict:
+    """The simulation's errors beside a row's rate at the SLO, as the table shows them."""
+    v = validation(row)
+    return {
+        "p99_error": f"{v.p99_err_pct:+.0f} %" if v.p99_err_pct is not None else "not validated",
+        "p50_error": f"up to {v.p50_err_pct:.0f} %" if v.p50_err_pct is not None else "-",
+        "p50_where": ", ".join(f"{c['fraction']:g}x: {c['p50_err_pct']:+.0f} %" for c in row.get("validation") or []),
+        "verified": v.verified,
+        "why": v.why,
+    }

@@ -65,6 +65,19 @@ bench_version   str        yes  the adapter-bench version that wrote the row (ro
 """)
 
 
+# The machine's state while a row was measured (bench/measure/machine.py; every kind of row since it was added).
+MACHINE = _table("""
+load_1m_start   float|null no   the 1-minute load average when the measurement began (null: unreadable)
+load_1m_end     float|null no   the 1-minute load average when it ended
+cpus            int        no   the CPUs the process could run on
+cpu_mhz         float|null no   the CPUs' mean clock in MHz when it began, where Linux shows it; null elsewhere
+""")
+# ... and, for serve and switch rows, how steady the machine's speed was across the sweep
+DRIFT = _table("""
+base_drift_pct  float|null no   100 x (slowest / fastest - 1) of the base model's probed time, over the sweep so far (at the start and end of each fleet or workload); null with one probe
+""")
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
 
@@ -146,6 +159,7 @@ gen_ttft_ms_samples   list  no  milliseconds to the first token of each timed ba
 gen_batch_ms_samples  list  no  milliseconds of each timed generation batch, prompt to last token
 adapter_path    str        no   where the trained adapter is kept (runs of a suite that keeps adapters)
 """),
+    **MACHINE,
     **{
         m.name: Field(m.name, f"{m.type.__name__}|null", False, m.description, metric=True)
         for m in METRICS
@@ -195,6 +209,8 @@ total_ms_samples   list    no   milliseconds to serve the workload, one per repe
 switch_ms_samples  list    no   milliseconds of every swap
 batch_ms_samples   list    no   milliseconds of every served batch
 """),
+    **MACHINE,
+    **DRIFT,
 }
 
 SERVE_FIELDS: dict[str, Field] = {
@@ -234,10 +250,15 @@ adapter_bytes_resident  int  yes  bytes of adapter weights the strategy keeps in
 curve           list       yes  simulated latency at each offered rate: rate_rps, p50_ms, p95_ms, p99_ms, attainment
 validation      list       yes  real-time runs at fractions of the SLO rate: real and simulated latency and throughput, errors, the machine's drift
 sim_p50_err_pct_max  float|null  yes  the largest absolute p50 error (%) of the simulation over the validation runs
+sim_p50_err_pct  float|null  no   the simulation's p50 error (%, simulated / real - 1) at 1.0x the rate at the SLO, over at least 200 requests; null: not validated there
+sim_p99_err_pct  float|null  no   the same for p99 latency: what the rate at the SLO rests on
+sim_p99_requests  int|null   no   requests served in that run
 sim_requests    int        yes  requests in each simulated stream
 rate_vs_base    float|null yes  rate_at_slo_rps over the base model's on the same fleet
 rate_vs_merge_swap  float|null  yes  rate_at_slo_rps over merge_swap's on the same fleet
 """),
+    **MACHINE,
+    **DRIFT,
 }
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bench.rows.memory import fmt_bytes  # noqa: F401 - sizes read in one convention (binary units)
+
 DIRECTIONS = ("higher", "lower")
 # how `bench compare` judges a metric: must match exactly; size within 1 %; inside the baseline's 95 % interval;
 # slower by a factor and a U test on the raw samples; one number without samples (peak memory, a rate found by
@@ -20,15 +22,6 @@ def fmt_count(n) -> str:
         if abs(n) >= div:
             return f"{n / div:.2f}{unit}"
     return f"{n:.0f}"
-
-
-def fmt_bytes(n) -> str:
-    if n is None:
-        return "-"
-    for unit, div in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
-        if abs(n) >= div:
-            return f"{n / div:.1f} {unit}"
-    return f"{n:.0f} B"
 
 
 def fmt_ms(v) -> str:  # 11,150 ms, 156 ms, 5.31 ms: never in exponent notation

@@ -16,16 +16,16 @@ from bench.config import ModelOptions
 from bench.errors import BenchError, choices
 from bench.execute.device import resolve_device
 from bench.execute.run import quiet_libraries
-from bench.measure import environment
+from bench.measure import environment, machine
 from bench.rows import store
 from bench.rows.fields import new_run_id, stamp
-from bench.serving import STRATEGIES, arrivals, realtime
+from bench.serving import P99_REQUESTS, STRATEGIES, arrivals, realtime
 from bench.serving.policy import Policy
 from bench.serving.profile import ProfileConfig, profile
 from bench.serving.search import at_rate, rate_at_slo
 from bench.serving.simulate import simulate, summarize
 from bench.switching import fleet as fleets
-from bench.switching.strategies import SERVERS, forms_for
+from bench.switching.strategies import SERVERS, _sync, forms_for
 
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 MLP = ("gate_proj", "up_proj", "down_proj")
@@ -52,8 +52,13 @@ class ServeConfig:
     slo_factor: float = 4.0
     rates: tuple[float, ...] = ()  # extra rates (req/s) at which every strategy's simulated latency is recorded
     sim_requests: int = 10000  # requests per simulation
-    validate: tuple[float, ...] = (0.5, 0.8)  # real-time runs at these fractions of each strategy's rate at the SLO
-    validate_seconds: float = 10.0  # of arrivals per real-time run (at least 8, at most 48 requests)
+    validate: tuple[float, ...] = (
+        0.5,
+        0.8,
+        1.0,
+    )  # real-time runs at these fractions of each strategy's rate at the SLO
+    validate_seconds: float = 10.0  # of arrivals per real-time run below 1.0x (at least 8, at most 48 requests)
+    validate_p99_requests: int = 200  # requests of the run at 1.0x: enough for a p99 (0: that run like the others)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
     device: str = "auto"
     seed: int = 0
@@ -92,6 +97,8 @@ def validate(cfg: ServeConfig) -> None:
         raise BenchError(f"--rates: every rate must be more than 0 requests per second, got {cfg.rates}")
     if any(not 0 < f <= 1 for f in cfg.validate):
         raise BenchError(f"validate: fractions of the rate at the SLO must be in (0, 1], got {cfg.validate}")
+    if cfg.validate_p99_requests < 0:
+        raise BenchError(f"validate_p99_requests must be at least 0, got {cfg.validate_p99_requests}")
     if cfg.cv <= 0 or cfg.alpha <= 0 or cfg.max_wait_ms < 0:
         raise BenchError("cv and alpha must be more than 0, max wait at least 0 ms")
     spec = models.resolve(cfg.model.name)
@@ -128,9 +135,17 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
     vocab = base.get_input_embeddings().weight.shape[0]
     prov["hidden_size"] = int(base.get_input_embeddings().weight.shape[1])
     rows: list[dict] = []
+    probe, probe_ids = machine.SpeedProbe(), torch.randint(min(1000, vocab - 1), vocab, (8, cfg.tokens)).to(device)
+
+    @torch.inference_mode()
+    def base_work():  # the base model's speed, probed at each fleet's start and end: the sweep's drift
+        base(input_ids=probe_ids, attention_mask=torch.ones_like(probe_ids))
+        _sync(device)
+
     for rank in cfg.ranks:
         for n in cfg.tasks_n:
             log(f"N = {n}: building {n} adapters (rank {rank}) on {spec.name}")
+            state = machine.at_start()
             fleet = fleets.build(
                 base,
                 n,
@@ -142,9 +157,13 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
                 forms=forms_for(cfg.strategies),
             )
             try:
+                probe.measure(base_work)
                 new = _serve_fleet(cfg, spec, fleet, prov, vocab, log)
+                probe.measure(base_work)
             finally:
                 fleet.close()
+            state.update(machine.at_end(), base_drift_pct=probe.drift_pct())
+            new = [{**r, **state} for r in new]
             store.append_rows(output, new)
             rows += new
     return rows
@@ -162,8 +181,9 @@ def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log) -> 
     prof = profile(servers, inputs, n, pcfg)
     slo = slo_ms(cfg, prof["base"]["service"] if "base" in prof else None)
     stream = arrivals.stream(cfg.sim_requests, n, cfg.arrivals, cfg.cv, cfg.popularity, cfg.alpha, cfg.seed)
-    check = arrivals.stream(48, n, cfg.arrivals, cfg.cv, cfg.popularity, cfg.alpha, cfg.seed + 1)
-    check_inputs = torch.randint(low, vocab, (48, cfg.tokens), generator=gen).to(device)
+    n_check = max(48, cfg.validate_p99_requests)
+    check = arrivals.stream(n_check, n, cfg.arrivals, cfg.cv, cfg.popularity, cfg.alpha, cfg.seed + 1)
+    check_inputs = torch.randint(low, vocab, (n_check, cfg.tokens), generator=gen).to(device)
     rows = []
     for s, server in servers.items():
         service = prof[s]["service"]
@@ -171,41 +191,16 @@ def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log) -> 
         rate = rate_at_slo(stream, policy, service, slo, n)
         at_slo = at_rate(stream, rate, policy, service, slo) if rate > 0 else None
         curve = [{"rate_rps": r, **summary_dict(at_rate(stream, r, policy, service, slo))} for r in cfg.rates]
-        checks = []
-        for fraction in cfg.validate if rate > 0 else ():
-            r = fraction * rate
-            k = int(min(48, max(8, round(r * cfg.validate_seconds))))
-            sub = check.head(k)
-            times = sub.arrivals(r)
-            served, batches = realtime.run(server, check_inputs[:k], times, sub.tasks, policy)
-            real = summarize(times, served.finish, slo)
-            sim = summarize(times, simulate(times, sub.tasks, policy, service).finish, slo)
-            batch_drift, swap_drift = realtime.drift(service, batches)
-            corrected = realtime.scaled(service, batch_drift, swap_drift)
-            fixed = summarize(times, simulate(times, sub.tasks, policy, corrected).finish, slo)
-            checks.append(
-                {
-                    "fraction": fraction,
-                    "rate_rps": r,
-                    "requests": k,
-                    "real": summary_dict(real),
-                    "sim": summary_dict(sim),
-                    "p50_err_pct": 100 * (sim.p50_ms / real.p50_ms - 1),
-                    "throughput_err_pct": 100 * (sim.throughput_rps / real.throughput_rps - 1),
-                    # the machine's speed during the real run against the profile (shared machines drift),
-                    # and the simulation's error once its service times are scaled by that drift
-                    "service_drift": batch_drift,
-                    "swap_drift": swap_drift,
-                    "p50_err_pct_drift_corrected": 100 * (fixed.p50_ms / real.p50_ms - 1),
-                    "throughput_err_pct_drift_corrected": 100 * (fixed.throughput_rps / real.throughput_rps - 1),
-                    "real_batches": [list(x) for x in batches],
-                }
-            )
+        checks = [
+            _check(cfg, server, policy, service, f, rate, check, check_inputs, slo)
+            for f in (cfg.validate if rate > 0 else ())
+        ]
         log(
             f"  {s:20} {rate:8.3f} req/s at p99 <= {slo:.0f} ms"
             + "".join(
-                f"; real-time at {c['rate_rps']:.2f}/s: p50 error {c['p50_err_pct']:+.1f} % "
+                f"; real-time at {c['rate_rps']:.2f}/s ({c['requests']} requests): p50 error {c['p50_err_pct']:+.1f} % "
                 f"({c['p50_err_pct_drift_corrected']:+.1f} % at the run's speed x{c['service_drift']:.2f})"
+                + (f", p99 error {c['p99_err_pct']:+.1f} %" if c["requests"] >= P99_REQUESTS else "")
                 for c in checks
             )
         )
@@ -214,9 +209,54 @@ def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log) -> 
     return rows
 
 
+def _check(cfg: ServeConfig, server, policy, service, fraction: float, rate: float, check, inputs, slo) -> dict:
+    """One real-time run at `fraction` of the rate at the SLO, and the simulation of the same requests: their
+    latencies, the simulation's errors (simulated / real - 1) and the machine's drift during the run. At 1.0x
+    it serves validate_p99_requests requests (a p99 needs at least P99_REQUESTS), below it 8-48."""
+    r = fraction * rate
+    if fraction >= 1.0 and cfg.validate_p99_requests:
+        k = cfg.validate_p99_requests
+    else:
+        k = int(min(48, max(8, round(r * cfg.validate_seconds))))
+    sub = check.head(k)
+    times = sub.arrivals(r)
+    served, batches = realtime.run(server, inputs[:k], times, sub.tasks, policy)
+    real = summarize(times, served.finish, slo)
+    sim = summarize(times, simulate(times, sub.tasks, policy, service).finish, slo)
+    batch_drift, swap_drift = realtime.drift(service, batches)
+    fixed = summarize(
+        times, simulate(times, sub.tasks, policy, realtime.scaled(service, batch_drift, swap_drift)).finish, slo
+    )
+    err = lambda a, b: 100 * (a / b - 1)  # noqa: E731
+    return {
+        "fraction": fraction,
+        "rate_rps": r,
+        "requests": k,
+        "real": summary_dict(real),
+        "sim": summary_dict(sim),
+        "p50_err_pct": err(sim.p50_ms, real.p50_ms),
+        "p99_err_pct": err(sim.p99_ms, real.p99_ms),  # a p99 of fewer than P99_REQUESTS requests is a rough one
+        "throughput_err_pct": err(sim.throughput_rps, real.throughput_rps),
+        # the machine's speed during the real run against the profile (shared machines drift),
+        # and the simulation's error once its service times are scaled by that drift
+        "service_drift": batch_drift,
+        "swap_drift": swap_drift,
+        "p50_err_pct_drift_corrected": err(fixed.p50_ms, real.p50_ms),
+        "p99_err_pct_drift_corrected": err(fixed.p99_ms, real.p99_ms),
+        "throughput_err_pct_drift_corrected": err(fixed.throughput_rps, real.throughput_rps),
+        "real_batches": [list(x) for x in batches],
+    }
+
+
+def at_slo_check(checks: list[dict]) -> dict | None:
+    """The validation run at 1.0x the rate at the SLO with enough requests for a p99, if there was one."""
+    return next((c for c in checks if c["fraction"] >= 1.0 and c["requests"] >= P99_REQUESTS), None)
+
+
 def _row(cfg, spec, prov, strategy, server, n, slo, rate, at_slo, curve, checks, prof) -> dict:
     service = prof["service"]
     errors = [abs(c["p50_err_pct"]) for c in checks]
+    full = at_slo_check(checks)
     return {
         **prov,
         "run_id": new_run_id(),  # one per row
@@ -250,6 +290,9 @@ def _row(cfg, spec, prov, strategy, server, n, slo, rate, at_slo, curve, checks,
         "curve": curve,
         "validation": checks,
         "sim_p50_err_pct_max": max(errors) if errors else None,
+        "sim_p50_err_pct": full["p50_err_pct"] if full else None,
+        "sim_p99_err_pct": full["p99_err_pct"] if full else None,
+        "sim_p99_requests": full["requests"] if full else None,
         "sim_requests": cfg.sim_requests,
     }
 
@@ -279,6 +322,8 @@ def rows_table(rows: list[dict]) -> str:
             f"({c['rate_rps']:.2f}/s)"
             for c in r.get("validation") or []
         )
+        if r.get("sim_p99_err_pct") is not None:
+            errs += f"; p99 at the SLO rate {r['sim_p99_err_pct']:+.0f} % ({r['sim_p99_requests']} requests)"
         lines.append(
             f"{r['strategy']:20} {r['n_tasks']:>5} {r['rank']:>3} {r['rate_at_slo_rps']:>10.3f} {ratio[0]:>7} {ratio[1]:>8} "
             f"{p99:>9.0f} {r['batch_ms_full']:>9.1f} {swap:>8}  {errs or '-'}"
