@@ -57,9 +57,13 @@ def _unverified(load: dict[str, dict], names) -> tuple[str, ...]:
     bad = unverified(load, ("base", *(s for s in names if s != "base")))
     if not bad:
         return ()
+    by_why: dict[str, list[str]] = {}
+    for s, why in bad:
+        by_why.setdefault(why, []).append(s)
+    reasons = "; ".join(f"{', '.join(ss)}: {why}" for why, ss in by_why.items())
     return (
         f"Unverified: a rate at the SLO is simulated, and is evidence only where the simulation's p99 latency was "
-        f"checked against real time at that rate and erred by at most {MAX_P99_ERR_PCT:.0f} %; " + "; ".join(bad) + ".",
+        f"checked against real time at that rate and erred by at most {MAX_P99_ERR_PCT:.0f} %. {reasons}.",
     )
 
 

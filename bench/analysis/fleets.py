@@ -96,12 +96,6 @@ def validation(row: dict) -> Validation:
     return Validation(p99, p50, n, ok, why)
 
 
-def unverified(load: dict[str, dict], names) -> list[str]:
-    """'strategy: why' for each of `names` in `load` (strategy -> serve row) whose rate is not verified."""
-    out = []
-    for s in names:
-        if s in load:
-            v = validation(load[s])
-            if not v.verified:
-                out.append(f"{s}: {v.why}")
-    return out
+def unverified(load: dict[str, dict], names) -> list[tuple[str, str]]:
+    """(strategy, why) for each of `names` in `load` (strategy -> serve row) whose rate is not verified."""
+    return [(s, validation(load[s]).why) for s in names if s in load and not validation(load[s]).verified]
