@@ -29,7 +29,7 @@ from bench.analysis.claims_training import (
     claim_low_rank,
     claim_update,
 )
-from bench.analysis.evidence import CAVEATS, FAILS, HOLDS, NOT_MEASURED, VERDICTS, Claim
+from bench.analysis.evidence import CAVEATS, FAILS, HOLDS, NOT_MEASURED, UNDECIDED, UNVERIFIED, VERDICTS, Claim
 from bench.analysis.selection import main_rows
 
 __all__ = [
@@ -44,6 +44,8 @@ __all__ = [
     "NOT_MEASURED",
     "PAIRED_ALPHA",
     "PARAM_CUT",
+    "UNDECIDED",
+    "UNVERIFIED",
     "VERDICTS",
     "Claim",
     "Need",

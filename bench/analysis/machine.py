@@ -83,7 +83,7 @@ def drifted(rows: list[dict]) -> list[tuple[dict, float, str]]:
 
 def state_warnings(rows: list[dict]) -> list[str]:
     """One line per problem with the machine the rows were measured on (empty: none seen): load above the
-    CPUs, the base model's speed drifting more than MAX_DRIFT_PCT across a sweep, rows that record no load."""
+    CPUs, the base model's speed drifting more than MAX_DRIFT_PCT across a sweep."""
     out = []
     hot = overloaded(rows)
     if hot:
@@ -102,11 +102,17 @@ def state_warnings(rows: list[dict]) -> list[str]:
             f"{MAX_DRIFT_PCT:.0f} % (up to {worst:.0f} %, {' and '.join(hows)} from the base model's rows), "
             f"ratios to the base model are suspect: {_named([r for r, *_ in drift])}"
         )
+    return out
+
+
+def unrecorded(rows: list[dict]) -> list[str]:
+    """A line for the report when rows record no load average (written before rows recorded it): their load
+    is unknown, so state_warnings cannot vouch for them either way."""
     measured = [r for r in rows if r.get("status") == "ok" or r.get("kind") in ("serve", "switch")]
     blind = [r for r in measured if row_load(r) is None]
-    if blind and measured:
-        out.append(
-            f"machine load unknown: {len(blind)} of {len(measured)} row(s) record no load average "
-            "(written before rows recorded it)"
-        )
-    return out
+    if not blind:
+        return []
+    return [
+        f"machine load unknown: {len(blind)} of {len(measured)} row(s) record no load average "
+        "(written before rows recorded it)"
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from bench.analysis.compare import (
@@ -15,6 +16,7 @@ from bench.analysis.compare import (
     to_json,
     to_markdown,
 )
+from bench.analysis.machine import state_warnings
 from bench.cli import COMMANDS
 from bench.rows.store import read_rows
 
@@ -62,6 +64,8 @@ def cmd_compare(args) -> int:
         print(to_json(shown, advisory, counts(verdicts), code))
     else:
         print(to_markdown(shown, advisory, counts(verdicts)))
+    for w in state_warnings(baseline + current):  # the machine each side was measured on (not a verdict)
+        print(f"warning: {w}", file=sys.stderr if args.format == "json" else sys.stdout)
     if not comparable:
         print(differing_key(baseline, current))
     return code

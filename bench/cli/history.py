@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from bench.analysis import compare
+from bench.analysis.machine import state_warnings
 from bench.cli import COMMANDS
 from bench.cli.compare import add_verdict_options
 from bench.errors import BenchError
@@ -102,6 +103,8 @@ def cmd_check(args) -> int:
                 tag = "REGRESSION" if counts else "advisory" if f.regression else "improved"
                 print(f"  {tag}: {f.text()}")
                 failing += counts
+        for w in state_warnings([r for r in rows if store.commit_key(r) == head]):  # the newest commit's rows
+            print(f"  warning: {w}")
         steady = sum(f.verdict.mark == compare.NOISE for f in findings)
         here = sum(f.regression and f.verdict.category not in advisory for f in findings)
         print(f"  {steady} metrics within noise, {here} regressions")

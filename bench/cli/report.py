@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.analysis.machine import state_warnings
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.cli import COMMANDS
 from bench.errors import BenchError
@@ -46,5 +47,7 @@ def cmd_report(args) -> int:
         if not rows:
             raise BenchError(f"{f} has no result rows")
     path = write_report(sets[-1], args.output, sets if len(sets) > 1 else None, pair)
+    for w in state_warnings(sets[-1]):
+        print(f"warning: {w}")
     print(f"report: {path}")
     return 0

@@ -16,12 +16,13 @@ from bench.config import Budget, Measure
 from bench.errors import BenchError, Unsupported
 from bench.execute.device import seed_everything
 from bench.execute.shape_run import execute_shape, model_fields
-from bench.measure import environment, evaluate, memory, spectrum
+from bench.measure import environment, evaluate, machine, memory, spectrum
 from bench.measure.data import Encoded, encode_splits
 from bench.measure.generate import answer_text, generate_texts, generation_metrics
 from bench.measure.inference import adapter_size, adapter_targets, inference_metrics, trainable_counts, virtual_tokens
 from bench.measure.train import predict, train_recorded
 from bench.rows.fields import stamp
+from bench.rows.memory import OWN_PEAK, own_peak
 from bench.rows.store import clean_floats
 
 
@@ -95,7 +96,7 @@ def execute(spec: RunSpec) -> dict:
     import torch
 
     quiet_libraries()
-    row = base_row(spec)
+    row = {**base_row(spec), **machine.at_start()}
     t0 = time.perf_counter()
     try:
         row.update((execute_shape if shapes.is_shape(spec.model) else _execute)(spec, row))
@@ -114,6 +115,7 @@ def execute(spec: RunSpec) -> dict:
             f"(at {Path(tb.filename).name}:{tb.lineno})",
         )
     row["wall_s"] = round(time.perf_counter() - t0, 3)
+    row.update(machine.at_end())
     return clean_floats(row)
 
 
@@ -212,6 +214,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
             val_accuracy=val["score"], n_val=val["n_eval"]
         )  # the task's metric; its per-example vector is not kept
     row["peak_mem_bytes"] = memory.peak_bytes(device)
+    row[OWN_PEAK] = own_peak(row)
     row.update(adapter_size(model, method.peft, spec.adapters_dir, row["run_id"]))
     return row
 

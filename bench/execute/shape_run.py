@@ -29,6 +29,7 @@ from bench.measure.data import Encoded
 from bench.measure.generate import generation_metrics
 from bench.measure.inference import adapter_size, adapter_targets, inference_metrics, trainable_counts, virtual_tokens
 from bench.measure.train import train_recorded
+from bench.rows.memory import OWN_PEAK, own_peak
 
 BACKBONE_SEED = 0  # every run's random backbone: the same base model for every method and seed
 
@@ -164,5 +165,6 @@ def execute_shape(spec, row: dict) -> dict:
         clocks = dict(measure=spec.measure, virtual_tokens=virtual, **fwd)
         row.update(inference_metrics(model, test.ids, test.labels, test.pad_id, test.left, **clocks))
     row["peak_mem_bytes"] = memory.peak_bytes(device)
+    row[OWN_PEAK] = own_peak(row)
     row.update(adapter_size(model, method.peft, spec.adapters_dir, row["run_id"]))
     return row

@@ -16,7 +16,7 @@ from bench.analysis import aggregate as agg
 from bench.analysis import health
 from bench.analysis.decide import AHEAD, NOT_AHEAD, decide
 from bench.analysis.evidence import comparable_slice
-from bench.analysis.machine import state_warnings
+from bench.analysis.machine import state_warnings, unrecorded
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.analysis.selection import main_rows, sweep_points
 from bench.errors import BenchError
@@ -261,7 +261,7 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "spectrum": _spectrum_figure(rows),
         "failures": appendix.failures(rows),
         "warnings": health.warnings(rows),
-        "machine": state_warnings(rows),
+        "machine": state_warnings(rows) + unrecorded(rows),
         "provenance": appendix.provenance(rows),
         "csv_uri": appendix.csv_data_uri(rows),
         "history": appendix.history_section(history),

@@ -18,12 +18,12 @@ from tqdm.auto import tqdm
 from bench.errors import BenchError, Unsupported, choices
 from bench.execute.device import resolve_device
 from bench.execute.run import quiet_libraries
-from bench.measure import environment, memory
+from bench.measure import environment, machine, memory
 from bench.rows import store
 from bench.rows.fields import new_run_id, stamp
 from bench.switching import fleet as fleets
 from bench.switching import gates
-from bench.switching.strategies import PROMPT_STRATEGIES, SERVERS, STRATEGIES, Served, serve
+from bench.switching.strategies import PROMPT_STRATEGIES, SERVERS, STRATEGIES, Served, _sync, serve
 from bench.switching.trained import from_results
 from bench.switching.workload import LENGTHS, ORDERS, POPULARITIES, Workload, switches, task_sequence
 
@@ -184,13 +184,14 @@ def run_sweep(cfg: SweepConfig, output: Path, show_progress: bool = True) -> lis
     total = sum(len(workloads(cfg, n)) for n in cfg.tasks_n) * cfg.repeats * len(cfg.strategies)
     bar = tqdm(total=total, desc="switch sweep", unit="serve", disable=not show_progress)
     rows: list[dict] = []
+    probe = machine.SpeedProbe()  # the base model's speed, after each workload: the sweep's drift
     for n in cfg.tasks_n:
         bar.set_postfix_str(f"N = {n} tasks")
         fleet = fleets.build(
             base, n, device, rank=cfg.rank, virtual_tokens=cfg.virtual_tokens, seed=cfg.seed, trained=trained
         )
         try:
-            rows += _sweep_fleet(cfg, fleet, prov, vocab, bar)
+            rows += _sweep_fleet(cfg, fleet, prov, vocab, bar, probe)
         finally:
             fleet.close()
             del fleet
@@ -199,7 +200,7 @@ def run_sweep(cfg: SweepConfig, output: Path, show_progress: bool = True) -> lis
     return rows
 
 
-def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar) -> list[dict]:
+def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar, probe: machine.SpeedProbe) -> list[dict]:
 
     device = fleet.device
     gen = torch.Generator().manual_seed(cfg.seed + fleet.n)
@@ -207,22 +208,31 @@ def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar) -> list[d
         ln: torch.randint(1000 if vocab > 2000 else 5, vocab, (cfg.requests, LENGTHS[ln]), generator=gen).to(device)
         for ln in cfg.lengths
     }
-    probe = inputs[cfg.lengths[0]][: max(8, fleet.n)]
+    probe_ids = inputs[cfg.lengths[0]][: max(8, fleet.n)]
     servers, gate, unsupported = {}, {}, {}
-    shared = {**gates.adapters_change_output(fleet, probe), **gates.merge_drift(fleet)}
+    shared = {**gates.adapters_change_output(fleet, probe_ids), **gates.merge_drift(fleet)}
     for s in cfg.strategies:
         servers[s] = SERVERS[s](fleet)
         try:
             servers[s].prepare()
-            g = gates.check_server(fleet, s, servers[s], probe)
+            g = gates.check_server(fleet, s, servers[s], probe_ids)
         except Unsupported as e:
             unsupported[s] = str(e)
             continue
         g.update(_shared_gates(s, shared))
         g["gate_ok"] = all(v for k, v in g.items() if isinstance(v, bool) and k != "gate_ok") and g["gate_ok"]
         gate[s] = g
+    ids = probe_ids[:8]
+
+    @torch.inference_mode()
+    def base_work():
+        fleet.plain(input_ids=ids, attention_mask=torch.ones_like(ids))
+        _sync(device)
+
+    probe.measure(base_work)
     rows = []
     for w in workloads(cfg, fleet.n):
+        state = machine.at_start()
         tasks = task_sequence(w)
         served: dict[str, list[Served]] = {s: [] for s in servers if s not in unsupported}
         peaks: dict[str, int] = {}
@@ -234,6 +244,8 @@ def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar) -> list[d
                 peaks[s] = max(peaks.get(s, 0), memory.peak_bytes(device))
                 bar.update(1)
         base_ms = statistics.median(x.total_ms for x in served["base"]) if "base" in served else None
+        probe.measure(base_work)
+        state.update(machine.at_end(), base_drift_pct=probe.drift_pct())
         for s in cfg.strategies:
             if s in unsupported:
                 rows.append(
@@ -250,6 +262,7 @@ def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar) -> list[d
                         "status": "unsupported",
                         "error": unsupported[s],
                         "gate_ok": None,
+                        **state,
                     }
                 )
                 bar.update(cfg.repeats)
@@ -271,6 +284,7 @@ def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar) -> list[d
                 fleet.n, fleet.trained_prompts if s in PROMPT_STRATEGIES else fleet.trained_lora
             )
             row["peak_mem_scope"] = "strategy" if device.type == "cuda" else "process"
+            row.update(state)
             if s == "merge_swap" and "set_adapter" in served:
                 row["break_even_requests_per_task"] = break_even(served[s], served["set_adapter"], w.n_requests)
             rows.append(row)

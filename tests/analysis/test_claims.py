@@ -94,7 +94,7 @@ def test_claims_1_and_2_from_update_spectra():
     assert "Spectrum of the full fine-tuning update dW" in html and "top 8 of 384 directions hold 92%" in html
 
 
-def serve_row(strategy: str, rate_vs_base: float, n: int = 64) -> dict:
+def serve_row(strategy: str, rate_vs_base: float, n: int = 64, p99_err: float | None = 5.0) -> dict:
     return {
         "kind": "serve",
         "status": "ok",
@@ -109,6 +109,8 @@ def serve_row(strategy: str, rate_vs_base: float, n: int = 64) -> dict:
         "slo_ms": 3000.0,
         "rate_at_slo_rps": 40 * rate_vs_base,
         "rate_vs_base": rate_vs_base,
+        "sim_p99_err_pct": p99_err,  # validated at 1.0x the rate on p99 (None: never)
+        "sim_p99_requests": 200 if p99_err is not None else None,
     }
 
 
@@ -132,3 +134,47 @@ def test_claims_5_6_7_under_load_from_serve_rows():
     with_switch = {c.number: c for c in claims.assess(ROWS + SWITCH + keeps_up)}
     assert with_switch[6].verdict == verdicts(ROWS + SWITCH)[6]
     assert any("Under load" in e for e in with_switch[6].evidence)
+
+
+def test_claims_under_load_rest_only_on_rates_the_simulation_was_validated_at():
+    rows = lambda **errs: [  # noqa: E731
+        serve_row(s, x, p99_err=errs.get(s, 5.0))
+        for s, x in (("base", 1.0), ("merge_swap", 0.39), ("gathered_lora", 1.13), ("mixed_prompt_batch", 0.5))
+    ]
+    assert verdicts(ROWS + rows())[6] == claims.FAILS  # every rate within 25 %: the verdict stands
+    assert verdicts(ROWS + rows(gathered_lora=24.0))[6] == claims.FAILS
+    off = {c.number: c for c in claims.assess(ROWS + rows(gathered_lora=-40.0))}
+    assert off[6].verdict == claims.UNVERIFIED and off[5].verdict == claims.UNVERIFIED
+    assert "gathered_lora: simulated p99 -40 % off real time" in off[6].evidence[-1]
+    assert "beyond 25 %" in off[6].evidence[-1] and "base" not in off[6].evidence[-1].split(".")[-2]
+    # the base model's rate is in every ratio: its error counts as much as the strategy's
+    assert verdicts(ROWS + rows(base=30.0))[6] == claims.UNVERIFIED
+    never = {c.number: c for c in claims.assess(ROWS + rows(gathered_lora=None))}
+    assert never[6].verdict == claims.UNVERIFIED and "gathered_lora: never validated" in never[6].evidence[-1]
+    # claim 7 does not read an unverified comparison under load, and says so
+    assert any("not read for the verdict" in e for e in never[7].evidence)
+
+
+def test_the_committed_serve_rows_state_no_verdict_their_validation_does_not_support():
+    from pathlib import Path
+
+    from bench.rows.store import read_rows
+
+    rows = read_rows(Path(__file__).resolve().parents[2] / "results/serving/serve-cpu-n16-n256.jsonl")
+    v = {c.number: c for c in claims.assess(rows)}
+    for n in (5, 6):  # validated at 0.5x and 0.8x on p50 only: neither holds nor fails
+        assert v[n].verdict == claims.UNVERIFIED, n
+        assert "never validated at 1.0x its rate on p99" in v[n].evidence[-1]
+    assert claims.FAILS not in {c.verdict for c in v.values()} and claims.HOLDS not in {c.verdict for c in v.values()}
+
+
+def test_a_switching_difference_inside_the_spread_of_its_repeats_decides_nothing():
+    base = switch_row("base", 8, 100, 0.0, total_ms_samples=[99.0, 100.0, 101.0])
+    narrow = switch_row("gathered_lora", 8, 95, 5.0, total_ms_samples=[104.0, 105.0, 106.0])  # +3.0 to +7.1 %
+    wide = switch_row("gathered_lora", 8, 92, 8.0, total_ms_samples=[95.0, 108.0, 125.0])  # -5.9 to +26.3 %
+    swap = switch_row("merge_swap", 8, 30, 200.0, total_ms_samples=[290.0, 300.0, 310.0])
+    sure = claims.claim_mixed_traffic([base, narrow, swap])
+    assert sure.verdict == claims.FAILS and "spread over 3 repeats +3.0 to +7.1 %" in " ".join(sure.evidence)
+    c = claims.claim_mixed_traffic([base, wide, swap])
+    assert c.verdict == claims.UNDECIDED and c.evidence[-1].startswith("Cannot decide")
+    assert "-5.9 to +26.3 %" in c.evidence[-1]

@@ -28,7 +28,9 @@ def _row(**kw):
         "train_tokens_per_s": 700.0,
         "infer_tokens_per_s": 2000.0,
         "infer_tokens_per_s_batch": 5000.0,
-        "peak_mem_bytes": 2**30,
+        "peak_mem_bytes": 2**30 + 2**28,
+        "mem_baseline_bytes": 2**28,
+        "peak_mem_own_bytes": 2**30,
     }
     base.update(kw)
     return base
@@ -49,14 +51,14 @@ def test_the_columns_are_the_schemas_terminal_metrics():
     header = table([_row()])["header"]
     columns = metrics("terminal")
     assert header == ["task", "method", "status", *(m.terminal for m in columns)]
-    assert {"accuracy", "trainable_params", "peak_mem_bytes"} <= {m.name for m in columns}
+    assert {"accuracy", "trainable_params", "peak_mem_own_bytes"} <= {m.name for m in columns}
 
 
 def test_a_metric_the_schema_drops_or_adds_is_a_column_less_or_more(monkeypatch):
-    kept = tuple(m for m in schema.METRICS if m.name in ("accuracy", "peak_mem_bytes"))
+    kept = tuple(m for m in schema.METRICS if m.name in ("accuracy", "peak_mem_own_bytes"))
     monkeypatch.setattr(terminal, "metrics", lambda where=None, **eq: kept)
     t = table([_row()])
-    assert t["header"] == ["task", "method", "status", "accuracy (95% CI)", "peak mem MB"]
+    assert t["header"] == ["task", "method", "status", "accuracy (95% CI)", "own peak MiB"]
     assert t["lora"] == ["t", "lora", "ok", "0.800 [0.700, 0.900]", "1024"]  # each cell in its metric's format
 
 
@@ -66,7 +68,7 @@ def test_each_cell_in_its_metrics_terminal_format():
     for m in metrics("terminal"):
         if m.name != "accuracy":
             assert by_header[m.terminal] == m.text(_row()[m.name], terminal=True), m.name
-    assert by_header["trainable"] == "74.50k" and by_header["peak mem MB"] == "1024"
+    assert by_header["trainable"] == "74.50k" and by_header["own peak MiB"] == "1024"
 
 
 def test_a_failed_run_shows_its_status_and_no_numbers():
