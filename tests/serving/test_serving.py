@@ -140,7 +140,7 @@ def test_serve_cli_on_a_tiny_shape(tiny_shape, tmp_path, capsys):
     out = tmp_path / "serve.jsonl"
     argv = ["serve", "--model", tiny_shape, "--tasks-n", "3", "--max-batch", "4", "--device", "cpu", "--rank", "4"]
     argv += ["--strategies", "base,merge_swap,gathered_lora,mixed_prompt_batch", "--rates", "50", "--slo-ms", "5000"]
-    argv += ["--set", "sim_requests=400", "--set", "profile.repeats=1", "--set", "validate=0.5"]
+    argv += ["--set", "sim_requests=400", "--set", "profile.repeats=1", "--set", "validate=0.5,1.0"]
     assert main([*argv, "--set", "validate_seconds=0.2", "--set", "model.layers=1", "--output", str(out)]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["strategy"] for r in rows] == ["base", "merge_swap", "gathered_lora", "mixed_prompt_batch"]
@@ -151,8 +151,19 @@ def test_serve_cli_on_a_tiny_shape(tiny_shape, tmp_path, capsys):
     for r in rows:
         assert r["rate_at_slo_rps"] > 0 and r["at_slo"]["p99_ms"] <= r["slo_ms"]
         assert set(r["service_ms"]) >= {"1,1", "4,1"} and r["curve"][0]["rate_rps"] == 50
-        (check,) = r["validation"]
+        check, full = r["validation"]
         assert 8 <= check["requests"] <= 48 and check["real"]["requests"] == check["requests"]
+        # at 1.0x the rate at the SLO: enough requests for a p99, whose error the row carries beside the p50's
+        assert full["fraction"] == 1.0 and full["requests"] == full["real"]["requests"] == 200
+        assert (
+            r["sim_p99_err_pct"]
+            == full["p99_err_pct"]
+            == pytest.approx(100 * (full["sim"]["p99_ms"] / full["real"]["p99_ms"] - 1))
+        )
+        assert r["sim_p50_err_pct"] == full["p50_err_pct"] and r["sim_p99_requests"] == 200
+        # the machine while it ran: load at the fleet's start and end, its CPUs, the base model's drift
+        assert r["cpus"] >= 1 and r["load_1m_start"] >= 0 and r["load_1m_end"] >= 0
+        assert r["base_drift_pct"] is not None and r["base_drift_pct"] >= 0
         assert check["p50_err_pct"] == pytest.approx(100 * (check["sim"]["p50_ms"] / check["real"]["p50_ms"] - 1))
         assert check["service_drift"] > 0 and "p50_err_pct_drift_corrected" in check
         assert sum(b[0] for b in check["real_batches"]) == check["requests"]
@@ -163,6 +174,7 @@ def test_serve_cli_on_a_tiny_shape(tiny_shape, tmp_path, capsys):
     assert "4,3" in rows[2]["service_ms"]  # mixed LoRA profiled with 3 distinct adapters in a batch
     text = capsys.readouterr().out
     assert "req/s@SLO" in text and "gathered_lora" in text and "median |p50 error|" in text
+    assert "p99 at the SLO rate" in text and "(200 requests)" in text
 
 
 @pytest.mark.parametrize(
@@ -197,3 +209,4 @@ def test_switch_sweep_takes_a_shape(tiny_shape, tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert {r["strategy"] for r in rows} == {"base", "gathered_lora"}
     assert all(r["weights"] == "random" and r["status"] == "ok" and r["sweep"]["layers"] == 2 for r in rows)
+    assert all(r["cpus"] >= 1 and r["load_1m_end"] >= 0 and r["base_drift_pct"] >= 0 for r in rows)
