@@ -30,6 +30,11 @@ def _named(rows: list[dict]) -> str:
     return "; ".join(names) + (f"; and {more} more" if more > 0 else "")
 
 
+def _span(values: list, fmt: str) -> str:
+    lo, hi = min(values), max(values)
+    return format(lo, fmt) if format(lo, fmt) == format(hi, fmt) else f"{lo:{fmt}}-{hi:{fmt}}"
+
+
 def row_load(row: dict) -> float | None:
     """The higher of the load averages a row recorded at its start and end; None when it recorded neither."""
     loads = [row.get(k) for k in ("load_1m_start", "load_1m_end") if isinstance(row.get(k), (int, float))]
@@ -87,11 +92,10 @@ def state_warnings(rows: list[dict]) -> list[str]:
     out = []
     hot = overloaded(rows)
     if hot:
-        loads = [row_load(r) for r in hot]
+        loads, cpus = [row_load(r) for r in hot], [r["cpus"] for r in hot]
         out.append(
             f"machine load: {len(hot)} row(s) measured with the 1-minute load average above the CPUs they had "
-            f"(load {min(loads):.1f}-{max(loads):.1f} on {min(r['cpus'] for r in hot)}-{max(r['cpus'] for r in hot)} "
-            f"CPUs), timings shared the machine: {_named(hot)}"
+            f"(load {_span(loads, '.1f')} on {_span(cpus, 'd')} CPUs), timings shared the machine: {_named(hot)}"
         )
     drift = drifted(rows)
     if drift:

@@ -143,6 +143,10 @@ def test_claims_under_load_rest_only_on_rates_the_simulation_was_validated_at():
     ]
     assert verdicts(ROWS + rows())[6] == claims.FAILS  # every rate within 25 %: the verdict stands
     assert verdicts(ROWS + rows(gathered_lora=24.0))[6] == claims.FAILS
+    # claim 6 reads the best mixed batch's rate (it keeps up) and the base model's: another's error is a note
+    swap_off = {c.number: c for c in claims.assess(ROWS + rows(merge_swap=97.0))}
+    assert swap_off[6].verdict == claims.FAILS and "(Not read for the verdict)" in " ".join(swap_off[6].evidence)
+    assert swap_off[5].verdict == claims.UNVERIFIED  # claim 5's evidence is the swapping strategies' rates
     off = {c.number: c for c in claims.assess(ROWS + rows(gathered_lora=-40.0))}
     assert off[6].verdict == claims.UNVERIFIED and off[5].verdict == claims.UNVERIFIED
     assert "gathered_lora: simulated p99 -40 % off real time" in off[6].evidence[-1]

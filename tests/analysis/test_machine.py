@@ -58,3 +58,26 @@ def test_the_committed_loaded_serve_run_is_warned_about():
     rows = read_rows(SERVING / "serve-cpu-n16-n256.jsonl")
     (w,) = state_warnings(rows)  # the base model's rate moved 1.7x between N = 16 and 256
     assert w.startswith("machine drift: 14 row(s)") and "up to 73 %" in w
+
+
+def test_compare_and_history_check_print_the_warnings(tmp_path, capsys):
+    import json
+
+    from bench.cli import main
+
+    smoke = Path(__file__).resolve().parents[2] / "results" / "baselines" / "cpu-amd-epyc-2c" / "smoke.jsonl"
+    rows = read_rows(smoke)
+    loaded = tmp_path / "loaded.jsonl"
+    loaded.write_text("".join(json.dumps({**r, **LOADED}) + "\n" for r in rows))
+    main(["compare", str(smoke), str(loaded)])
+    out = capsys.readouterr().out
+    assert "warning: machine load: 4 row(s)" in out and "run rotten_tomatoes/lora" in out
+    main(["compare", str(smoke), str(smoke)])
+    assert "warning" not in capsys.readouterr().out  # old rows: load unknown, nothing to warn about
+    store = tmp_path / "store"
+    assert main(["history", "add", str(loaded), "--store", str(store)]) == 0
+    main(["history", "check", "--store", str(store)])
+    assert "warning: machine load: 4 row(s)" in capsys.readouterr().out
+
+
+LOADED = {"load_1m_start": 6.5, "load_1m_end": 7.0, "cpus": 2, "cpu_mhz": 2450.0}
