@@ -25,7 +25,7 @@ from bench.analysis.evidence import (
     slice_label,
     slower_than,
 )
-from bench.analysis.fleets import MAX_P99_ERR_PCT, reference_fleet, serve_rows, unverified
+from bench.analysis.fleets import MAX_P99_ERR_PCT, reference_fleet, serve_rows, unverified, validation
 from bench.analysis.paired import fmt_gap, fmt_p, paired
 from bench.rows.metric import fmt_count
 
@@ -64,6 +64,16 @@ def _unverified(load: dict[str, dict], names) -> tuple[str, ...]:
     return (
         f"Unverified: a rate at the SLO is simulated, and is evidence only where the simulation's p99 latency was "
         f"checked against real time at that rate and erred by at most {MAX_P99_ERR_PCT:.0f} %. {reasons}.",
+    )
+
+
+def _validated(load: dict[str, dict], names) -> str:
+    """The simulation's p99 errors behind rates a verdict reads (all verified)."""
+    each = [(s, validation(load[s])) for s in ("base", *names) if s in load]
+    return (
+        "Validated against real time at 1.0x each rate read: "
+        + ", ".join(f"{s} p99 {v.p99_err_pct:+.0f} % ({v.requests} requests)" for s, v in each)
+        + "."
     )
 
 
@@ -217,7 +227,7 @@ def _mixed_traffic_under_load(rows: list[dict], title: str, statement: str) -> C
     if doubt:
         return Claim(6, title, statement, UNVERIFIED, evidence + doubt)
     others = _unverified(load, [s for s in mixed + swapping if s not in read])
-    evidence += tuple(f"(Not read for the verdict) {d}" for d in others)
+    evidence += (_validated(load, read),) + tuple(f"(Not read for the verdict) {d}" for d in others)
     if keeps_up:
         evidence += (f"Expensive only when adapters are swapped: {mixed[0]} keeps up with the base model under load.",)
         return Claim(6, title, statement, FAILS if swapping else CAVEATS, evidence)
