@@ -11,6 +11,7 @@ from bench.analysis.aggregate import SPEED_METRICS, speed_records
 from bench.analysis.paired import fmt_gap, fmt_p, paired
 from bench.analysis.selection import main_rows, sweep_points
 from bench.render.sections import column_header, shape_model
+from bench.rows.memory import OWN_PEAK, own_peak
 from bench.rows.schema import metric, metrics
 
 
@@ -51,7 +52,7 @@ def summary_table(rows: list[dict]) -> str:
             if m.name == "accuracy":  # with its interval (one seed) or its spread over seeds
                 cells.append(_accuracy(ok))
                 continue
-            v = _mean(r.get(m.name) for r in ok)
+            v = _mean(own_peak(r) if m.name == OWN_PEAK else r.get(m.name) for r in ok)  # old rows: derived
             if v is None and m.stand_in:  # e.g. generation tasks: generated tokens/s of fixed-length decoding
                 v = _mean(r.get(m.stand_in) for r in ok)
             cells.append(m.text(v, terminal=True))

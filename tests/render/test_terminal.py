@@ -107,3 +107,10 @@ def test_a_generation_run_shows_its_stand_in_rate_and_switch_rows_are_left_out()
 def test_no_run_rows_is_a_header_alone(rows):
     assert summary_table(rows).splitlines()[0].split()[:3] == ["task", "method", "status"]
     assert len(summary_table(rows).splitlines()) == 2
+
+
+def test_the_own_peak_of_a_row_from_before_it_was_recorded_is_derived():
+    old = _row()
+    del old["peak_mem_own_bytes"]  # peak 1.25 GiB less the 256 MiB resident before the model
+    t = table([old])
+    assert dict(zip(t["header"], t["lora"]))["own peak MiB"] == "1024"
