@@ -15,7 +15,7 @@ from pathlib import Path
 from bench.analysis import aggregate as agg
 from bench.analysis import health
 from bench.analysis.decide import AHEAD, NOT_AHEAD, decide
-from bench.analysis.evidence import comparable_slice
+from bench.analysis.evidence import comparable_slice, overhead_range
 from bench.analysis.machine import state_warnings, unrecorded
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.analysis.selection import main_rows, sweep_points
@@ -189,11 +189,21 @@ def switching_section(rows: list[dict]) -> dict | None:
             )
         )
     return {
-        "rows": [{**dict.fromkeys(SWITCH_SHOWN), **r} for r in sw],  # an optional field left out shows as "-"
+        "rows": [{**dict.fromkeys(SWITCH_SHOWN), **r, "spread": _spread(r, sw)} for r in sw],  # missing: "-"
         "figures": figs,
         "break_even": break_even(ok),
         "gates_failed": [r for r in sw if r.get("gate_ok") is False],
     }
+
+
+def _spread(row: dict, rows: list[dict]) -> str:
+    """The spread of a switch row's time against the base model's over their repeats ("" without one)."""
+    workload = ("created_at", "n_tasks", "batch_size", "popularity", "order", "length")
+    base = next((b for b in rows if b["strategy"] == "base" and all(b.get(k) == row.get(k) for k in workload)), None)
+    if row.get("overhead_vs_base_pct") is None or row["strategy"] == "base" or base is None:
+        return ""
+    lo, hi = overhead_range(row, base)
+    return f"{lo:+.1f} to {hi:+.1f} %" if lo != hi else ""
 
 
 def break_even(rows: list[dict]) -> list[str]:

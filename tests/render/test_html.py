@@ -339,3 +339,10 @@ def test_pareto_front():
     pts = [(770, 0.56), (8450, 0.57), (74498, 0.72), (22.7e6, 0.63), (8450, 0.50)]
     assert pareto_front(pts) == [0, 1, 2]
     assert pareto_front([(1, 0.5), (2, 0.6)], x_lower_better=False) == [1]
+
+
+def test_the_switch_table_shows_the_spread_of_the_repeats():
+    base = switch_row("base", 8, 100, 0.0, total_ms_samples=[99.0, 100.0, 101.0])
+    wide = switch_row("gathered_lora", 8, 92, 8.0, total_ms_samples=[95.0, 108.0, 125.0])
+    html = render(ROWS + [base, wide])
+    assert '+8.0 %<br><span class="meta">-5.9 to +26.3 %</span>' in html
