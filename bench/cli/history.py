@@ -85,26 +85,29 @@ def cmd_report(args) -> int:
 def cmd_check(args) -> int:
     _check_penalty(args)
     advisory = compare.advisory_categories(args.advisory)
-    if args.factor is not None and args.factor < 1:
-        raise BenchError(f"--factor must be at least 1, got {args.factor}")
+    compare.check_levels(args.factor, args.alpha)
     failing = 0
     for (mc, suite), rows in store.groups(args.store, args.machine_class, args.suite).items():
         head = store.find_commit(rows, args.commit) if args.commit else store.newest_commit(rows)
         factor = args.factor or compare.default_factor(rows)
-        findings = detect.check(detect.build_series(rows, mc, suite), head, factor, args.penalty)
+        findings = detect.check(detect.build_series(rows, mc, suite), head, factor, args.penalty, args.alpha)
         n_commits = len(store.commits(rows))
         print(f"{suite} on {mc}: commit {head[:12]} against {n_commits - 1} other commits")
         if not findings:
             print("  no earlier commit measured these runs: nothing to check yet")
         for f in findings:
-            if f.verdict.mark in (compare.WORSE, compare.FAILING, compare.BETTER):
+            if f.verdict.mark in (compare.WORSE, compare.FAILING, compare.BETTER, compare.FACTOR_ONLY):
                 counts = f.regression and f.verdict.category not in advisory
                 tag = "REGRESSION" if counts else "advisory" if f.regression else "improved"
+                tag = "factor only" if f.verdict.mark == compare.FACTOR_ONLY else tag
                 print(f"  {tag}: {f.text()}")
                 failing += counts
         steady = sum(f.verdict.mark == compare.NOISE for f in findings)
         here = sum(f.regression and f.verdict.category not in advisory for f in findings)
-        print(f"  {steady} metrics within noise, {here} regressions")
+        alone = sum(f.verdict.factor_only for f in findings)
+        print(
+            f"  {steady} metrics within noise, {here} regressions, {alone} timings judged by factor alone (too few samples)"
+        )
     if failing:
         print(f"history check: {failing} regressions at the newest commit", file=sys.stderr)
     return int(failing > 0)
