@@ -98,6 +98,20 @@ def test_vectors_of_other_lengths_fall_back_to_the_interval_and_say_why():
 # ----------------------------------------------------------------------------- timings: reach and power
 
 
+def test_the_u_test_gives_scipys_p_values():
+    from scipy.stats import mannwhitneyu
+
+    rng = random.Random(0)
+    for _ in range(200):
+        b = [round(rng.lognormvariate(0, 0.3), rng.choice([1, 6])) for _ in range(rng.randint(1, 30))]
+        c = [
+            round(rng.lognormvariate(rng.choice([0, 0.3]), 0.3), rng.choice([1, 6])) for _ in range(rng.randint(1, 30))
+        ]
+        method = sig._method(b, c)
+        want = mannwhitneyu(c, b, alternative="greater", method=method).pvalue
+        assert sig._p_greater(c, b, method) == pytest.approx(want, abs=1e-12)
+
+
 def test_the_u_tests_floor():
     assert sig.floor_p(3, 3) == pytest.approx(1 / 20) and sig.floor_p(9, 8) == pytest.approx(1 / math.comb(17, 8))
     assert sig.floor_p(3, 3, "asymptotic") > 0.01
