@@ -256,15 +256,18 @@ NAMES = dict(zip(MARKS, ("worse", "failing", "better", "noise", "factor_only", "
 }
 
 
+def verdict_doc(v: Verdict, advisory: tuple[str, ...] = ()) -> dict:
+    """A verdict's fields, category and whether it counts, for JSON (a non-finite number is null)."""
+    fix = lambda x: None if isinstance(x, float) and not math.isfinite(x) else x
+    return {**{k: fix(x) for k, x in asdict(v).items()}, "category": v.category, "regression": v.regression} | {
+        "advisory": v.regression and v.category in advisory
+    }
+
+
 def to_json(verdicts: list[Verdict], advisory: tuple[str, ...], totals: dict[str, int], code: int) -> str:
     """{"verdicts": [...], "counts": {...}, "legend": {...}, "exit_code": n}: each verdict's fields (its test and
     the smallest change it could flag among them), category and whether it counts; a non-finite number is null."""
-    fix = lambda x: None if isinstance(x, float) and not math.isfinite(x) else x
-    items = [
-        {**{k: fix(x) for k, x in asdict(v).items()}, "category": v.category, "regression": v.regression}
-        | {"advisory": v.regression and v.category in advisory}
-        for v in verdicts
-    ]
+    items = [verdict_doc(v, advisory) for v in verdicts]
     doc = {"verdicts": items, "counts": {NAMES[k]: n for k, n in totals.items()}, "legend": LEGEND, "exit_code": code}
     return json.dumps(doc, indent=2, default=str)
 

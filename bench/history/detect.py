@@ -247,6 +247,23 @@ def verdict(series: Series, base: list[Point], head: Point, factor: float, alpha
     return gate.factor_verdict(run, m, b[m], c[m], factor)  # a ratio beyond the factor, either way
 
 
+def check_doc(
+    machine_class: str, suite: str, head: str, n_commits: int, findings: list[Finding], advisory: tuple[str, ...]
+) -> dict:
+    """One group's check as a JSON-ready document: every finding with its verdict (test and power
+    included) and the commits it was held against."""
+    items = [
+        {
+            "series": f.series.run,
+            "segment": [f.segment[0].key, f.segment[1].key],
+            "commit": f.head.key,
+            **compare.verdict_doc(f.verdict, advisory),
+        }
+        for f in findings
+    ]
+    return {"machine_class": machine_class, "suite": suite, "commit": head, "commits": n_commits, "findings": items}
+
+
 def check(
     all_series: list[Series], head: str, factor: float, penalty: float = PENALTY, alpha: float = gate.ALPHA
 ) -> list[Finding]:

@@ -47,3 +47,19 @@ def test_check_flags_a_drop_inside_the_interval_by_the_paired_test(tmp_path, cap
     assert "0 timings judged by factor alone" in out
     # at a stricter level the same drop (p = 0.5^10, about 1e-3) passes: --alpha reaches the paired test
     assert main(["history", "check", "--store", str(store), "--alpha", "0.0000001"]) == 0
+
+
+def test_check_as_json_gives_every_verdict_its_test_and_power(tmp_path, capsys):
+    store = tmp_path / "store"
+    for n in (1, 2, 3):
+        path = tmp_path / f"c{n}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in with_answers(commit_rows(n))))
+        assert main(["history", "add", str(path), "--store", str(store)]) == 0
+    capsys.readouterr()
+    assert main(["history", "check", "--store", str(store), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    findings = doc["groups"][0]["findings"]
+    assert doc["exit_code"] == 0 and len(findings) == 4 * 6  # 4 runs x 6 metrics (score is accuracy here)
+    assert all(f["test"] and f["detectable"] for f in findings)
+    acc = [f for f in findings if f["metric"] == "accuracy"]
+    assert {f["test"] for f in acc} == {"exact McNemar"} and {f["min_change"] for f in acc} == {3.5}
