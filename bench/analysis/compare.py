@@ -99,7 +99,11 @@ def compare_rows(base_row: dict, cur_row: dict, factor: float, alpha: float = AL
     run = describe(cur_row)
     digests = base_row.get("task_digest"), cur_row.get("task_digest")
     if all(digests) and digests[0] != digests[1]:  # the same task name and version, other data or definition
-        return [Verdict(run, "task", INCOMPARABLE, *digests, note="the task's definition or data changed")]
+        return [
+            Verdict(
+                run, "task", INCOMPARABLE, *digests, note="the task's definition or data changed", test="task digest"
+            )
+        ]
     status = status_verdict(run, base_row, cur_row)
     if status is not None:
         return [status]
@@ -156,11 +160,18 @@ def compare(
         out.extend(compare_rows(b, row, f, alpha))
     out += [
         Verdict(
-            describe(r), "-", INCOMPARABLE, note="only in current (no matching baseline row)" + _differ(r, only_base)
+            describe(r),
+            "-",
+            INCOMPARABLE,
+            note="only in current (no matching baseline row)" + _differ(r, only_base),
+            test="matching",
         )
         for r in only_cur
     ]
-    out += [Verdict(describe(r), "-", INCOMPARABLE, note=ONLY_IN_BASELINE + _differ(r, only_cur)) for r in only_base]
+    out += [
+        Verdict(describe(r), "-", INCOMPARABLE, note=ONLY_IN_BASELINE + _differ(r, only_cur), test="matching")
+        for r in only_base
+    ]
     return out
 
 
