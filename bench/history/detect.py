@@ -224,7 +224,7 @@ def _summary_row(points: list[Point], metric: str) -> dict:
         got = [r[f"{metric}_{bound}"] for r in rows if isinstance(r.get(f"{metric}_{bound}"), (int, float))]
         if got:
             row[f"{metric}_{bound}"] = statistics.median(got)
-    answers = [r for r in rows if significance.correct_vector(r)]
+    answers = [r for r in rows if significance.correct_vector(r)] if schema.metric(metric).verdict == "interval" else []
     if answers:  # the newest per-example answers: what the paired test holds the next commit against
         row["test_correct"], row["metric"] = answers[-1]["test_correct"], answers[-1].get("metric")
         row[metric] = answers[-1].get(metric, row[metric])

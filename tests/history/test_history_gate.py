@@ -63,3 +63,12 @@ def test_check_as_json_gives_every_verdict_its_test_and_power(tmp_path, capsys):
     assert all(f["test"] and f["detectable"] for f in findings)
     acc = [f for f in findings if f["metric"] == "accuracy"]
     assert {f["test"] for f in acc} == {"exact McNemar"} and {f["min_change"] for f in acc} == {3.5}
+
+
+def test_a_timing_is_held_against_its_segments_median_not_the_newest_answers_row():
+    from bench.history import detect
+
+    rows = [r for n in (1, 2, 3) for r in with_answers(commit_rows(n))]
+    series = next(s for s in detect.build_series(rows, "m", "smoke") if s.metric == "train_step_ms_p50")
+    values = sorted(p.value for p in series.points)
+    assert detect._summary_row(series.points, "train_step_ms_p50")["train_step_ms_p50"] == values[1]
