@@ -15,7 +15,8 @@ judged by `bench compare`'s own rules (bench/analysis/compare.py); per metric, h
   it) and with every category counting (strict timing).
 
     python benchmarks/gate_injection.py [--trials 25] [--seed 0] [--factor 1.25] [--alpha 0.01]
-        [--baseline results/baselines/cpu-amd-epyc-2c/smoke.jsonl] [--reruns results/gate/smoke-rerun-2.jsonl]
+        [--baseline results/baselines/cpu-amd-epyc-2c/smoke.jsonl results/gate/smoke-2026-11-29.jsonl]
+        [--reruns results/gate/smoke-rerun-2.jsonl results/gate/smoke-rerun-3.jsonl]
         [--llm results/llm/cpu-amd-epyc-2c.jsonl]
 """
 
@@ -219,7 +220,13 @@ def aa_section(rows: list[dict], reruns: list[list[dict]], args, rng: random.Ran
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--baseline", type=Path, default=Path("results/baselines/cpu-amd-epyc-2c/smoke.jsonl"))
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        nargs="+",
+        default=[Path("results/baselines/cpu-amd-epyc-2c/smoke.jsonl"), Path("results/gate/smoke-2026-11-29.jsonl")],
+        help="smoke rows: the first is the baseline the reruns and accuracy drops are judged against",
+    )
     ap.add_argument(
         "--reruns",
         type=Path,
@@ -234,13 +241,16 @@ def main() -> None:
     args = ap.parse_args()
     rng = random.Random(args.seed)
     ok = lambda rows: [r for r in rows if r.get("kind", "run") == "run" and r.get("status") == "ok"]
-    smoke, llm = ok(read_rows(args.baseline)), ok(read_rows(args.llm))
+    smoke, llm = ok(read_rows(args.baseline[0])), ok(read_rows(args.llm))
     reruns = [ok(read_rows(p)) for p in args.reruns]
     thousand = [r for r in llm if len(r.get("test_correct") or "") == 1000]
     print(f"gate: factor {args.factor}, alpha {args.alpha}, {args.trials} jittered draws a row, seed {args.seed}\n")
-    print(timing_section(smoke, reruns, args, rng, f"smoke rows ({args.baseline})"), end="\n\n")
+    print(timing_section(smoke, reruns, args, rng, f"smoke rows ({args.baseline[0]})"), end="\n\n")
+    for path in args.baseline[1:]:
+        print(timing_section(ok(read_rows(path)), [], args, rng, f"smoke rows ({path})"), end="\n\n")
     print(timing_section(llm, [], args, rng, f"LLM rows ({args.llm})"), end="\n\n")
-    groups = {f"{len(thousand)} LLM rows (rotten_tomatoes)": thousand, f"{len(smoke)} smoke rows": smoke}
+    answered = [r for r in smoke if len(r.get("test_correct") or "") == 200]
+    groups = {f"{len(thousand)} LLM rows (rotten_tomatoes)": thousand, f"{len(answered)} smoke rows": answered}
     print(accuracy_section({k: v for k, v in groups.items() if v}, args, rng), end="\n\n")
     print(exact_section(smoke + llm, args), end="\n\n")
     print(aa_section(smoke, reruns, args, rng))
