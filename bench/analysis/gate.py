@@ -120,8 +120,13 @@ def accuracy_verdict(run: str, base_row: dict, cur_row: dict, metric: str = "acc
     paired = metric == "accuracy" or base_row.get("metric") in ("accuracy", "exact_match")
     if paired and b and c and len(b) == len(c) and _number_pair(base_row, cur_row, metric):
         return paired_verdict(run, base_row, cur_row, metric, alpha)
-    why = "per-example answers of different lengths" if b and c and len(b) != len(c) else "no per-example answers"
-    return interval_verdict(run, base_row, cur_row, metric, f"{why} on both sides")
+    if not paired:
+        why = f"no per-example {base_row.get('metric') or metric} scores"
+    elif b and c and len(b) != len(c):
+        why = "per-example answers of different lengths"
+    else:
+        why = "no per-example answers on both sides"
+    return interval_verdict(run, base_row, cur_row, metric, why)
 
 
 def _number_pair(base_row: dict, cur_row: dict, metric: str) -> bool:

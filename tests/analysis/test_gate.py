@@ -89,6 +89,12 @@ def test_paired_power_in_points():
         assert v.mark == gate.NOISE and v.min_change == pytest.approx(points) and v.detectable.startswith(f"-{points}")
 
 
+def test_a_rouge_score_has_no_per_example_values_and_says_so():
+    row = {**acc_row(answers(200, 100)), "metric": "rougeL", "score": 0.4, "score_ci_low": 0.37, "score_ci_high": 0.43}
+    v = gate.accuracy_verdict("r", row, {**row, "score": 0.38}, metric="score")
+    assert v.test == gate.INTERVAL and v.mark == gate.NOISE and "no per-example rougeL scores" in v.note
+
+
 def test_vectors_of_other_lengths_fall_back_to_the_interval_and_say_why():
     v = gate.accuracy_verdict("r", acc_row(answers(200, 100)), acc_row(answers(100, 50)))
     assert v.test == gate.INTERVAL and "different lengths" in v.note
