@@ -1,49 +1,49 @@
 """Regression verdicts: a baseline's rows against a current run's, metric by metric (pure).
 
-Marks, as in asv: `+` worse, `-` better, `~` within noise, `!` newly failing, `x` incomparable.
-A timing is worse only when it is slower by more than a factor AND a one-sided Mann-Whitney U test
-on the raw samples agrees (p < 0.01): shared machines are noisy, and either test alone flags noise.
+The rows are matched here; each metric's verdict, and the rule behind it, is bench/analysis/gate.py's.
+Marks, as in asv: `+` worse, `-` better, `~` within noise, `!` newly failing, `x` incomparable, `?` a timing
+judged by its factor alone (too few samples for the U test to reach the gate's level).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
+from bench.analysis.gate import (
+    ALPHA,
+    BETTER,
+    BY_FACTOR,
+    FACTOR_ONLY,
+    FAILING,
+    INCOMPARABLE,
+    LEGEND,
+    MARKS,
+    NOISE,
+    WORSE,
+    Verdict,
+    accuracy_verdict,
+    exact_verdict,
+    factor_verdict,
+    lost_values,
+    size_verdict,
+    status_verdict,
+    timing_verdict,
+)
 from bench.errors import BenchError
 from bench.execute.identity import KEYS, RUN_KEY, match_key
 from bench.rows import schema
 
-WORSE, BETTER, NOISE, FAILING, INCOMPARABLE = "+", "-", "~", "!", "x"
+__all__ = ["ALPHA", "BETTER", "FACTOR_ONLY", "FAILING", "INCOMPARABLE", "NOISE", "WORSE", "Verdict", "compare"]
+__all__ += ["accuracy_verdict", "exact_verdict", "factor_verdict", "size_verdict", "status_verdict", "timing_verdict"]
+
 DEFAULT_FACTOR = {"cpu": 1.25, "cuda": 1.10}  # CPU timings on shared machines swing more than GPU ones
-ALPHA = 0.01
-SIZE_TOLERANCE = 0.01  # serialized adapters carry a small config whose length varies with versions
 
 # A metric's category (bench/rows/schema.py) decides who may fail CI: "status", "params" and "accuracy" always
 # count; "timing" and "memory" can be made advisory (shared machines are noisy).
 NOISY = ("timing", "memory")
 ONLY_IN_BASELINE = "only in baseline"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    run: str  # "task / method [params] seed" or "switch strategy N=..": what was compared
-    metric: str
-    mark: str
-    baseline: float | str | None = None
-    current: float | str | None = None
-    ratio: float | None = None  # current / baseline
-    p_value: float | None = None
-    note: str = ""
-
-    @property
-    def category(self) -> str:
-        return "status" if self.metric == "status" else schema.category(self.metric)
-
-    @property
-    def regression(self) -> bool:
-        return self.mark in (WORSE, FAILING)
 
 
 # ----------------------------------------------------------------------------- matching
@@ -95,115 +95,15 @@ def check_schema(baseline: list[dict], current: list[dict]) -> None:
         )
 
 
-# ----------------------------------------------------------------------------- verdicts per metric
-
-
-def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def lost_values(verdicts: list[Verdict], cur_row: dict) -> list[Verdict]:
-    """A metric the current row holds as null, NaN or infinity where the baseline had a number: worse, never
-    within noise (a metric the current row leaves out stays as judged)."""
-    return [
-        Verdict(v.run, v.metric, WORSE, v.baseline, cur_row[v.metric], note="no finite value now; the baseline had one")
-        if _number(v.baseline) and v.metric in cur_row and not _number(cur_row[v.metric])
-        else v
-        for v in verdicts
-    ]
-
-
-def exact_verdict(run: str, metric: str, base, cur) -> Verdict:
-    """Trainable parameters must match exactly: any change means the method trains something else."""
-    if base == cur:
-        return Verdict(run, metric, NOISE, base, cur, 1.0)
-    return Verdict(run, metric, WORSE, base, cur, _ratio(cur, base), note="changed: must match exactly")
-
-
-def size_verdict(run: str, metric: str, base, cur, tolerance: float = SIZE_TOLERANCE) -> Verdict:
-    ratio = _ratio(cur, base)
-    if ratio is None or abs(ratio - 1) <= tolerance:
-        return Verdict(run, metric, NOISE, base, cur, ratio)
-    return Verdict(run, metric, WORSE if ratio > 1 else BETTER, base, cur, ratio)
-
-
-def accuracy_verdict(run: str, base_row: dict, cur_row: dict, metric: str = "accuracy") -> Verdict:
-    """Worse only when the current value falls below the baseline's 95 % interval (better: above it)."""
-    base, cur = base_row.get(metric), cur_row.get(metric)
-    lo, hi = base_row.get(f"{metric}_ci_low"), base_row.get(f"{metric}_ci_high")
-    if base is None or cur is None or lo is None or hi is None:
-        return Verdict(run, metric, INCOMPARABLE, base, cur, note="no value or no interval")
-    note = f"baseline 95% CI [{lo:.3f}, {hi:.3f}]"
-    if cur < lo:
-        return Verdict(run, metric, WORSE, base, cur, _ratio(cur, base), note=note)
-    if cur > hi:
-        return Verdict(run, metric, BETTER, base, cur, _ratio(cur, base), note=note)
-    return Verdict(run, metric, NOISE, base, cur, _ratio(cur, base), note=note)
-
-
-def slowdown(base_samples: list[float], cur_samples: list[float]) -> tuple[float | None, float | None, float | None]:
-    """(median ratio current/base, p that current is slower, p that current is faster), one-sided U tests."""
-    from scipy.stats import mannwhitneyu
-
-    b = [float(x) for x in base_samples or [] if x is not None]
-    c = [float(x) for x in cur_samples or [] if x is not None]
-    if not b or not c:
-        return None, None, None
-    ratio = _median(c) / _median(b) if _median(b) > 0 else None
-    p_slower = float(mannwhitneyu(c, b, alternative="greater").pvalue)
-    p_faster = float(mannwhitneyu(c, b, alternative="less").pvalue)
-    return ratio, p_slower, p_faster
-
-
-def timing_verdict(
-    run: str, metric: str, base_row: dict, cur_row: dict, factor: float, alpha: float = ALPHA
-) -> Verdict:
-    """Slower by more than `factor` (medians of the raw samples) and a U test at p < alpha: both."""
-    samples = schema.metric(metric).samples
-    base, cur = base_row.get(metric), cur_row.get(metric)
-    ratio, p_slower, p_faster = slowdown(base_row.get(samples), cur_row.get(samples))
-    if ratio is None:
-        return Verdict(run, metric, INCOMPARABLE, base, cur, note=f"no {samples}")
-    if ratio > factor and p_slower < alpha:
-        return Verdict(
-            run, metric, WORSE, base, cur, ratio, p_slower, f"{ratio:.2f}x slower > {factor}x, p={p_slower:.2g}"
-        )
-    if ratio < 1 / factor and p_faster < alpha:
-        return Verdict(run, metric, BETTER, base, cur, ratio, p_faster, f"{1 / ratio:.2f}x faster, p={p_faster:.2g}")
-    p = p_slower if ratio >= 1 else p_faster
-    return Verdict(run, metric, NOISE, base, cur, ratio, p, f"{ratio:.2f}x of baseline time, p={p:.2g}")
-
-
-def factor_verdict(run: str, metric: str, base, cur, factor: float) -> Verdict:
-    """One number without samples (peak memory, a rate found by search): worse only beyond the factor, in the
-    metric's direction."""
-    ratio = _ratio(cur, base)
-    if ratio is None:
-        return Verdict(run, metric, INCOMPARABLE, base, cur)
-    worse, better = (ratio > factor, ratio < 1 / factor)
-    if schema.direction(metric) == "higher":
-        worse, better = better, worse
-    mark = WORSE if worse else BETTER if better else NOISE
-    return Verdict(run, metric, mark, base, cur, ratio)
-
-
-def status_verdict(run: str, base_row: dict, cur_row: dict) -> Verdict | None:
-    """None when both ran: the metrics speak. Newly failing is `!`; failing before and now is noise."""
-    b, c = base_row.get("status"), cur_row.get("status")
-    if b == "ok" and c == "ok":
-        return None
-    if b == "ok":
-        return Verdict(run, "status", FAILING, b, c, note=(cur_row.get("error") or "")[:200])
-    if c == "ok":
-        return Verdict(run, "status", BETTER, b, c, note="fixed")
-    return Verdict(run, "status", NOISE, b, c, note="not ok in both")
-
-
-def compare_rows(base_row: dict, cur_row: dict, factor: float) -> list[Verdict]:
+def compare_rows(base_row: dict, cur_row: dict, factor: float, alpha: float = ALPHA) -> list[Verdict]:
     run = describe(cur_row)
     digests = base_row.get("task_digest"), cur_row.get("task_digest")
     if all(digests) and digests[0] != digests[1]:  # the same task name and version, other data or definition
-        return [Verdict(run, "task", INCOMPARABLE, *digests, note="the task's definition or data changed")]
+        return [
+            Verdict(
+                run, "task", INCOMPARABLE, *digests, note="the task's definition or data changed", test="task digest"
+            )
+        ]
     status = status_verdict(run, base_row, cur_row)
     if status is not None:
         return [status]
@@ -219,10 +119,10 @@ def compare_rows(base_row: dict, cur_row: dict, factor: float) -> list[Verdict]:
         if m.name == "score" and base_row.get("metric") in (None, "accuracy", "exact_match"):
             continue
         if base_row.get(m.name) is not None:
-            out.append(accuracy_verdict(run, base_row, cur_row, metric=m.name))
+            out.append(accuracy_verdict(run, base_row, cur_row, metric=m.name, alpha=alpha))
     for m in schema.metrics(verdict="timing"):
         if base_row.get(m.name) is not None:
-            out.append(timing_verdict(run, m.name, base_row, cur_row, factor))
+            out.append(timing_verdict(run, m.name, base_row, cur_row, factor, alpha))
     for m in schema.metrics(verdict="factor"):
         if base_row.get(m.name) is not None:
             out.append(factor_verdict(run, m.name, base_row[m.name], cur_row.get(m.name), factor))
@@ -234,11 +134,20 @@ def default_factor(rows: list[dict]) -> float:
     return max(DEFAULT_FACTOR.get(k, DEFAULT_FACTOR["cpu"]) for k in kinds)
 
 
-def compare(baseline_rows: list[dict], current_rows: list[dict], factor: float | None = None) -> list[Verdict]:
+def check_levels(factor: float | None, alpha: float) -> None:
+    """--factor at least 1, --alpha between 0 and 1 (both exclusive of nonsense: NaN is refused)."""
+    if factor is not None and not factor >= 1:
+        raise BenchError(f"--factor must be a number of at least 1 (a slowdown factor, e.g. 1.25), got {factor}")
+    if not 0 < alpha < 1:
+        raise BenchError(f"--alpha must be a number between 0 and 1 (the gate's level, e.g. 0.01), got {alpha}")
+
+
+def compare(
+    baseline_rows: list[dict], current_rows: list[dict], factor: float | None = None, alpha: float = ALPHA
+) -> list[Verdict]:
     """Every matched pair's verdicts, then the rows found on one side only (`x`)."""
     check_schema(baseline_rows, current_rows)
-    if factor is not None and factor < 1:
-        raise BenchError(f"--factor must be at least 1, got {factor}")
+    check_levels(factor, alpha)
     base = {match_key(r): r for r in baseline_rows}  # a repeated key: the last row wins (append-only files)
     cur = {match_key(r): r for r in current_rows}
     pairs = [(base[k], row) for k, row in cur.items() if k in base]
@@ -248,14 +157,21 @@ def compare(baseline_rows: list[dict], current_rows: list[dict], factor: float |
     out = []
     for b, row in pairs:
         f = factor if factor is not None else default_factor([b])
-        out.extend(compare_rows(b, row, f))
+        out.extend(compare_rows(b, row, f, alpha))
     out += [
         Verdict(
-            describe(r), "-", INCOMPARABLE, note="only in current (no matching baseline row)" + _differ(r, only_base)
+            describe(r),
+            "-",
+            INCOMPARABLE,
+            note="only in current (no matching baseline row)" + _differ(r, only_base),
+            test="matching",
         )
         for r in only_cur
     ]
-    out += [Verdict(describe(r), "-", INCOMPARABLE, note=ONLY_IN_BASELINE + _differ(r, only_cur)) for r in only_base]
+    out += [
+        Verdict(describe(r), "-", INCOMPARABLE, note=ONLY_IN_BASELINE + _differ(r, only_cur), test="matching")
+        for r in only_base
+    ]
     return out
 
 
@@ -331,24 +247,6 @@ def compared_any(verdicts: list[Verdict]) -> bool:
 # ----------------------------------------------------------------------------- output
 
 
-def _ratio(cur, base):
-    if (
-        cur is None
-        or base is None
-        or not isinstance(cur, (int, float))
-        or not isinstance(base, (int, float))
-        or base == 0
-    ):
-        return None
-    return cur / base
-
-
-def _median(xs: list[float]) -> float:
-    s = sorted(xs)
-    n = len(s)
-    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
-
-
 def _fmt(v) -> str:
     if v is None:
         return ""
@@ -360,38 +258,56 @@ def _fmt(v) -> str:
 
 
 def counts(verdicts: list[Verdict]) -> dict[str, int]:
-    return {m: sum(v.mark == m for v in verdicts) for m in (WORSE, FAILING, BETTER, NOISE, INCOMPARABLE)}
+    """Verdicts per mark, and (under BY_FACTOR) how many timings were judged by their factor alone."""
+    return {m: sum(v.mark == m for v in verdicts) for m in MARKS} | {BY_FACTOR: sum(v.factor_only for v in verdicts)}
+
+
+NAMES = dict(zip(MARKS, ("worse", "failing", "better", "noise", "factor_only", "incomparable"))) | {
+    BY_FACTOR: "judged_by_factor_alone"
+}
+
+
+def verdict_doc(v: Verdict, advisory: tuple[str, ...] = ()) -> dict:
+    """A verdict's fields, category and whether it counts, for JSON (a non-finite number is null)."""
+    fix = lambda x: None if isinstance(x, float) and not math.isfinite(x) else x
+    return {**{k: fix(x) for k, x in asdict(v).items()}, "category": v.category, "regression": v.regression} | {
+        "advisory": v.regression and v.category in advisory
+    }
 
 
 def to_json(verdicts: list[Verdict], advisory: tuple[str, ...], totals: dict[str, int], code: int) -> str:
-    """{"verdicts": [...], "counts": {...}, "exit_code": n}: each verdict's fields, category and whether it counts;
-    a non-finite number is null."""
-    fix = lambda x: None if isinstance(x, float) and not math.isfinite(x) else x
-    items = [
-        {**{k: fix(x) for k, x in asdict(v).items()}, "category": v.category, "regression": v.regression}
-        | {"advisory": v.regression and v.category in advisory}
-        for v in verdicts
-    ]
-    names = dict(
-        zip((WORSE, FAILING, BETTER, NOISE, INCOMPARABLE), ("worse", "failing", "better", "noise", "incomparable"))
-    )
-    doc = {"verdicts": items, "counts": {names[k]: n for k, n in totals.items()}, "exit_code": code}
+    """{"verdicts": [...], "counts": {...}, "legend": {...}, "exit_code": n}: each verdict's fields (its test and
+    the smallest change it could flag among them), category and whether it counts; a non-finite number is null."""
+    items = [verdict_doc(v, advisory) for v in verdicts]
+    doc = {"verdicts": items, "counts": {NAMES[k]: n for k, n in totals.items()}, "legend": LEGEND, "exit_code": code}
     return json.dumps(doc, indent=2, default=str)
 
 
 def to_markdown(verdicts: list[Verdict], advisory: tuple[str, ...] = (), totals: dict[str, int] | None = None) -> str:
-    lines = ["| | run | metric | baseline | current | ratio | note |", "|---|---|---|---|---|---|---|"]
-    order = {WORSE: 0, FAILING: 0, INCOMPARABLE: 1, BETTER: 2, NOISE: 3}
+    """A table (worst first): each verdict's test and the smallest change it could flag ("can flag"), then the
+    counts and the legend of marks."""
+    lines = [
+        "| | run | metric | baseline | current | ratio | test | can flag | note |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    order = {WORSE: 0, FAILING: 0, INCOMPARABLE: 1, BETTER: 2, FACTOR_ONLY: 3, NOISE: 4}
     for v in sorted(verdicts, key=lambda v: order[v.mark]):
         note = v.note + (" (advisory)" if v.regression and v.category in advisory else "")
         ratio = f"{v.ratio:.3f}" if v.ratio is not None else ""
-        lines.append(
-            f"| {v.mark} | {v.run} | {v.metric} | {_fmt(v.baseline)} | {_fmt(v.current)} | {ratio} | {note.replace('|', '/')} |"
-        )
-    c = totals or counts(verdicts)
-    lines.append("")
-    lines.append(
-        f"{c[WORSE]} worse (+), {c[FAILING]} newly failing (!), {c[BETTER]} better (-), "
-        f"{c[NOISE]} within noise (~), {c[INCOMPARABLE]} incomparable (x)"
-    )
+        cells = [v.mark, v.run, v.metric, _fmt(v.baseline), _fmt(v.current), ratio, v.test, v.detectable, note]
+        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+    lines += ["", summary(totals or counts(verdicts)), legend()]
     return "\n".join(lines)
+
+
+def summary(c: dict[str, int]) -> str:
+    by_factor = c.get(BY_FACTOR, 0)
+    return (
+        f"{c[WORSE]} worse (+), {c[FAILING]} newly failing (!), {c[BETTER]} better (-), "
+        f"{c[NOISE]} within noise (~), {c.get(FACTOR_ONLY, 0)} factor-only within the stricter factor (?), "
+        f"{c[INCOMPARABLE]} incomparable (x); {by_factor} timing verdicts by factor alone (too few samples)"
+    )
+
+
+def legend() -> str:
+    return "marks: " + ", ".join(f"`{m}` {LEGEND[m]}" for m in MARKS)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from bench.analysis.compare import (
+    ALPHA,
     NOISE,
     advisory_categories,
     compare,
@@ -22,10 +23,16 @@ from bench.rows.store import read_rows
 
 
 def add_verdict_options(p) -> None:
-    """--factor and --advisory: how compare's verdicts judge timings and which categories may fail (compare and
-    history check)."""
+    """--factor, --alpha and --advisory: how compare's verdicts judge timings and accuracy, and which categories
+    may fail (compare and history check)."""
     p.add_argument(
         "--factor", type=float, help="slowdown factor a timing must exceed (default 1.25 on CPU, 1.10 on GPU)"
+    )
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=ALPHA,
+        help=f"the gate's level: p below it flags a timing (U test) or an accuracy (McNemar) (default {ALPHA})",
     )
     p.add_argument(
         "--advisory",
@@ -56,7 +63,7 @@ def add_parser(sub) -> None:
 def cmd_compare(args) -> int:
     advisory = advisory_categories(args.advisory)
     baseline, current = read_rows(args.baseline), read_rows(args.current)
-    verdicts = compare(baseline, current, args.factor)
+    verdicts = compare(baseline, current, args.factor, args.alpha)
     comparable = compared_any(verdicts)
     code = exit_code(verdicts, advisory, args.fail_missing) if comparable else 1  # a check that compared nothing fails
     shown = [v for v in verdicts if v.mark != NOISE] if args.only_changed else verdicts

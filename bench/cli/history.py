@@ -7,6 +7,7 @@ check   exit 1 when the newest commit starts a step in the worse direction beyon
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -50,6 +51,12 @@ def add_parser(sub) -> None:
         else:
             p.add_argument("--commit", help="the commit to check (sha prefix; default: that of the newest row)")
             add_verdict_options(p)
+            p.add_argument(
+                "--format",
+                choices=["text", "json"],
+                default="text",
+                help="text: one line per finding; json: every finding's verdict, its test and what it could flag",
+            )
             p.set_defaults(func=cmd_check)
 
 
@@ -86,28 +93,39 @@ def cmd_report(args) -> int:
 def cmd_check(args) -> int:
     _check_penalty(args)
     advisory = compare.advisory_categories(args.advisory)
-    if args.factor is not None and args.factor < 1:
-        raise BenchError(f"--factor must be at least 1, got {args.factor}")
-    failing = 0
+    compare.check_levels(args.factor, args.alpha)
+    failing, docs = 0, []
     for (mc, suite), rows in store.groups(args.store, args.machine_class, args.suite).items():
         head = store.find_commit(rows, args.commit) if args.commit else store.newest_commit(rows)
         factor = args.factor or compare.default_factor(rows)
-        findings = detect.check(detect.build_series(rows, mc, suite), head, factor, args.penalty)
+        findings = detect.check(detect.build_series(rows, mc, suite), head, factor, args.penalty, args.alpha)
         n_commits = len(store.commits(rows))
+        if args.format == "json":
+            docs.append(detect.check_doc(mc, suite, head, n_commits, findings, advisory))
+            failing += sum(f.regression and f.verdict.category not in advisory for f in findings)
+            continue
         print(f"{suite} on {mc}: commit {head[:12]} against {n_commits - 1} other commits")
         if not findings:
             print("  no earlier commit measured these runs: nothing to check yet")
         for f in findings:
-            if f.verdict.mark in (compare.WORSE, compare.FAILING, compare.BETTER):
+            if f.verdict.mark in (compare.WORSE, compare.FAILING, compare.BETTER, compare.FACTOR_ONLY):
                 counts = f.regression and f.verdict.category not in advisory
                 tag = "REGRESSION" if counts else "advisory" if f.regression else "improved"
+                tag = "factor only" if f.verdict.mark == compare.FACTOR_ONLY else tag
                 print(f"  {tag}: {f.text()}")
                 failing += counts
         for w in state_warnings([r for r in rows if store.commit_key(r) == head]):  # the newest commit's rows
             print(f"  warning: {w}")
         steady = sum(f.verdict.mark == compare.NOISE for f in findings)
         here = sum(f.regression and f.verdict.category not in advisory for f in findings)
-        print(f"  {steady} metrics within noise, {here} regressions")
+        alone = sum(f.verdict.factor_only for f in findings)
+        print(
+            f"  {steady} metrics within noise, {here} regressions, {alone} timings judged by factor alone (too few samples)"
+        )
+    if args.format == "json":
+        print(
+            json.dumps({"groups": docs, "regressions": failing, "exit_code": int(failing > 0)}, indent=2, default=str)
+        )
     if failing:
         print(f"history check: {failing} regressions at the newest commit", file=sys.stderr)
     return int(failing > 0)

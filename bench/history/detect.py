@@ -7,10 +7,13 @@ the noise scale from the median absolute deviation of first differences (a step 
 not the median) and at least NOISE_FLOOR of the series' median; a step that changes the median by less
 than STEP_FLOOR is merged back, as asv's regression thresholds do.
 
-The check follows `compare` (and asv's continuous check): the newest commit's rows against the pooled
-rows of the current segment before it. A timing is worse when its median is slower by more than the
-factor AND a one-sided Mann-Whitney U test on the raw samples agrees; parameter counts must match exactly;
-accuracy is worse below the segment's 95 % interval; peak memory beyond the factor.
+The check follows `compare` (and asv's continuous check) with the same rules (bench/analysis/gate.py): the
+newest commit's rows against the pooled rows of the current segment before it. A timing is worse when its
+median is slower by more than the factor AND a one-sided Mann-Whitney U test on the raw samples agrees (by
+the factor alone, stricter, where the sample sizes cannot reach the level); parameter counts must match
+exactly; accuracy is judged by an exact McNemar test against the segment's newest per-example answers (the
+segment's 95 % interval for rows without them); peak memory beyond the factor. Each finding names its rule
+and the smallest change it could have flagged.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from bench.analysis import compare
+from bench.analysis import compare, gate, significance
 from bench.analysis.settings import setting_labels
 from bench.execute.identity import match_key
 from bench.history.store import Commit, commit_key, commits
@@ -178,8 +181,8 @@ def steps(series: Series, penalty: float = PENALTY) -> list[Step]:
         ratio = after / before if before else None
         p = None
         if bs and as_:
-            _, p_slower, p_faster = compare.slowdown(bs, as_)
-            p = p_slower if after >= before else p_faster
+            t = significance.u_test(bs, as_)
+            p = t.p_slower if after >= before else t.p_faster
         up_is_worse = schema.direction(series.metric) == "lower"
         out.append(Step(series, b, before, after, ratio, p, (after > before) == up_is_worse))
     return out
@@ -191,7 +194,7 @@ def steps(series: Series, penalty: float = PENALTY) -> list[Step]:
 @dataclass(frozen=True)
 class Finding:
     series: Series
-    verdict: compare.Verdict
+    verdict: gate.Verdict
     segment: tuple[Commit, Commit]  # first and last commit of the history it was held against
     head: Commit
 
@@ -202,7 +205,9 @@ class Finding:
     def text(self) -> str:
         first, last = self.segment
         span = first.short if first == last else f"{first.short}..{last.short}"
-        note = f" ({self.verdict.note})" if self.verdict.note else ""
+        v = self.verdict
+        how = "; ".join(x for x in (v.test, v.note, f"can flag {v.detectable}" if v.detectable else "") if x)
+        note = f" ({how})" if how else ""
         return (
             f"{self.series.metric} of {self.series.run}: {compare._fmt(self.verdict.baseline)} over commits {span} "
             f"-> {compare._fmt(self.verdict.current)} at commit {self.head.short}{note}"
@@ -219,26 +224,49 @@ def _summary_row(points: list[Point], metric: str) -> dict:
         got = [r[f"{metric}_{bound}"] for r in rows if isinstance(r.get(f"{metric}_{bound}"), (int, float))]
         if got:
             row[f"{metric}_{bound}"] = statistics.median(got)
+    answers = [r for r in rows if significance.correct_vector(r)] if schema.metric(metric).verdict == "interval" else []
+    if answers:  # the newest per-example answers: what the paired test holds the next commit against
+        row["test_correct"], row["metric"] = answers[-1]["test_correct"], answers[-1].get("metric")
+        row[metric] = answers[-1].get(metric, row[metric])
     return row
 
 
-def verdict(series: Series, base: list[Point], head: Point, factor: float) -> compare.Verdict:
+def verdict(series: Series, base: list[Point], head: Point, factor: float, alpha: float = gate.ALPHA) -> gate.Verdict:
     """compare's verdict for one metric: the pooled `base` points against `head`."""
     m, run = series.metric, series.run
     b, c = _summary_row(base, m), _summary_row([head], m)
     how = schema.metric(m).verdict
     if how == "exact":
-        return compare.exact_verdict(run, m, base[-1].value, head.value)  # exact: against the commit before
+        return gate.exact_verdict(run, m, base[-1].value, head.value)  # exact: against the commit before
     if how == "size":
-        return compare.size_verdict(run, m, base[-1].value, head.value)
+        return gate.size_verdict(run, m, base[-1].value, head.value)
     if how == "interval":
-        return compare.accuracy_verdict(run, b, c, metric=m)
+        return gate.accuracy_verdict(run, b, c, metric=m, alpha=alpha)
     if how == "timing" and b[TIMINGS[m]] and c[TIMINGS[m]]:
-        return compare.timing_verdict(run, m, b, c, factor)
-    return compare.factor_verdict(run, m, b[m], c[m], factor)  # a ratio beyond the factor, either way
+        return gate.timing_verdict(run, m, b, c, factor, alpha)
+    return gate.factor_verdict(run, m, b[m], c[m], factor)  # a ratio beyond the factor, either way
 
 
-def check(all_series: list[Series], head: str, factor: float, penalty: float = PENALTY) -> list[Finding]:
+def check_doc(
+    machine_class: str, suite: str, head: str, n_commits: int, findings: list[Finding], advisory: tuple[str, ...]
+) -> dict:
+    """One group's check as a JSON-ready document: every finding with its verdict (test and power
+    included) and the commits it was held against."""
+    items = [
+        {
+            "series": f.series.run,
+            "segment": [f.segment[0].key, f.segment[1].key],
+            "commit": f.head.key,
+            **compare.verdict_doc(f.verdict, advisory),
+        }
+        for f in findings
+    ]
+    return {"machine_class": machine_class, "suite": suite, "commit": head, "commits": n_commits, "findings": items}
+
+
+def check(
+    all_series: list[Series], head: str, factor: float, penalty: float = PENALTY, alpha: float = gate.ALPHA
+) -> list[Finding]:
     """For each series with a point at commit `head`: that point against the current segment of the
     points before it (the steps detected among them cut off older history). Series without earlier
     points are left out (no history yet)."""
@@ -250,6 +278,6 @@ def check(all_series: list[Series], head: str, factor: float, penalty: float = P
         before = s.points[: at[0]]
         bounds = change_points([p.value for p in before], penalty)
         segment = before[bounds[-1] :] if bounds else before
-        v = verdict(s, segment, s.points[at[0]], factor)
+        v = verdict(s, segment, s.points[at[0]], factor, alpha)
         out.append(Finding(s, v, (segment[0].commit, segment[-1].commit), s.points[at[0]].commit))
     return out
