@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.analysis.aggregate import run_rows
 from bench.analysis.machine import state_warnings
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.cli import COMMANDS
 from bench.errors import BenchError
 from bench.render.html import write_report
 from bench.rows.baselines import newest_results
+from bench.rows.sources import combine
 from bench.rows.store import read_rows
 
 
@@ -19,8 +21,8 @@ def add_parser(sub) -> None:
         "results",
         type=Path,
         nargs="*",
-        help="rows (.jsonl; default: the newest in results/runs/); with several, the last is reported "
-        "and all of them form the history",
+        help="rows (.jsonl; default: the newest in results/runs/); with several, all their rows are reported "
+        "together (a run id once) and the files with run rows form the history",
     )
     p.add_argument("-o", "--output", type=Path, default=Path("report/index.html"), help="default: report/index.html")
     p.add_argument(
@@ -46,8 +48,10 @@ def cmd_report(args) -> int:
     for f, rows in zip(files, sets):
         if not rows:
             raise BenchError(f"{f} has no result rows")
-    path = write_report(sets[-1], args.output, sets if len(sets) > 1 else None, pair)
-    for w in state_warnings(sets[-1]):
+    rows = combine([(str(f), r) for f, r in zip(files, sets)])
+    history = [r for r in sets if run_rows(r)]  # serve and switch rows have no history panel
+    path = write_report(rows, args.output, history if len(history) > 1 else None, pair)
+    for w in state_warnings(rows):
         print(f"warning: {w}")
     print(f"report: {path}")
     return 0

@@ -34,19 +34,27 @@ def has_runs(rows: list[dict]) -> bool:
     return bool(agg.run_rows(rows))
 
 
+NAMED_APART = ("model", "layers", "rank", "n_tasks", "slo_ms")  # named apart
+
+
+def model_label(row: dict) -> str:
+    """'shape:llama-3.2-1b (2 layers)': the model and, where recorded, its number of layers."""
+    layers = row.get("layers")
+    return str(row.get("model", "-")) + (f" ({layers} layer{'s' if layers != 1 else ''})" if layers else "")
+
+
 def fleet_label(row: dict, differ: list[str]) -> str:
     """'shape:llama-3.2-1b (2 layers), r=16, N=64, SLO p99 47587 ms' plus the settings among `differ`."""
-    model = str(row.get("model", "-")) + (f" ({row['layers']} layers)" if row.get("layers") else "")
-    parts = [model, f"r={row.get('rank')}", f"N={row.get('n_tasks')}"]
-    parts += [f"{k}={row.get(k)}" for k in differ if k not in ("model", "layers", "rank", "n_tasks", "slo_ms")]
+    parts = [model_label(row), f"r={row.get('rank')}", f"N={row.get('n_tasks')}"]
+    parts += [f"{k}={row[k]}" for k in differ if k not in NAMED_APART and row.get(k) is not None]
     if row.get("slo_ms") is not None:
         parts.append(f"SLO p99 {row['slo_ms']:.0f} ms")
     return ", ".join(parts)
 
 
 def serve_differing(rows: list[dict]) -> list[str]:
-    """The serve settings (and the SLO rule) that take more than one value across `rows`."""
-    keys = SETTING + ("slo_factor", "slo_ms")
+    """The serve settings (the SLO among them) that take more than one value across `rows`."""
+    keys = SETTING + ("slo_ms",)
     return [k for k in keys if len({str(r.get(k)) for r in rows}) > 1]
 
 
