@@ -52,3 +52,16 @@ def test_rows_that_differ_in_a_setting_are_labelled_apart():
         assert len(sentences) == 2 and sum(setting in s for s in sentences) == 1
         labels = {(r["strategy"], r["setting"]) for r in serving_section(given)["rows"]}
         assert len(labels) == 14  # no two rows of one strategy share a label
+
+
+def test_runs_of_two_models_are_two_series():
+    from bench.analysis import aggregate as agg
+    from tests.render.test_html import run_row
+
+    rows = combine(
+        [("a.jsonl", [run_row(seed=0)]), ("b.jsonl", [{**run_row(seed=0), "run_id": "x", "model": "other"}])]
+    )
+    labels = sorted(rec["label"] for rec in agg.group(rows).values())
+    assert labels == ["lora (model=minilm)", "lora (model=other)"]
+    same = combine([("a.jsonl", [run_row(seed=0)]), ("b.jsonl", [{**run_row(seed=1), "run_id": "y"}])])
+    assert [rec["n"] for rec in agg.group(same).values()] == [2]  # same settings from two files: seeds of one
