@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", type=Path, default=Path("report/index.html"), help="default: report/index.html")
     p.add_argument(
         "--pair",
-        default=",".join(DEFAULT_PAIR),
+        default=None,
         metavar="A,B",
         help="the two methods compared seed by seed and example by example (default: lora,prompt_tuning)",
     )
@@ -41,14 +41,26 @@ def parse_pair(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
+def check_pair(pair: tuple[str, str], rows: list[dict]) -> None:
+    """A pair named on the command line must name methods the rows ran (the default pair may be absent)."""
+    ran = sorted({r["method"] for r in run_rows(rows) if r.get("method")})
+    absent = [m for m in pair if m not in ran]
+    if absent:
+        raise BenchError(
+            f"--pair {','.join(pair)}: no run of {' or '.join(absent)} in the rows; methods run: {', '.join(ran) or 'none'}"
+        )
+
+
 def cmd_report(args) -> int:
-    pair = parse_pair(args.pair)
+    pair = parse_pair(args.pair) if args.pair is not None else DEFAULT_PAIR
     files = args.results or [newest_results()]
     sets = [read_rows(f) for f in files]
     for f, rows in zip(files, sets):
         if not rows:
             raise BenchError(f"{f} has no result rows")
     rows = combine([(str(f), r) for f, r in zip(files, sets)])
+    if args.pair is not None:
+        check_pair(pair, rows)
     history = [r for r in sets if run_rows(r)]  # serve and switch rows have no history panel
     path = write_report(rows, args.output, history if len(history) > 1 else None, pair)
     for w in state_warnings(rows):
