@@ -74,6 +74,8 @@ def test_serving_decision_names_the_best_rate_against_base_with_its_error():
     assert (
         "dtype=fp32" in first and "dtype=bf16" in second and "is base's, 4.00 requests/s (p99 not validated)" in second
     )
+    many = [serve("base", 1.0, 1.0, n=n) for n in range(1, 8)]  # seven fleets: four sentences, then where the rest are
+    assert serving_decision(many)[4:] == ["3 more in Serving under load below."]
 
 
 def test_switch_only_rows_open_with_the_switching_decision():
