@@ -12,7 +12,7 @@ MAX_P99_ERR_PCT = 25.0  # a rate at the SLO whose simulated p99 erred by more th
 
 # what makes two serve rows the same experiment, the strategy aside
 SETTING = ("model", "layers", "dtype", "hidden_size", "rank", "n_tasks", "targets", "popularity", "arrivals")
-SETTING += ("cv", "tokens_per_request", "max_batch", "max_wait_ms")
+SETTING += ("cv", "tokens_per_request", "max_batch", "max_wait_ms", "slo_rule", "source")  # source: its file
 
 
 def serve_rows(rows: list[dict]) -> list[dict]:

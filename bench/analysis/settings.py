@@ -13,8 +13,9 @@ from bench.execute.identity import budget_identity, params_identity
 
 
 def settings(row: dict) -> dict[str, str]:
-    """The row's budget and method parameters as identifying text: {"epochs": "2", "r": "16", ...}."""
-    out = {}
+    """The row's model, budget and method parameters as identifying text: {"model": "minilm", "epochs": "2", ...}
+    (runs of two models are never one series)."""
+    out = {"model": str(row["model"])} if row.get("model") is not None else {}
     for k, v in (budget_identity(row.get("budget")) or {}).items():
         out[k] = json.dumps(v, sort_keys=True, default=str) if isinstance(v, (dict, list)) else str(v)
     for k, v in params_identity(row.get("method_params") or {}).items():

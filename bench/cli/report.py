@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.analysis.aggregate import run_rows
 from bench.analysis.machine import state_warnings
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.cli import COMMANDS
 from bench.errors import BenchError
 from bench.render.html import write_report
 from bench.rows.baselines import newest_results
+from bench.rows.sources import combine
 from bench.rows.store import read_rows
 
 
@@ -19,13 +21,13 @@ def add_parser(sub) -> None:
         "results",
         type=Path,
         nargs="*",
-        help="rows (.jsonl; default: the newest in results/runs/); with several, the last is reported "
-        "and all of them form the history",
+        help="rows (.jsonl; default: the newest in results/runs/); with several, all their rows are reported "
+        "together (a run id once) and the files with run rows form the history",
     )
     p.add_argument("-o", "--output", type=Path, default=Path("report/index.html"), help="default: report/index.html")
     p.add_argument(
         "--pair",
-        default=",".join(DEFAULT_PAIR),
+        default=None,
         metavar="A,B",
         help="the two methods compared seed by seed and example by example (default: lora,prompt_tuning)",
     )
@@ -39,15 +41,29 @@ def parse_pair(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
+def check_pair(pair: tuple[str, str], rows: list[dict]) -> None:
+    """A pair named on the command line must name methods the rows ran (the default pair may be absent)."""
+    ran = sorted({r["method"] for r in run_rows(rows) if r.get("method")})
+    absent = [m for m in pair if m not in ran]
+    if absent:
+        raise BenchError(
+            f"--pair {','.join(pair)}: no run of {' or '.join(absent)} in the rows; methods run: {', '.join(ran) or 'none'}"
+        )
+
+
 def cmd_report(args) -> int:
-    pair = parse_pair(args.pair)
+    pair = parse_pair(args.pair) if args.pair is not None else DEFAULT_PAIR
     files = args.results or [newest_results()]
     sets = [read_rows(f) for f in files]
     for f, rows in zip(files, sets):
         if not rows:
             raise BenchError(f"{f} has no result rows")
-    path = write_report(sets[-1], args.output, sets if len(sets) > 1 else None, pair)
-    for w in state_warnings(sets[-1]):
+    rows = combine([(str(f), r) for f, r in zip(files, sets)])
+    if args.pair is not None:
+        check_pair(pair, rows)
+    history = [r for r in sets if run_rows(r)]  # serve and switch rows have no history panel
+    path = write_report(rows, args.output, history if len(history) > 1 else None, pair)
+    for w in state_warnings(rows):
         print(f"warning: {w}")
     print(f"report: {path}")
     return 0

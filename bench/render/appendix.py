@@ -63,6 +63,8 @@ def provenance(rows: list[dict]) -> list[tuple[str, str]]:
         ("schema version", values(lambda r: r.get("schema_version"))),
     ]
     out += [(k, values(lambda r, k=k: (r.get("env") or {}).get(k))) for k in PROVENANCE_ENV]
+    if any(r.get("source") for r in rows):  # rows of several files: each file and its rows
+        out.insert(0, ("results file", values(lambda r: r.get("source"))))
     return out
 
 

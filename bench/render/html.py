@@ -20,7 +20,7 @@ from bench.analysis.machine import state_warnings, unrecorded
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.analysis.selection import main_rows, sweep_points
 from bench.errors import BenchError
-from bench.render import appendix, figures, sections
+from bench.render import appendix, figures, outline, sections
 from bench.render.sections import ARROW
 from bench.render.serving import serving_section
 from bench.rows import schema
@@ -225,8 +225,59 @@ def break_even(rows: list[dict]) -> list[str]:
 
 def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tuple[str, str] = DEFAULT_PAIR) -> dict:
     decided = decide(rows)
+    chosen = bool(agg.by_task(rows))  # ok runs with an accuracy: a choice, a table of methods, Pareto plots
+    ctx = {
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "n_rows": len(rows),
+        "n_ok": sum(r.get("status") == "ok" for r in rows),
+        "decide": sections.decide_section(decided),
+        "headline": opening(rows, decided),
+        "columns": [
+            {"metric": m.name, "header": m.header, "arrow": ARROW[m.direction], "direction": m.direction}
+            for m in schema.metrics("table")
+        ],
+        "tables": method_table(rows),
+        "sweep": sections.sweep_section(rows),
+        "paired": sections.paired_section(rows, pair),
+        "generation": sections.generation_section(rows),
+        "speed": sections.speed_section(rows),
+        "pareto": _pareto(rows) if chosen else [],
+        "switching": switching_section(rows),
+        "serving": serving_section(rows),
+        "claims": sections.claims_section(rows),
+        "spectrum": _spectrum_figure(rows),
+        "failures": appendix.failures(rows),
+        "warnings": health.warnings(rows),
+        "machine": state_warnings(rows) + unrecorded(rows),
+        "provenance": appendix.provenance(rows),
+        "csv_uri": appendix.csv_data_uri(rows),
+        "history": appendix.history_section(history),
+    }
+    present = {
+        **ctx,
+        "decide": chosen,  # with no healthy run among them, the section says so
+        "headline": True,
+        "tables": any(t["rows"] for t in ctx["tables"]),
+        "claims": ctx["claims"]["measured"] or ctx["claims"]["unmeasured"],
+        "failures": ctx["failures"] or ctx["warnings"],
+        "provenance": True,
+    }
+    ctx["show"] = {sid: bool(present.get(key)) for key, sid, _ in outline.SECTIONS}
+    ctx["nav"] = outline.nav(present)
+    return ctx
+
+
+def opening(rows: list[dict], decided: list[dict]) -> list[str]:
+    """What the report opens with: the decision of each kind of row it holds (a method to choose from run rows,
+    a serving strategy from serve rows, a switching strategy from switch rows)."""
+    out = headline(rows, decided) if outline.has_runs(rows) else []
+    out += outline.serving_decision(rows) + outline.switching_decision(rows)
+    return out or headline(rows, decided)
+
+
+def _pareto(rows: list[dict]) -> list[tuple[str, str]]:
     recs = [r for r in agg.group(rows).values() if r["n_ok"]]
-    pareto = [
+    return [
         (
             "Accuracy vs trainable parameters",
             figures.pareto_figure(
@@ -249,33 +300,6 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
             figures.pareto_figure(recs, "infer_tokens_per_s", "inference tokens/s (batch 1)", x_lower_better=False),
         ),
     ]
-    return {
-        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "n_rows": len(rows),
-        "n_ok": sum(r.get("status") == "ok" for r in rows),
-        "decide": sections.decide_section(decided),
-        "headline": headline(rows, decided),
-        "columns": [
-            {"metric": m.name, "header": m.header, "arrow": ARROW[m.direction], "direction": m.direction}
-            for m in schema.metrics("table")
-        ],
-        "tables": method_table(rows),
-        "sweep": sections.sweep_section(rows),
-        "paired": sections.paired_section(rows, pair),
-        "generation": sections.generation_section(rows),
-        "speed": sections.speed_section(rows),
-        "pareto": pareto,
-        "switching": switching_section(rows),
-        "serving": serving_section(rows),
-        "claims": sections.claims_section(rows),
-        "spectrum": _spectrum_figure(rows),
-        "failures": appendix.failures(rows),
-        "warnings": health.warnings(rows),
-        "machine": state_warnings(rows) + unrecorded(rows),
-        "provenance": appendix.provenance(rows),
-        "csv_uri": appendix.csv_data_uri(rows),
-        "history": appendix.history_section(history),
-    }
 
 
 def _spectrum_figure(rows: list[dict]) -> str | None:

@@ -19,12 +19,14 @@ from bench.analysis.fleets import (
     widest_group,
 )
 from bench.render.figures import _plt, log_scale, to_svg
+from bench.render.outline import NAMED_APART, model_label, serve_differing
 from bench.render.palette import strategy_colour
 from bench.serving import P99_REQUESTS, STRATEGIES
 
 
 def _held(fixed: dict, *keys: str) -> str:
     names = {"n_tasks": "N", "rank": "r", "hidden_size": "hidden", "model": ""}
+    keys += ("source",)  # rows of several files: a panel holds one file's
     parts = [f"{names.get(k, k)}{'=' if names.get(k, k) else ''}{fixed[k]}" for k in keys if fixed.get(k) is not None]
     return ", ".join(parts)
 
@@ -163,25 +165,35 @@ def serving_section(rows: list[dict]) -> dict | None:
         ("Simulated p99 latency against the offered rate", latency_curve_figure(ok)),
     ]
     order = {s: i for i, s in enumerate(STRATEGIES)}
+    differ = [k for k in serve_differing(ok) if k not in NAMED_APART]  # those have columns of their own
     table = [
         {
             "strategy": r["strategy"],
             "n_tasks": r["n_tasks"],
             "rank": r.get("rank"),
-            "model": r.get("model", "-") + (f" ({r['layers']} layers)" if r.get("layers") else ""),
+            "model": model_label(r),
             "rate": r.get("rate_at_slo_rps"),
             "vs_base": r.get("rate_vs_base"),
             "vs_merge_swap": r.get("rate_vs_merge_swap"),
             "slo_ms": r.get("slo_ms"),
+            "setting": ", ".join(f"{k}={r.get(k)}" for k in differ if r.get(k) is not None) or "-",
             **_errors(r),
         }
         for r in sorted(
-            ok, key=lambda r: (str(r.get("model")), r.get("rank") or 0, r["n_tasks"], order.get(r["strategy"], 99))
+            ok,
+            key=lambda r: (
+                str(r.get("model")),
+                r.get("rank") or 0,
+                r["n_tasks"],
+                [str(r.get(k)) for k in differ],
+                order.get(r["strategy"], 99),
+            ),
         )
     ]
     return {
         "figures": [(c, svg) for c, svg in figs if svg],
         "rows": table,
+        "differ": differ,
         "p99_requests": P99_REQUESTS,
         "max_err": f"{MAX_P99_ERR_PCT:.0f}",
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -210,3 +211,10 @@ def test_report_pair_option(tmp_path, capsys):
     assert main(["report", str(results), "-o", str(tmp_path / "x.html"), "--pair", "lora"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --pair 'lora': give two different method names") and err.count("\n") == 1
+    out = tmp_path / "absent.html"
+    assert main(["report", str(results), "-o", str(out), "--pair", "lora,full"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: --pair lora,full: no run of full in the rows; methods run: lora, prompt_tuning\n"
+    assert not out.exists()  # nothing written
+    serve = Path(__file__).resolve().parents[2] / "results" / "serving" / "serve-cpu.jsonl"
+    assert main(["report", str(serve), "-o", str(out)]) == 0  # the default pair may be absent

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench.render.html import write_report
+from bench.rows.sources import combine
 from bench.rows.store import read_rows
 from tests.render.test_html import ROWS, SWITCH, run_row
 
@@ -193,6 +194,27 @@ def test_committed_results_as_one_history_fit_1280_px(browser, tmp_path):
     assert [e for e in browser.console() if e["level"] in ("SEVERE", "ERROR")] == []
     assert browser.js("return document.querySelectorAll('table.history tbody tr').length") == len(COMMITTED)
     assert_fits_1280(browser)
+
+
+OTHERS = sorted((Path(__file__).resolve().parents[2] / "results").glob("[!l]*/*.jsonl"))  # serving, shapes
+
+
+@pytest.mark.parametrize(
+    "paths", [[p] for p in OTHERS] + [OTHERS + COMMITTED], ids=lambda ps: ps[0].name if len(ps) == 1 else "all"
+)
+def test_every_kind_of_file_alone_and_combined_fits_1280_px(browser, tmp_path, paths):
+    """Serve and shape files alone, and every committed file in one report: no console error, no page scroll,
+    and every navigation link leads to a section of the page."""
+    rows = combine([(str(p), read_rows(p)) for p in paths])
+    page = write_report(rows, tmp_path / "report.html")
+    browser.console()  # drain
+    browser.open(page.as_uri())
+    assert [e for e in browser.console() if e["level"] in ("SEVERE", "ERROR")] == []
+    browser.cmd("POST", "/window/rect", {"width": 1280, "height": 1000})
+    assert browser.js("return document.documentElement.scrollWidth <= window.innerWidth")
+    links = browser.js("return Array.from(document.querySelectorAll('nav a')).map(a => a.hash.slice(1))")
+    sections = browser.js("return Array.from(document.querySelectorAll('body > section')).map(s => s.id)")
+    assert links == sections and "headline" in sections
 
 
 def test_console_check_is_live(browser, tmp_path):
