@@ -15,6 +15,7 @@ from bench.cli import COMMANDS
 from bench.cli.compare import add_verdict_options
 from bench.errors import BenchError
 from bench.history import detect, report, store
+from bench.rows.outputs import check_output
 from bench.rows.store import read_rows
 
 METHOD_NOTE = (
@@ -45,6 +46,7 @@ def add_parser(sub) -> None:
         )
         if name == "report":
             p.add_argument("-o", "--output", type=Path, required=True, help="HTML file to write")
+            p.add_argument("--force", action="store_true", help="write over an existing file that is not a report")
             p.set_defaults(func=cmd_report)
         else:
             p.add_argument("--commit", help="the commit to check (sha prefix; default: that of the newest row)")
@@ -71,13 +73,17 @@ def _check_penalty(args) -> None:
 
 def cmd_report(args) -> int:
     _check_penalty(args)
+    check_output(args.output, "html", args.force)
     sections = []
     for (mc, suite), rows in store.groups(args.store, args.machine_class, args.suite).items():
         series = detect.build_series(rows, mc, suite)
         keys = [c.key for c in store.commits(rows)]
         sections.append(report.group_section(mc, suite, series, keys, args.penalty))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report.render(sections, METHOD_NOTE), encoding="utf-8")
+    try:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(report.render(sections, METHOD_NOTE), encoding="utf-8")
+    except OSError as e:
+        raise BenchError(f"cannot write history report {args.output}: {e.strerror}") from None
     print(f"history report: {args.output}")
     return 0
 

@@ -9,6 +9,7 @@ from bench.cli import COMMANDS
 from bench.errors import BenchError
 from bench.render.html import write_report
 from bench.rows.baselines import newest_results
+from bench.rows.outputs import check_output
 from bench.rows.store import read_rows
 
 
@@ -22,6 +23,7 @@ def add_parser(sub) -> None:
         "and all of them form the history",
     )
     p.add_argument("-o", "--output", type=Path, default=Path("report/index.html"), help="default: report/index.html")
+    p.add_argument("--force", action="store_true", help="write over an existing file that is not a report")
     p.add_argument(
         "--pair",
         default=",".join(DEFAULT_PAIR),
@@ -40,6 +42,7 @@ def parse_pair(text: str) -> tuple[str, str]:
 
 def cmd_report(args) -> int:
     pair = parse_pair(args.pair)
+    check_output(args.output, "html", args.force)
     files = args.results or [newest_results()]
     sets = [read_rows(f) for f in files]
     for f, rows in zip(files, sets):

@@ -40,15 +40,19 @@ def load_frame(paths, raw: bool = False):
 def write_frame(frame, out: Path, fmt: str) -> Path:
     """CSV or Parquet (Parquet needs pyarrow: a one-line error names it when missing)."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        frame.to_csv(out, index=False)
-    elif fmt == "parquet":
+    if fmt not in ("csv", "parquet"):
+        raise BenchError(f"unknown format {fmt!r}; valid: csv, parquet")
+    if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
             raise BenchError("--format parquet needs the pyarrow package (pip install pyarrow)") from None
-        frame.to_parquet(out, index=False)
-    else:
-        raise BenchError(f"unknown format {fmt!r}; valid: csv, parquet")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "csv":
+            frame.to_csv(out, index=False)
+        else:
+            frame.to_parquet(out, index=False)
+    except OSError as e:
+        raise BenchError(f"cannot write {out}: {e.strerror}") from None
     return out
