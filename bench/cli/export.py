@@ -25,6 +25,6 @@ def cmd_export(args) -> int:
     if out.resolve() in {p.resolve() for p in args.rows}:
         raise BenchError(f"--output {out} is one of the result files; give another path")
     check_output(out, args.format, args.force)
-    frame = load_frame(args.rows, raw=args.raw)
+    frame = load_frame(args.rows, raw=args.raw, skip_bad=True)
     print(f"{len(frame)} rows, {len(frame.columns)} columns: {write_frame(frame, out, args.format)}")
     return 0

@@ -55,7 +55,7 @@ def add_parser(sub) -> None:
 
 
 def cmd_add(args) -> int:
-    rows = [r for path in args.rows for r in read_rows(path)]
+    rows = [r for path in args.rows for r in read_rows(path, skip_bad=True)]
     got = store.add(args.store, rows)
     skipped = "; ".join(f"{n} skipped: {why}" for why, n in got.skipped.items())
     print(

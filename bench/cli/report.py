@@ -44,7 +44,7 @@ def cmd_report(args) -> int:
     pair = parse_pair(args.pair)
     check_output(args.output, "html", args.force)
     files = args.results or [newest_results()]
-    sets = [read_rows(f) for f in files]
+    sets = [read_rows(f, skip_bad=True) for f in files]
     for f, rows in zip(files, sets):
         if not rows:
             raise BenchError(f"{f} has no result rows")

@@ -99,7 +99,7 @@ def add(store: Path, rows: list[dict]) -> Added:
 def load_folder(folder: Path) -> list[dict]:
     rows = []
     for path in sorted(Path(folder).glob("*.jsonl")) if Path(folder).is_dir() else ():
-        rows.extend(read_rows(path))
+        rows.extend(read_rows(path, skip_bad=True))
     return rows
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.errors import BenchError
 from bench.rows.schema import METRICS, STATUSES
-from bench.rows.validate import check_row
+from bench.rows.validate import check_row, row_problem
 
 METRIC_NAMES = tuple(m.name for m in METRICS)  # numbers (or null) wherever a row has them
 
@@ -35,6 +35,9 @@ def append_rows(path: Path, rows: list[dict]) -> None:
         for row in rows:
             start = os.lseek(fd, 0, os.SEEK_END)
             try:
+                problem = row_problem(row, METRIC_NAMES, STATUSES)
+                if problem:  # the writer stores no row its readers would refuse
+                    raise ValueError(f"{problem} (a row its readers would refuse)")
                 data = memoryview((json.dumps(row, allow_nan=False, default=str) + "\n").encode())
                 while data:  # unbuffered: nothing is left to flush (and fail) on close
                     data = data[os.write(fd, data) :]
@@ -49,7 +52,7 @@ def _unsaved(path: Path, fd: int, start: int, row: dict, e: Exception) -> None:
     with contextlib.suppress(OSError):
         os.ftruncate(fd, start)  # no partial row left behind
     print(f"unsaved row: {json.dumps(row, default=str)}", file=sys.stderr)
-    why = e.strerror if isinstance(e, OSError) else f"{e} (NaN or Infinity in a row)"
+    why = e.strerror if isinstance(e, OSError) else str(e) if "refuse" in str(e) else f"{e} (NaN or Infinity in a row)"
     raise BenchError(
         f"cannot append to results {path}: {why}; the row above was not stored, earlier rows are kept"
     ) from None
@@ -138,33 +141,54 @@ def _is_row(tail: bytes) -> bool:
         return False
 
 
-def read_rows(path: Path) -> list[dict]:
+def read_rows(path: Path, skip_bad: bool = False) -> list[dict]:
+    """The file's rows, each checked. A bad line stops the read with one line naming file:line, unless
+    `skip_bad` (report, export, history): then it is skipped with that line as a warning, and counted."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").split("\n")
+        data = path.read_bytes()
+        lines = data.decode("utf-8").split("\n")
     except OSError as e:
         raise BenchError(f"cannot read results {path}: {e.strerror}") from None
     except UnicodeDecodeError as e:
         raise BenchError(f"malformed results {path}: not UTF-8 text (byte {e.start})") from None
-    rows = []
+    rows, bad = [], 0
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
     for i, line in enumerate(lines):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            rows.append(_row(line, path, i + 1))
         except json.JSONDecodeError:
-            if i == last and not path.read_bytes().endswith(b"\n"):
+            if i == last and not data.endswith(b"\n"):
                 print(f"warning: {path}: ignoring a truncated last line (a run killed mid-write)", file=sys.stderr)
                 continue
-            raise BenchError(f"malformed results {path}: line {i + 1} is not JSON") from None
-        except (ValueError, RecursionError) as e:  # an integer of thousands of digits, nesting past the stack
-            what = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0]
-            raise BenchError(f"malformed results {path}:{i + 1}: {what}") from None
-        if not isinstance(row, dict) or "schema_version" not in row:
-            raise BenchError(f"malformed results {path}: line {i + 1} is not a result row")
-        rows.append(check_row(row, f"{path}:{i + 1}", METRIC_NAMES, STATUSES))
+            bad = _bad(skip_bad, bad, f"malformed results {path}: line {i + 1} is not JSON")
+        except BenchError as e:
+            bad = _bad(skip_bad, bad, str(e))
+    if bad:
+        print(f"warning: {path}: {bad} bad line(s) skipped, {len(rows)} rows read", file=sys.stderr)
     return rows
+
+
+def _row(line: str, path: Path, n: int) -> dict:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as e:  # an integer of thousands of digits, nesting past the stack
+        what = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0]
+        raise BenchError(f"malformed results {path}:{n}: {what}") from None
+    if not isinstance(row, dict) or "schema_version" not in row:
+        raise BenchError(f"malformed results {path}: line {n} is not a result row")
+    return check_row(row, f"{path}:{n}", METRIC_NAMES, STATUSES)
+
+
+def _bad(skip: bool, count: int, message: str) -> int:
+    if not skip:
+        raise BenchError(message)
+    print(f"warning: {message}; skipped", file=sys.stderr)
+    return count + 1
 
 
 def clean_floats(row: dict) -> dict:

@@ -99,3 +99,61 @@ def test_run_with_rows_in_a_html_file_keeps_them(tiny_bert_dir, tiny_task, tmp_p
     got = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["seed"] for r in got] == [0, 1]
     assert (tmp_path / "B" / "rows.report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+# ----------------------------------------------------------------------------- 2: what is written can be read
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--seeds", "0,18446744073709551616"],
+        ["--seeds", "-1"],
+        ["--set", "budget.warmup_ratio=nan"],
+        ["--set", "budget.weight_decay=inf"],
+        ["--set", "params.head_only.lr=-0.001"],
+        ["--set", "measure.bootstrap_samples=-1"],
+    ],
+    ids=lambda a: a[-1],
+)
+def test_options_a_reader_would_refuse_are_refused_up_front(extra, tiny_bert_dir, tiny_task, tmp_path, capsys):
+    out = tmp_path / "poison.jsonl"
+    shutil.copy(COMMITTED, out)
+    before = out.read_bytes()
+    code, err = cli(tiny_run(tiny_bert_dir, tiny_task, out, *extra, "--resume"), capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert out.read_bytes() == before
+
+
+def test_the_store_writes_no_row_its_readers_refuse(tmp_path, capsys):
+    from bench.errors import BenchError
+    from bench.rows.store import append_rows, read_rows
+
+    out = tmp_path / "rows.jsonl"
+    good = json.loads(COMMITTED.read_text().splitlines()[0])
+    append_rows(out, [good])
+    with pytest.raises(BenchError, match="beyond 64 bits"):
+        append_rows(out, [{**good, "seed": 2**64}])
+    assert read_rows(out) == [good]
+
+
+def test_one_bad_row_is_skipped_by_readers_and_refused_by_resume_and_compare(
+    tiny_bert_dir, tiny_task, tmp_path, capsys
+):
+    lines = COMMITTED.read_text().splitlines()
+    bad = json.dumps({**json.loads(lines[3]), "seed": 2**64})
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join([*lines[:3], bad, *lines[4:]]) + "\n")
+    before = mixed.read_bytes()
+    for argv in (
+        ["report", mixed, "-o", tmp_path / "r.html"],
+        ["export", mixed, "-o", tmp_path / "t.csv"],
+        ["history", "add", mixed, "--store", tmp_path / "store"],
+    ):
+        code, err = cli(argv, capsys)
+        assert code == 0 and f"{mixed}:4: seed" in err and "1 bad line(s) skipped, 13 rows read" in err, err
+    assert len((tmp_path / "t.csv").read_text().splitlines()) == 1 + 13
+    assert cli(["compare", mixed, COMMITTED], capsys)[0] == 2
+    code, err = cli(tiny_run(tiny_bert_dir, tiny_task, mixed, "--resume"), capsys)
+    assert code == 2 and ":4: seed" in err
+    assert mixed.read_bytes() == before
