@@ -32,7 +32,7 @@ def append_rows(path: Path, rows: list[dict]) -> None:
     except OSError as e:
         raise BenchError(f"cannot write results {path}: {e.strerror}") from None
     try:
-        for row in rows:
+        for i, row in enumerate(rows):
             start = os.lseek(fd, 0, os.SEEK_END)
             try:
                 problem = row_problem(row, METRIC_NAMES, STATUSES)
@@ -43,18 +43,20 @@ def append_rows(path: Path, rows: list[dict]) -> None:
                     data = data[os.write(fd, data) :]
                 os.fsync(fd)
             except (OSError, ValueError) as e:
-                _unsaved(path, fd, start, row, e)
+                _unsaved(path, fd, start, rows[i:], e)
     finally:
         os.close(fd)
 
 
-def _unsaved(path: Path, fd: int, start: int, row: dict, e: Exception) -> None:
+def _unsaved(path: Path, fd: int, start: int, rows: list[dict], e: Exception) -> None:
+    """The rows from the one that failed on are printed to stderr (measured work is not thrown away)."""
     with contextlib.suppress(OSError):
         os.ftruncate(fd, start)  # no partial row left behind
-    print(f"unsaved row: {json.dumps(row, default=str)}", file=sys.stderr)
+    for row in rows:
+        print(f"unsaved row: {json.dumps(row, default=str)}", file=sys.stderr)
     why = e.strerror if isinstance(e, OSError) else str(e) if "refuse" in str(e) else f"{e} (NaN or Infinity in a row)"
     raise BenchError(
-        f"cannot append to results {path}: {why}; the row above was not stored, earlier rows are kept"
+        f"cannot append to results {path}: {why}; the row(s) above were not stored, earlier rows are kept"
     ) from None
 
 
@@ -62,7 +64,7 @@ def _unsaved(path: Path, fd: int, start: int, row: dict, e: Exception) -> None:
 def locked(path: Path):
     """Hold the store's exclusive lock (<path>.lock, fcntl.flock) for the `with` block. A second writer is
     refused at once (BenchError): waiting could run a run twice when both had read the rows first."""
-    path = Path(path)
+    path = Path(path).resolve()  # one lock per file, whatever link it is reached through
     lock = path.with_name(path.name + ".lock")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +99,19 @@ def check_writable(path: Path) -> None:
             path.unlink()
     except OSError as e:
         raise BenchError(f"cannot write results {path}: {e.strerror}") from None
+
+
+def check_appendable(path: Path, kinds: tuple[str, ...], what: str = "--output") -> None:
+    """Before measuring: `path` can be appended to and holds only rows of `kinds` (a file of other rows, or no
+    rows at all, is refused before any work rather than after it)."""
+    check_writable(path)
+    if Path(path).is_file() and Path(path).stat().st_size:
+        rows = read_rows(path)
+        if not rows:
+            raise BenchError(f"{what} {path} is not empty and holds no result rows; give a .jsonl results file")
+        other = sorted({r.get("kind", "run") for r in rows} - set(kinds))
+        if other:
+            raise BenchError(f"{what} {path} holds {', '.join(other)} rows; give a file of {' or '.join(kinds)} rows")
 
 
 def drop_truncated_tail(path: Path) -> int:

@@ -7,7 +7,10 @@ that were there before are there after, byte for byte."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,3 +160,79 @@ def test_one_bad_row_is_skipped_by_readers_and_refused_by_resume_and_compare(
     code, err = cli(tiny_run(tiny_bert_dir, tiny_task, mixed, "--resume"), capsys)
     assert code == 2 and ":4: seed" in err
     assert mixed.read_bytes() == before
+
+
+# ----------------------------------------------------------------------------- 6: a suite's name stays in results/runs
+
+
+def test_a_suite_name_cannot_leave_results_runs(tiny_bert_dir, tiny_task, tmp_path, capsys, monkeypatch):
+    work = tmp_path / "work" / "a" / "b"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    suite = tmp_path / "s.yaml"
+    suite.write_text("name: ../../../../elsewhere/ESCAPED\nmethods: [head_only]\n")
+    argv = ["run", "--suite", suite, "--model", tiny_bert_dir, "--tasks", tiny_task, "--limit", "8", *FAST]
+    code, err = cli(argv, capsys)
+    assert code == 2 and "suite name" in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.rglob("*ESCAPED*"))
+
+
+# ----------------------------------------------------------------------------- 7: serve and switch check output first
+
+
+@pytest.mark.parametrize("command", ["serve", "switch"])
+def test_serve_and_switch_refuse_a_bad_output_before_measuring(command, rows, tmp_path, capsys, monkeypatch):
+    from bench.switching import fleet
+
+    def no_model(*a, **k):
+        raise AssertionError("measured before checking the output")
+
+    monkeypatch.setattr(fleet, "load_backbone", no_model)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    extra = ["--model", "shape:llama-3.2-1b", "--device", "cpu"]
+    for out in (afile / "rows.jsonl", tmp_path, rows if command == "serve" else None, afile):
+        if out is None:
+            continue
+        before = out.read_bytes() if out.is_file() else None
+        code, err = cli([command, *extra, "--output", out], capsys)
+        lines = err.strip().splitlines()
+        assert code == 2 and lines[-1].startswith("error: ") and len(lines) <= 2, (out, err)
+        assert before is None or out.read_bytes() == before
+
+
+def test_serve_keeps_measured_rows_when_the_late_write_fails(tiny_shape, tmp_path):
+    out = tmp_path / "serve.jsonl"
+    argv = ["serve", "--model", tiny_shape, "--tasks-n", "2", "--max-batch", "2", "--device", "cpu", "--rank", "2"]
+    argv += ["--strategies", "base,merge_swap", "--slo-ms", "5000", "--no-validate", "--set", "sim_requests=100"]
+    argv += ["--set", "profile.repeats=1", "--set", "model.layers=1", "--output", str(out)]
+    cmd = " ".join(f"'{a}'" for a in argv)
+    proc = subprocess.run(
+        ["bash", "-c", f"ulimit -f 1; exec '{sys.executable}' -m bench {cmd}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,  # not the checkout: git, run for the rows' provenance, must not meet the file-size limit there
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    unsaved = [json.loads(x[len("unsaved row: ") :]) for x in proc.stderr.splitlines() if x.startswith("unsaved row: ")]
+    assert [r["strategy"] for r in unsaved] == ["base", "merge_swap"]
+    assert not out.exists() or out.read_bytes() == b""
+
+
+# ----------------------------------------------------------------------------- 9: one lock per file, through links
+
+
+def test_a_link_to_a_locked_file_is_refused(tiny_bert_dir, tiny_task, tmp_path, capsys):
+    from bench.rows.store import locked
+
+    real = tmp_path / "rows.jsonl"
+    shutil.copy(COMMITTED, real)
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    before = real.read_bytes()
+    with locked(real):
+        code, err = cli(tiny_run(tiny_bert_dir, tiny_task, link, "--resume"), capsys)
+    assert code == 2 and "being written by another run" in err
+    assert real.read_bytes() == before
