@@ -95,11 +95,13 @@ def cmd_check(args) -> int:
         raise BenchError(f"--factor must be at least 1, got {args.factor}")
     failing = 0
     for (mc, suite), rows in store.groups(args.store, args.machine_class, args.suite).items():
-        head = store.find_commit(rows, args.commit) if args.commit else store.newest_commit(rows)
+        added = store.added_order(args.store / mc / suite)
+        head = store.find_commit(rows, args.commit) if args.commit else store.newest_commit(rows, added)
         factor = args.factor or compare.default_factor(rows)
         findings = detect.check(detect.build_series(rows, mc, suite), head, factor, args.penalty)
         n_commits = len(store.commits(rows))
-        print(f"{suite} on {mc}: commit {head[:12]} against {n_commits - 1} other commits")
+        chosen = "as --commit asked" if args.commit else "the last added to the store; --commit picks another"
+        print(f"{suite} on {mc}: commit {head[:12]} ({chosen}) against {n_commits - 1} other commits")
         if not findings:
             print("  no earlier commit measured these runs: nothing to check yet")
         for f in findings:

@@ -61,9 +61,10 @@ def _unsaved(path: Path, fd: int, start: int, rows: list[dict], e: Exception) ->
 
 
 @contextlib.contextmanager
-def locked(path: Path):
+def locked(path: Path, wait: bool = False):
     """Hold the store's exclusive lock (<path>.lock, fcntl.flock) for the `with` block. A second writer is
-    refused at once (BenchError): waiting could run a run twice when both had read the rows first."""
+    refused at once (BenchError): waiting could run a run twice when both had read the rows first. `wait`: wait
+    for the lock instead, for a writer that reads what it needs only once it holds the lock (`history add`)."""
     path = Path(path).resolve()  # one lock per file, whatever link it is reached through
     lock = path.with_name(path.name + ".lock")
     try:
@@ -73,7 +74,7 @@ def locked(path: Path):
         raise BenchError(f"cannot write results {path}: {e.strerror} (creating its lock {lock.name})") from None
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             raise BenchError(
                 f"results {path} are being written by another run (it holds {lock.name}); refusing a second "

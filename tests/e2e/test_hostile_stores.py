@@ -1,0 +1,70 @@
+"""Hostile inputs, second round, for the stores and the inputs behind them: the history store is as safe as the
+run store (one add at a time, a cut tail repaired, an order no clock can hijack)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.cli import main
+from tests.history.test_history import SHAS, commit_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def add(tmp_path: Path, rows: list[dict], name: str) -> int:
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return main(["history", "add", str(path), "--store", str(tmp_path / "store")])
+
+
+def stored(store: Path) -> list[dict]:
+    return [json.loads(line) for p in sorted(store.rglob("*.jsonl")) for line in p.read_text().splitlines() if line]
+
+
+# ----------------------------------------------------------------------------- 4: the history store
+
+
+def test_simultaneous_adds_of_one_file_file_each_row_once(tmp_path):
+    rows = [{**r, "run_id": f"r{i}-{r['run_id']}"} for i in range(50) for r in commit_rows(1)]  # 200 rows
+    src = tmp_path / "rows.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    argv = [sys.executable, "-m", "bench", "history", "add", str(src), "--store", str(tmp_path / "store")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in "abc"
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0 and b"Traceback" not in err, err
+    got = stored(tmp_path / "store")
+    assert len(got) == 200 and len({r["run_id"] for r in got}) == 200
+
+
+def test_a_cut_tail_is_repaired_before_the_next_add(tmp_path, capsys):
+    assert add(tmp_path, commit_rows(1), "c1") == 0
+    (path,) = (tmp_path / "store").rglob("*.jsonl")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 40])  # the last row cut mid-write
+    assert add(tmp_path, commit_rows(1, rerun=1), "c1-rerun") == 0
+    assert add(tmp_path, commit_rows(2), "c2") == 0
+    capsys.readouterr()
+    assert main(["history", "check", "--store", str(tmp_path / "store")]) == 0
+    assert main(["history", "report", "--store", str(tmp_path / "store"), "-o", str(tmp_path / "h.html")]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert len(stored(tmp_path / "store")) == 3 + 4 + 4  # the cut row gone, every later row whole
+
+
+def test_a_future_clock_does_not_make_the_newest_commit(tmp_path, capsys):
+    for n in (1, 2, 3):
+        assert add(tmp_path, commit_rows(n), f"c{n}") == 0
+    future = [{**r, "created_at": "2099-01-01T00:00:00+00:00"} for r in commit_rows(5, slow_from=99)]
+    assert add(tmp_path, future, "c5-future") == 0
+    assert add(tmp_path, commit_rows(4), "c4-slow") == 0  # what CI just ran: LoRA 1.5x slower
+    capsys.readouterr()
+    assert main(["history", "check", "--store", str(tmp_path / "store")]) == 1
+    out = capsys.readouterr().out
+    assert f"commit {SHAS[3][:12]} (the last added" in out and "REGRESSION" in out, out
