@@ -3,13 +3,20 @@ run store (one add at a time, a cut tail repaired, an order no clock can hijack)
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import pytest
+
 from bench.cli import main
+from bench.errors import BenchError
 from tests.history.test_history import SHAS, commit_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,3 +75,79 @@ def test_a_future_clock_does_not_make_the_newest_commit(tmp_path, capsys):
     assert main(["history", "check", "--store", str(tmp_path / "store")]) == 1
     out = capsys.readouterr().out
     assert f"commit {SHAS[3][:12]} (the last added" in out and "REGRESSION" in out, out
+
+
+# ----------------------------------------------------------------------------- 3: index credentials stay secret
+
+
+@pytest.fixture
+def index_server():
+    """An index on 127.0.0.1 whose /links/ redirects to localhost (another host), /broken/ answers 500 and
+    /endless.whl streams bytes without end; it records the Authorization header each host received."""
+    seen: list[tuple[str, str | None]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            seen.append((self.headers.get("Host", "").split(":")[0], self.headers.get("Authorization")))
+            port = self.server.server_address[1]
+            if self.path == "/links/":
+                self.send_response(302)
+                self.send_header("Location", f"http://localhost:{port}/other/")
+                self.end_headers()
+            elif self.path == "/other/":
+                body = b'<a href="pkg-1.0-py3-none-any.whl">pkg</a>'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            elif self.path == "/endless.whl":
+                self.send_response(200)
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    while True:
+                        self.wfile.write(b"\0" * 65536)
+            else:
+                self.send_error(500)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://user:TOKEN@127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+
+
+def test_credentials_go_to_their_host_only_and_are_masked(index_server, monkeypatch):
+    from bench.catalog import index
+
+    base, seen = index_server
+    monkeypatch.setattr(index, "_pip_config", dict)
+    cfg = index.settings(f"--no-index --find-links {base}/links/")
+    assert [name for name, _ in index.candidates("pkg", cfg)] == ["pkg-1.0-py3-none-any.whl"]
+    assert seen[0] == ("127.0.0.1", "Basic " + base64.b64encode(b"user:TOKEN").decode())
+    assert seen[1] == ("localhost", None)  # the redirect to another host got no credentials
+    assert "TOKEN" not in cfg.where() and "user:****@127.0.0.1" in cfg.where()
+    for call in (lambda: index.candidates("pkg", index.settings(f"--index-url {base}/broken/")),):
+        with pytest.raises(BenchError) as e:
+            call()
+        assert "TOKEN" not in str(e.value) and "user:****@" in str(e.value)
+
+
+def test_a_download_stops_at_the_pinned_size(index_server, tmp_path, monkeypatch):
+    from bench.catalog import index
+
+    base, _ = index_server
+    done: list = []
+
+    def fetch():
+        with pytest.raises(BenchError) as e:
+            index.download(f"{base}/endless.whl", tmp_path / "a.whl", max_bytes=2_500_000)
+        done.append(str(e.value))
+
+    t = threading.Thread(target=fetch, daemon=True)
+    t.start()
+    t.join(timeout=30)
+    assert done and "pinned archive" in done[0] and "TOKEN" not in done[0]
+    assert (tmp_path / "a.whl").stat().st_size <= 2_500_000
