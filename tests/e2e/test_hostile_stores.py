@@ -8,6 +8,7 @@ import contextlib
 import http.server
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -151,3 +152,64 @@ def test_a_download_stops_at_the_pinned_size(index_server, tmp_path, monkeypatch
     t.join(timeout=30)
     assert done and "pinned archive" in done[0] and "TOKEN" not in done[0]
     assert (tmp_path / "a.whl").stat().st_size <= 2_500_000
+
+
+# ----------------------------------------------------------------------------- 8: small inputs, bounded cost
+
+
+def bomb(levels: int = 9) -> str:
+    """A YAML flow list of nine-fold aliases: under 300 bytes, 9**levels strings once expanded."""
+    names = "abcdefghijklmnop"
+    items = ["&a [" + ", ".join(["lol"] * 9) + "]"]
+    items += [f"&{names[i]} [" + ", ".join(["*" + names[i - 1]] * 9) + "]" for i in range(1, levels)]
+    return "[" + ", ".join(items) + "]"
+
+
+def one_line_exit_2(argv, capsys, limit: int = 1000) -> str:
+    capsys.readouterr()
+    code = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err) < limit and len(err.strip().splitlines()) == 1, err[:2000]
+    return err
+
+
+@pytest.mark.parametrize("where", ["task", "suite"])
+def test_an_alias_bomb_in_a_file_is_one_line(where, tiny_bert_dir, tiny_task, tmp_path, capsys):
+    path = tmp_path / f"{where}.yaml"
+    if where == "task":  # in a filter's allowed values, which the task's digest hashes
+        path.write_text(tiny_task.read_text().replace("dedupe: false}", f"dedupe: false, filter: {{y: {bomb()}}}}}"))
+        shutil.copy(tiny_task.with_suffix(".csv"), tmp_path)
+        argv = ["run", "--tasks", path, "--model", tiny_bert_dir, "--methods", "head_only"]
+    else:
+        path.write_text(f"methods: [head_only]\nseeds: {bomb()}\n")
+        argv = ["run", "--suite", path, "--model", tiny_bert_dir, "--tasks", tiny_task]
+    assert len(path.read_text()) < 900
+    err = one_line_exit_2([*argv, "--output", tmp_path / "rows.jsonl"], capsys)
+    assert "aliases are expanded" in err
+    assert not (tmp_path / "rows.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["[{r: " + bomb(7) + "}]", "[" * 10_000 + "]" * 10_000, "[" * 3000 + "]" * 3000, "[{r: " + "9" * 5000 + "}]"],
+    ids=["alias-bomb", "10000-brackets", "3000-brackets", "huge-int"],
+)
+def test_set_values_are_bounded(value, tiny_bert_dir, tiny_task, tmp_path, capsys):
+    argv = ["run", "--methods", "lora", "--model", tiny_bert_dir, "--tasks", tiny_task, "--set", f"sweep.lora={value}"]
+    one_line_exit_2([*argv, "--output", tmp_path / "rows.jsonl"], capsys)
+
+
+def test_a_gzip_bomb_source_is_one_line(tiny_bert_dir, tiny_task, tmp_path, capsys, monkeypatch):
+    import gzip
+
+    from bench.catalog import sources
+
+    monkeypatch.setattr(sources, "MAX_EXPANDED", 1 << 20)
+    data = tiny_task.parent / "bomb.csv.gz"
+    data.write_bytes(gzip.compress(b"sentence,y\n" + b"a,pos\n" * 400_000))  # 2.4 MB from a few kB
+    task = tiny_task.parent / "bomb.yaml"
+    text = tiny_task.read_text().replace("name: tiny_sentiment", "name: bomb")
+    task.write_text(text.replace("tiny_sentiment.csv", data.name).replace("size: 240", "size: 400000"))
+    argv = ["run", "--tasks", task, "--model", tiny_bert_dir, "--methods", "head_only"]
+    err = one_line_exit_2([*argv, "--output", tmp_path / "r.jsonl"], capsys)
+    assert "expands to more than" in err
