@@ -38,6 +38,13 @@ def load_frame(paths, raw: bool = False, skip_bad: bool = False):
     return pd.DataFrame.from_records(records)
 
 
+def safe_cell(value):
+    """A text cell a spreadsheet would run as a formula (= + - @, tab, carriage return) starts with a quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def write_frame(frame, out: Path, fmt: str) -> Path:
     """CSV or Parquet (Parquet needs pyarrow: a one-line error names it when missing)."""
     out = Path(out)
@@ -48,9 +55,14 @@ def write_frame(frame, out: Path, fmt: str) -> Path:
             import pyarrow  # noqa: F401
         except ImportError:
             raise BenchError("--format parquet needs the pyarrow package (pip install pyarrow)") from None
+    import pandas as pd
+
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        if fmt == "csv":
+        if fmt == "csv":  # text cells and column names that a spreadsheet would run as formulas are quoted
+            frame = frame.rename(columns=safe_cell)
+            text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+            frame = frame.assign(**{c: frame[c].map(safe_cell) for c in text})
             frame.to_csv(out, index=False)
         else:
             frame.to_parquet(out, index=False)

@@ -236,3 +236,28 @@ def test_a_link_to_a_locked_file_is_refused(tiny_bert_dir, tiny_task, tmp_path, 
         code, err = cli(tiny_run(tiny_bert_dir, tiny_task, link, "--resume"), capsys)
     assert code == 2 and "being written by another run" in err
     assert real.read_bytes() == before
+
+
+# ----------------------------------------------------------------------------- 5: no formulas in CSV cells
+
+
+def test_export_and_the_report_csv_quote_formulas(rows, tmp_path, capsys):
+    import base64
+    import csv
+    import io
+    import re
+
+    from bench.render.appendix import csv_data_uri
+
+    evil = [
+        {**r, "task": '=HYPERLINK("http://evil","x")', "=cmd|' /C calc'!A0": "@SUM(1)"}
+        for r in map(json.loads, rows.read_text().splitlines())
+    ]
+    rows.write_text("".join(json.dumps(r) + "\n" for r in evil))
+    out = tmp_path / "t.csv"
+    assert cli(["export", rows, "-o", out], capsys)[0] == 0
+    embedded = base64.b64decode(re.sub("^data:[^,]*,", "", csv_data_uri(evil))).decode()
+    for text in (out.read_text(), embedded):
+        cells = [c for line in csv.reader(io.StringIO(text)) for c in line]
+        assert not [c for c in cells if c[:1] in ("=", "+", "@")], text[:300]
+        assert '\'=HYPERLINK("http://evil","x")' in cells and "'=cmd|' /C calc'!A0" in cells
