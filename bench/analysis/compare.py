@@ -11,6 +11,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 
+from bench.analysis.markdown import md_cell
 from bench.errors import BenchError
 from bench.execute.identity import KEYS, RUN_KEY, match_key
 from bench.rows import schema
@@ -385,9 +386,8 @@ def to_markdown(verdicts: list[Verdict], advisory: tuple[str, ...] = (), totals:
     for v in sorted(verdicts, key=lambda v: order[v.mark]):
         note = v.note + (" (advisory)" if v.regression and v.category in advisory else "")
         ratio = f"{v.ratio:.3f}" if v.ratio is not None else ""
-        lines.append(
-            f"| {v.mark} | {v.run} | {v.metric} | {_fmt(v.baseline)} | {_fmt(v.current)} | {ratio} | {note.replace('|', '/')} |"
-        )
+        cells = (v.mark, v.run, v.metric, _fmt(v.baseline), _fmt(v.current), ratio, note)
+        lines.append("| " + " | ".join(map(md_cell, cells)) + " |")
     c = totals or counts(verdicts)
     lines.append("")
     lines.append(

@@ -61,8 +61,8 @@ def config_from_args(args) -> ServeConfig:
     sets = [f"{key}={getattr(args, flag)}" for flag, key in FLAGS.items() if getattr(args, flag) is not None]
     if args.slo_ms is not None:
         slo = coerce(args.slo_ms, float, "--slo-ms")
-        if not slo > 0:
-            raise BenchError(f"--slo-ms must be more than 0 ms, got {args.slo_ms}")
+        if not 0 < slo < float("inf"):
+            raise BenchError(f"--slo-ms must be more than 0 ms and finite, got {args.slo_ms}")
         sets.append(f"slo_ms={slo}")
     if args.no_validate:
         sets.append("validate=")

@@ -19,7 +19,7 @@ from bench.analysis.evidence import comparable_slice
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.analysis.selection import main_rows, sweep_points
 from bench.errors import BenchError
-from bench.render import appendix, figures, sections
+from bench.render import CSP, appendix, figures, sections
 from bench.render.sections import ARROW
 from bench.render.serving import serving_section
 from bench.rows import schema
@@ -285,7 +285,7 @@ def render(rows: list[dict], history: list[list[dict]] | None = None, pair: tupl
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template("report.html.j2").render(**context(rows, history, pair))
+    return env.get_template("report.html.j2").render(**context(rows, history, pair), csp=CSP)
 
 
 def write_report(

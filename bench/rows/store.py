@@ -62,27 +62,43 @@ def _unsaved(path: Path, fd: int, start: int, rows: list[dict], e: Exception) ->
 
 @contextlib.contextmanager
 def locked(path: Path, wait: bool = False):
-    """Hold the store's exclusive lock (<path>.lock, fcntl.flock) for the `with` block. A second writer is
-    refused at once (BenchError): waiting could run a run twice when both had read the rows first. `wait`: wait
-    for the lock instead, for a writer that reads what it needs only once it holds the lock (`history add`)."""
+    """Hold the store's exclusive lock (<path>.lock, fcntl.flock) for the `with` block; the lock file is removed
+    when the block ends. A second writer is refused at once (BenchError): waiting could run a run twice when
+    both had read the rows first. `wait`: wait for the lock instead, for a writer that reads what it needs only
+    once it holds the lock (`history add`)."""
     path = Path(path).resolve()  # one lock per file, whatever link it is reached through
     lock = path.with_name(path.name + ".lock")
+    fd = _take_lock(path, lock, wait)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as e:
-        raise BenchError(f"cannot write results {path}: {e.strerror} (creating its lock {lock.name})") from None
-    try:
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                os.unlink(lock)  # nothing left behind; a writer that opened it meanwhile takes a new one
+        os.close(fd)  # releases the lock
+
+
+def _take_lock(path: Path, lock: Path, wait: bool) -> int:
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise BenchError(f"cannot write results {path}: {e.strerror} (creating its lock {lock.name})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
+            os.close(fd)
             raise BenchError(
                 f"results {path} are being written by another run (it holds {lock.name}); refusing a second "
                 "writer: wait for that run to end, then --resume, or give another --output"
             ) from None
-        yield path
-    finally:
-        os.close(fd)  # releases the lock
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the writer before us removed this lock file as we took it: take the new one
 
 
 def check_writable(path: Path) -> None:

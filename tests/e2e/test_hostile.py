@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -261,3 +263,93 @@ def test_export_and_the_report_csv_quote_formulas(rows, tmp_path, capsys):
         cells = [c for line in csv.reader(io.StringIO(text)) for c in line]
         assert not [c for c in cells if c[:1] in ("=", "+", "@")], text[:300]
         assert '\'=HYPERLINK("http://evil","x")' in cells and "'=cmd|' /C calc'!A0" in cells
+
+
+# ----------------------------------------------------------------------------- 10: signals, markdown, CSP, locks
+
+
+def slow_suite(tiny_bert_dir, tmp_path) -> tuple[list, Path]:
+    from tests.conftest import write_tiny_task
+
+    slow = write_tiny_task(tmp_path / "tasks", name="tiny_slow")
+    out = tmp_path / "rows.jsonl"
+    args = ["--model", tiny_bert_dir, "--tasks", slow, "--methods", "head_only", "--limit", "16", "--output", out]
+    return [*args, "--set", "task_budget.tiny_slow.epochs=100000", "--tasks-dir", tmp_path / "tasks", *FAST], out
+
+
+def spawned_run(pid: int, limit_s: float = 60) -> bool:
+    import psutil
+
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        if any("spawn_main" in " ".join(c.cmdline()) for c in psutil.Process(pid).children()):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.parametrize("when", ["sigterm-while-training", "ctrl-c-while-the-child-starts"])
+def test_sigterm_and_an_early_ctrl_c_record_cancelled_without_a_traceback(when, tiny_bert_dir, tmp_path):
+    from bench.rows.store import read_rows
+    from tests.e2e.test_resume import start_suite
+
+    args, out = slow_suite(tiny_bert_dir, tmp_path)
+    proc = start_suite(args, tmp_path)
+    try:
+        assert spawned_run(proc.pid)
+        if when.startswith("sigterm"):
+            time.sleep(3)
+            os.kill(proc.pid, signal.SIGTERM)  # as a job scheduler stops a job: the parent only
+        else:  # while the child imports what a run needs
+            time.sleep(0.5)
+            os.killpg(proc.pid, signal.SIGINT)  # as a terminal sends Ctrl-C: to the child as well
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    err = proc.stderr.read().decode()
+    assert proc.returncode == 130 and "Traceback" not in err, err[-3000:]
+    assert [r["status"] for r in read_rows(out)] == ["cancelled"]
+
+
+def test_compare_markdown_escapes_table_syntax_and_control_characters(rows, tmp_path, capsys):
+    evil = [{**r, "task": "t | x |\n| fake | row |\x1b[31m"} for r in map(json.loads, rows.read_text().splitlines())]
+    rows.write_text("".join(json.dumps(r) + "\n" for r in evil))
+    capsys.readouterr()
+    main(["compare", str(rows), str(rows)])
+    out = capsys.readouterr().out
+    table = [line for line in out.splitlines() if line.startswith("|")]
+    assert table and all(line.count(" | ") == 6 for line in table[2:]), out[:1000]  # seven cells, no more
+    assert "\x1b" not in out and "| fake | row |" not in out
+
+
+def test_the_history_report_carries_the_reports_csp(rows, tmp_path, capsys):
+    from bench.render import CSP
+
+    assert main(["history", "add", str(rows), "--store", str(tmp_path / "s")]) == 0
+    assert main(["history", "report", "--store", str(tmp_path / "s"), "-o", str(tmp_path / "h.html")]) == 0
+    assert main(["report", str(rows), "-o", str(tmp_path / "r.html")]) == 0
+    for page in ("h.html", "r.html"):
+        assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in (tmp_path / page).read_text()
+
+
+def test_an_exit_2_inside_the_lock_leaves_no_lock_file(tiny_bert_dir, tiny_task, tmp_path, capsys, monkeypatch):
+    from bench.errors import BenchError
+    from bench.execute import suite
+
+    def mismatch(specs):
+        raise BenchError("checksum mismatch for x.whl: expected sha256 a, got b; the file was discarded")
+
+    monkeypatch.setattr(suite, "prepare", mismatch)
+    out = tmp_path / "v.jsonl"
+    assert cli(tiny_run(tiny_bert_dir, tiny_task, out), capsys)[0] == 2
+    assert not list(tmp_path.glob("v.jsonl*"))
+
+
+@pytest.mark.parametrize("argv", [["--slo-ms", "inf"], ["--cv", "nan"], ["--tasks-n", "99999999999"]])
+def test_serve_refuses_numbers_no_row_could_hold(argv, tmp_path, capsys, monkeypatch):
+    from bench.switching import fleet
+
+    monkeypatch.setattr(fleet, "load_backbone", lambda *a, **k: pytest.fail("measured"))
+    code, err = cli(["serve", *argv, "--model", "shape:llama-3.2-1b", "--output", tmp_path / "s.jsonl"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
