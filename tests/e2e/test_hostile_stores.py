@@ -213,3 +213,23 @@ def test_a_gzip_bomb_source_is_one_line(tiny_bert_dir, tiny_task, tmp_path, caps
     argv = ["run", "--tasks", task, "--model", tiny_bert_dir, "--methods", "head_only"]
     err = one_line_exit_2([*argv, "--output", tmp_path / "r.jsonl"], capsys)
     assert "expands to more than" in err
+
+
+def test_in_a_git_checkout_commit_order_is_the_commit_graphs(tmp_path, capsys):
+    from bench.history import store
+
+    def git(*args) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+
+    git("init", "-q")
+    shas = []
+    for i in range(3):
+        (tmp_path / "f").write_text(str(i))
+        git("add", "f")
+        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", f"c{i}")
+        shas.append(git("rev-parse", "HEAD"))
+    for n, sha in reversed(list(enumerate(shas, 1))):  # added newest first, each stamped earlier than the last
+        rows = [{**r, "git_sha": sha, "created_at": f"2026-01-0{4 - n}T00:00:00+00:00"} for r in commit_rows(n)]
+        assert add(tmp_path, rows, f"c{n}") == 0
+    ((mc, suite), rows), *_ = store.groups(tmp_path / "store").items()
+    assert [c.key for c in store.commits(rows)] == shas
