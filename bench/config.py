@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from bench import safe_yaml
 from bench.errors import BenchError, choices
 from bench.paths import builtin_suites_dir
 
@@ -112,6 +113,7 @@ class SuiteConfig:
 
 NESTED_MAPS = ("params", "task_budget", "variants")  # name -> {key: value} fields, set as NAME.<name>.<key>=value
 LIST_MAPS = ("lr_sweep",)  # name -> list of numbers, set as NAME.<name>=a,b,c
+MAX_SET = 10_000  # characters of one --set item
 POINT_MAPS = ("sweep",)  # name -> list of {key: value}, set as NAME.<name>='[{key: value}, ...]' (YAML)
 
 
@@ -194,6 +196,8 @@ def learning_rates(value, key: str) -> tuple[float, ...]:
 
 def parse_set(item: str) -> tuple[list[str], str]:
     """'budget.batch_size=16' -> (['budget', 'batch_size'], '16')."""
+    if len(item) > MAX_SET:
+        raise BenchError(f"--set {item[:40]!r}...: {len(item)} characters; at most {MAX_SET}")
     key, sep, value = item.partition("=")
     key = key.strip()
     if not sep or not key:
@@ -242,14 +246,15 @@ def sweep_points(value, key: str) -> tuple[dict, ...]:
     """A sweep's extra points: a list (or its YAML text) of non-empty {parameter: value} mappings."""
     if isinstance(value, str):
         try:
-            value = yaml.safe_load(value) if value.strip() else []
-        except yaml.YAMLError as e:
+            value = safe_yaml.load(value, key) if value.strip() else []
+        except (yaml.YAMLError, ValueError) as e:  # ValueError: an integer past the digit limit
             raise BenchError(
                 f"{key}: not valid YAML ({str(e).splitlines()[0]}); e.g. {key}='[{{r: 64, alpha: 128}}]'"
             ) from None
     value = [] if value is None else value
     if not isinstance(value, list) or not all(isinstance(p, dict) and p for p in value):
-        raise BenchError(f"{key}: expected a list of parameter mappings, e.g. [{{r: 64, alpha: 128}}], got {value!r}")
+        got = repr(value)[:80]
+        raise BenchError(f"{key}: expected a list of parameter mappings, e.g. [{{r: 64, alpha: 128}}], got {got}")
     return tuple({str(k): v for k, v in p.items()} for p in value)
 
 
@@ -303,7 +308,7 @@ def list_suites(suites_dir: Path | None = None) -> dict[str, Path]:
 
 def read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(Path(path).read_text())
+        data = safe_yaml.load(Path(path).read_text(), str(path))
     except OSError as e:
         raise BenchError(f"cannot read {path}: {e.strerror}") from None
     except UnicodeDecodeError:

@@ -52,3 +52,11 @@ def workspace_root() -> Path:
     """Where results/ lives: the checkout the package runs from; for an installed package, the git work tree
     of the current directory, else the current directory."""
     return source_checkout() or git_root(Path.cwd()) or Path.cwd()
+
+
+def confined(folder: Path, name: str, what: str) -> Path:
+    """folder/name, where `name` (taken from a file or an option) is one file name that stays in `folder`."""
+    path = Path(folder) / name
+    if any(c in name for c in "/\\\0") or name.startswith(".") or path.resolve().parent != Path(folder).resolve():
+        raise BenchError(f"{what}: it names a file in {folder}/, so give it without '/', '\\' or a leading '.'")
+    return path

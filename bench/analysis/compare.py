@@ -31,6 +31,7 @@ from bench.analysis.gate import (
     status_verdict,
     timing_verdict,
 )
+from bench.analysis.markdown import md_cell
 from bench.errors import BenchError
 from bench.execute.identity import KEYS, RUN_KEY, match_key
 from bench.rows import schema
@@ -295,7 +296,7 @@ def to_markdown(verdicts: list[Verdict], advisory: tuple[str, ...] = (), totals:
         note = v.note + (" (advisory)" if v.regression and v.category in advisory else "")
         ratio = f"{v.ratio:.3f}" if v.ratio is not None else ""
         cells = [v.mark, v.run, v.metric, _fmt(v.baseline), _fmt(v.current), ratio, v.test, v.detectable, note]
-        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+        lines.append("| " + " | ".join(map(md_cell, cells)) + " |")
     lines += ["", summary(totals or counts(verdicts)), legend()]
     return "\n".join(lines)
 

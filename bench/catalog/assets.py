@@ -117,7 +117,7 @@ def fetch(asset: Asset, cache: Path | None = None) -> Path:
     with tempfile.TemporaryDirectory(dir=archives) as tmp:
         name, location = found[0]
         got_path = Path(tmp) / Path(name).name
-        index.download(location, got_path)
+        index.download(location, got_path, max_bytes=int(asset.size_mb * 1.1 * 2**20) + 2**20)
         got = sha256_of(got_path)
         if got != asset.sha256:
             raise BenchError(

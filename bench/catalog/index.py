@@ -19,6 +19,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,7 +30,8 @@ from pathlib import Path
 from bench.errors import BenchError
 
 PYPI = "https://pypi.org/simple"
-TIMEOUT_S = 60
+TIMEOUT_S = 60  # per read from the server
+DOWNLOAD_S = 900  # a whole download: a server that drips bytes is cut off
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,20 @@ class Settings:
 
     def where(self) -> str:
         places = [*self.find_links, *(() if self.no_index else self.index_urls)]
-        return ", ".join(places) or "(no index and no find-links)"
+        return ", ".join(map(masked, places)) or "(no index and no find-links)"
+
+
+def masked(url: str) -> str:
+    """The URL with its password hidden, as pip prints it: https://user:****@host/... (a lone token: ****@host)."""
+    try:
+        parsed = urllib.parse.urlsplit(url)
+        if not parsed.username and not parsed.password:
+            return url
+        host = parsed.netloc.rpartition("@")[2]
+        who = f"{parsed.username}:****" if parsed.password is not None else "****"
+        return parsed._replace(netloc=f"{who}@{host}").geturl()
+    except ValueError:  # a malformed port or netloc: hide everything before the host
+        return re.sub(r"//[^/@]*@", "//****@", url)
 
 
 def _pip_config() -> dict[str, str]:
@@ -115,15 +130,34 @@ def _local(location: str) -> Path | None:
     return Path(location).expanduser()
 
 
+class _AuthStaysOnHost(urllib.request.HTTPRedirectHandler):
+    """Redirects carry the credentials only to the same scheme, host and port (as pip does): urllib's own
+    handler would send the Authorization header to whatever host a redirect names."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        auth = req.unredirected_hdrs.get("Authorization")
+        if new is not None and auth and _origin(req.full_url) == _origin(newurl):
+            new.add_unredirected_header("Authorization", auth)
+        return new
+
+
+def _origin(url: str) -> tuple:
+    p = urllib.parse.urlsplit(url)
+    return p.scheme, p.hostname, p.port
+
+
 def _open(url: str):
-    """urlopen with the credentials a URL may carry (https://user:token@host/...)."""
+    """urlopen with the credentials a URL may carry (https://user:token@host/...), for that host only."""
     parsed = urllib.parse.urlparse(url)
     headers = {"User-Agent": "adapter-bench", "Accept": "text/html"}
+    request = urllib.request.Request(url, headers=headers)
     if parsed.username:
         token = f"{urllib.parse.unquote(parsed.username)}:{urllib.parse.unquote(parsed.password or '')}"
-        headers["Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
         url = parsed._replace(netloc=parsed.hostname + (f":{parsed.port}" if parsed.port else "")).geturl()
-    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)
+        request = urllib.request.Request(url, headers=headers)
+        request.add_unredirected_header("Authorization", "Basic " + base64.b64encode(token.encode()).decode())
+    return urllib.request.build_opener(_AuthStaysOnHost).open(request, timeout=TIMEOUT_S)
 
 
 def _listing(location: str) -> list[tuple[str, str]]:
@@ -143,9 +177,10 @@ def _listing(location: str) -> list[tuple[str, str]]:
     except urllib.error.HTTPError as e:
         if e.code == 404:
             return []
-        raise BenchError(f"cannot read package index {location}: HTTP {e.code}") from None
-    except (urllib.error.URLError, OSError) as e:
-        raise BenchError(f"cannot reach package index {location}: {getattr(e, 'reason', e)}") from None
+        raise BenchError(f"cannot read package index {masked(location)}: HTTP {e.code}") from None
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        why = masked(str(getattr(e, "reason", e)))
+        raise BenchError(f"cannot reach package index {masked(location)}: {why}") from None
 
 
 def _page(text: str, base: str) -> list[tuple[str, str]]:
@@ -176,14 +211,29 @@ def candidates(package: str, cfg: Settings) -> list[tuple[str, str]]:
     return out
 
 
-def download(location: str, dest: Path) -> None:
-    """Copy one archive to `dest`, byte for byte."""
+def download(location: str, dest: Path, max_bytes: int | None = None) -> None:
+    """Copy one archive to `dest`, byte for byte; more than `max_bytes` (the pinned archive's size and a
+    margin), or a download past DOWNLOAD_S seconds, stops it with BenchError."""
     local = _local(location)
     try:
         if local is not None:
+            if max_bytes is not None and local.stat().st_size > max_bytes:
+                raise BenchError(f"{local} is larger than the pinned archive ({max_bytes} bytes at most)")
             shutil.copyfile(local, dest)
             return
         with _open(location) as r, open(dest, "wb") as f:
-            shutil.copyfileobj(r, f, 1 << 20)
-    except (urllib.error.URLError, OSError) as e:
-        raise BenchError(f"cannot download {location}: {getattr(e, 'reason', None) or e}") from None
+            _copy_bounded(r, f, max_bytes, masked(location))
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        why = masked(str(getattr(e, "reason", None) or e))
+        raise BenchError(f"cannot download {masked(location)}: {why}") from None
+
+
+def _copy_bounded(src, dest, max_bytes: int | None, shown: str) -> None:
+    start, got = time.monotonic(), 0
+    while chunk := src.read(1 << 16):
+        got += len(chunk)
+        if max_bytes is not None and got > max_bytes:
+            raise BenchError(f"cannot download {shown}: more than the pinned archive's {max_bytes} bytes; stopped")
+        if time.monotonic() - start > DOWNLOAD_S:
+            raise BenchError(f"cannot download {shown}: still going after {DOWNLOAD_S} s; stopped")
+        dest.write(chunk)

@@ -23,6 +23,7 @@ from bench.catalog import assets, hub
 from bench.errors import BenchError, choices
 
 FORMATS = ("csv", "tsv", "jsonl", "bigbench")
+MAX_EXPANDED = 512 << 20  # bytes a compressed source may expand to
 
 
 def check_source(source: dict, task_path: str = "") -> None:
@@ -73,11 +74,21 @@ def read_records(source: dict, task_path: str = "") -> list[dict]:
 
 
 def _decompress(raw: bytes, name: str) -> bytes:
+    """The file's bytes, expanded (.gz, .bz2) to at most MAX_EXPANDED bytes: a small bomb is refused in one line."""
     if name.endswith(".bz2"):
-        return bz2.decompress(raw)
-    if name.endswith(".gz") and not name.endswith(".tar.gz"):
-        return gzip.decompress(raw)
-    return raw
+        opener = bz2.BZ2File
+    elif name.endswith(".gz") and not name.endswith(".tar.gz"):
+        opener = lambda f: gzip.GzipFile(fileobj=f)  # noqa: E731
+    else:
+        return raw
+    try:
+        with opener(io.BytesIO(raw)) as f:
+            out = f.read(MAX_EXPANDED + 1)
+    except (OSError, EOFError) as e:
+        raise BenchError(f"malformed compressed data in {name}: {e}") from None
+    if len(out) > MAX_EXPANDED:
+        raise BenchError(f"{name} expands to more than {MAX_EXPANDED} bytes; refused")
+    return out
 
 
 def parse_bytes(raw: bytes, fmt: str, columns: list[str] | None, name: str = "") -> list[dict]:

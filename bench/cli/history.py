@@ -17,6 +17,7 @@ from bench.cli import COMMANDS
 from bench.cli.compare import add_verdict_options
 from bench.errors import BenchError
 from bench.history import detect, report, store
+from bench.rows.outputs import check_output
 from bench.rows.store import read_rows
 
 METHOD_NOTE = (
@@ -47,6 +48,7 @@ def add_parser(sub) -> None:
         )
         if name == "report":
             p.add_argument("-o", "--output", type=Path, required=True, help="HTML file to write")
+            p.add_argument("--force", action="store_true", help="write over an existing file that is not a report")
             p.set_defaults(func=cmd_report)
         else:
             p.add_argument("--commit", help="the commit to check (sha prefix; default: that of the newest row)")
@@ -61,7 +63,7 @@ def add_parser(sub) -> None:
 
 
 def cmd_add(args) -> int:
-    rows = [r for path in args.rows for r in read_rows(path)]
+    rows = [r for path in args.rows for r in read_rows(path, skip_bad=True)]
     got = store.add(args.store, rows)
     skipped = "; ".join(f"{n} skipped: {why}" for why, n in got.skipped.items())
     print(
@@ -79,13 +81,17 @@ def _check_penalty(args) -> None:
 
 def cmd_report(args) -> int:
     _check_penalty(args)
+    check_output(args.output, "html", args.force)
     sections = []
     for (mc, suite), rows in store.groups(args.store, args.machine_class, args.suite).items():
         series = detect.build_series(rows, mc, suite)
         keys = [c.key for c in store.commits(rows)]
         sections.append(report.group_section(mc, suite, series, keys, args.penalty))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report.render(sections, METHOD_NOTE), encoding="utf-8")
+    try:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(report.render(sections, METHOD_NOTE), encoding="utf-8")
+    except OSError as e:
+        raise BenchError(f"cannot write history report {args.output}: {e.strerror}") from None
     print(f"history report: {args.output}")
     return 0
 
@@ -96,7 +102,8 @@ def cmd_check(args) -> int:
     compare.check_levels(args.factor, args.alpha)
     failing, docs = 0, []
     for (mc, suite), rows in store.groups(args.store, args.machine_class, args.suite).items():
-        head = store.find_commit(rows, args.commit) if args.commit else store.newest_commit(rows)
+        added = store.added_order(args.store / mc / suite)
+        head = store.find_commit(rows, args.commit) if args.commit else store.newest_commit(rows, added)
         factor = args.factor or compare.default_factor(rows)
         findings = detect.check(detect.build_series(rows, mc, suite), head, factor, args.penalty, args.alpha)
         n_commits = len(store.commits(rows))
@@ -104,7 +111,8 @@ def cmd_check(args) -> int:
             docs.append(detect.check_doc(mc, suite, head, n_commits, findings, advisory))
             failing += sum(f.regression and f.verdict.category not in advisory for f in findings)
             continue
-        print(f"{suite} on {mc}: commit {head[:12]} against {n_commits - 1} other commits")
+        chosen = "as --commit asked" if args.commit else "the last added to the store; --commit picks another"
+        print(f"{suite} on {mc}: commit {head[:12]} ({chosen}) against {n_commits - 1} other commits")
         if not findings:
             print("  no earlier commit measured these runs: nothing to check yet")
         for f in findings:

@@ -11,6 +11,7 @@ from bench.cli import COMMANDS
 from bench.errors import BenchError
 from bench.render.html import write_report
 from bench.rows.baselines import newest_results
+from bench.rows.outputs import check_output
 from bench.rows.sources import combine
 from bench.rows.store import read_rows
 
@@ -25,6 +26,7 @@ def add_parser(sub) -> None:
         "together (a run id once) and the files with run rows form the history",
     )
     p.add_argument("-o", "--output", type=Path, default=Path("report/index.html"), help="default: report/index.html")
+    p.add_argument("--force", action="store_true", help="write over an existing file that is not a report")
     p.add_argument(
         "--pair",
         default=None,
@@ -53,8 +55,9 @@ def check_pair(pair: tuple[str, str], rows: list[dict]) -> None:
 
 def cmd_report(args) -> int:
     pair = parse_pair(args.pair) if args.pair is not None else DEFAULT_PAIR
+    check_output(args.output, "html", args.force)
     files = args.results or [newest_results()]
-    sets = [read_rows(f) for f in files]
+    sets = [read_rows(f, skip_bad=True) for f in files]
     for f, rows in zip(files, sets):
         if not rows:
             raise BenchError(f"{f} has no result rows")

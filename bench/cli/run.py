@@ -13,6 +13,7 @@ from bench.cli import COMMANDS
 from bench.config import apply_overrides, load_suite
 from bench.errors import BenchError
 from bench.execute.suite import run_suite
+from bench.paths import confined
 from bench.render.html import report_after_run
 from bench.render.terminal import paired_table, speed_table, summary_table, sweep_table
 from bench.rows.store import read_rows
@@ -142,7 +143,7 @@ def cmd_run(args) -> int:
     output = args.output
     if output is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        output = Path("results") / "runs" / f"{stamp}-{cfg.name}.jsonl"
+        output = confined(Path("results") / "runs", f"{stamp}-{cfg.name}.jsonl", f"suite name {cfg.name!r}")
     rows = run_suite(
         cfg,
         output,

@@ -10,6 +10,7 @@ from bench.catalog import models
 from bench.cli import COMMANDS
 from bench.config import apply_overrides, coerce
 from bench.errors import BenchError
+from bench.rows.store import check_appendable
 from bench.serving import STRATEGIES
 from bench.serving.run import ServeConfig, median_error, rows_table, run_serve, validate
 
@@ -60,8 +61,8 @@ def config_from_args(args) -> ServeConfig:
     sets = [f"{key}={getattr(args, flag)}" for flag, key in FLAGS.items() if getattr(args, flag) is not None]
     if args.slo_ms is not None:
         slo = coerce(args.slo_ms, float, "--slo-ms")
-        if not slo > 0:
-            raise BenchError(f"--slo-ms must be more than 0 ms, got {args.slo_ms}")
+        if not 0 < slo < float("inf"):
+            raise BenchError(f"--slo-ms must be more than 0 ms and finite, got {args.slo_ms}")
         sets.append(f"slo_ms={slo}")
     if args.no_validate:
         sets.append("validate=")
@@ -77,6 +78,7 @@ def config_from_args(args) -> ServeConfig:
 def cmd_serve(args) -> int:
     cfg = config_from_args(args)
     output = args.output or Path("results") / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-serve.jsonl"
+    check_appendable(output, ("serve",))
     rows = run_serve(cfg, output, log=lambda m: print(m, flush=True))
     print()
     print(rows_table(rows))

@@ -10,6 +10,7 @@ from bench.catalog import models
 from bench.cli import COMMANDS
 from bench.errors import BenchError
 from bench.execute.device import resolve_device
+from bench.rows.store import check_appendable
 from bench.switching import STRATEGIES
 from bench.switching.sweep import QUICK, SweepConfig, run_sweep, validate
 from bench.switching.table import switch_table
@@ -86,6 +87,7 @@ def cmd_switch(args) -> int:
     cfg = config_from_args(args)
     resolve_device(cfg.device)
     output = args.output or Path("results") / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-switch.jsonl"
+    check_appendable(output, ("run", "switch"))
     rows = run_sweep(cfg, output, show_progress=not args.no_progress)
     print()
     print(switch_table(rows))

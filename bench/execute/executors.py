@@ -5,6 +5,7 @@ stopped is `cancelled`, one that ran past its timeout is `timeout`."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing as mp
 import os
@@ -26,13 +27,16 @@ class Cancelled(KeyboardInterrupt):
 
 
 class StopOnCtrlC:
-    """The first Ctrl-C asks the suite to stop: in-flight runs end and are recorded as `cancelled`.
-    A second Ctrl-C (or the first, while a run executes in this process) interrupts at once."""
+    """The first Ctrl-C (or SIGTERM, as a job scheduler stops a job) asks the suite to stop: in-flight runs
+    end and are recorded as `cancelled`. A second one (or the first, while a run executes in this process)
+    interrupts at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
         self.requested = False
         self.interrupt_now = False  # set while a run executes in-process: there is no child to stop
-        self._previous = None
+        self._previous = {}
 
     def _handle(self, signum, frame):
         if self.requested or self.interrupt_now:
@@ -41,18 +45,32 @@ class StopOnCtrlC:
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
         return self
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
         return False
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """While a child process starts: SIGINT ignored, so the child starts with it ignored (Python then installs
+    no KeyboardInterrupt of its own there) and a Ctrl-C mid-start prints no traceback from the child."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def cancelled_row(spec: RunSpec) -> dict:
     row = base_row(spec)
-    row.update(status="cancelled", error="stopped by Ctrl-C (SIGINT) before it finished; --resume reruns it")
+    row.update(status="cancelled", error="stopped by Ctrl-C (SIGINT) or SIGTERM before it finished; --resume reruns it")
     return row
 
 
@@ -170,7 +188,8 @@ def run_isolated(spec: RunSpec, timeout_s: float = 0, stop: StopOnCtrlC | None =
     recv, send = ctx.Pipe(duplex=False)
     ooms = oom_kills()
     proc = ctx.Process(target=_child, args=(spec, send, os.getpid()), daemon=True)
-    proc.start()
+    with _sigint_ignored():
+        proc.start()
     send.close()
     deadline = time.monotonic() + timeout_s if timeout_s else None
     try:

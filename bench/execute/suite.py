@@ -3,6 +3,7 @@ hand the runs to an executor (bench/executors.py), append each row to the store 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from bench.execute.identity import finished, ok_runs, planned_fields, run_hashes
 from bench.execute.run import RunSpec
 from bench.execute.shape_run import model_options, speed_overrides, train_count
 from bench.rows.store import append_rows, check_writable, drop_truncated_tail, locked, read_rows
+from bench.rows.validate import value_problem
 
 
 def plan(
@@ -70,6 +72,9 @@ def plan(
         raise BenchError(
             "measure: request, repeat, batch and token counts must be >= 1, warm-ups and validation_examples >= 0"
         )
+    if m.bootstrap_samples < 1:
+        raise BenchError(f"measure.bootstrap_samples: {m.bootstrap_samples}; give at least 1 (default 1000)")
+    _check_recordable(cfg, budgets.values(), runs)
     if cfg.switch not in ("", "quick"):
         raise BenchError(f"switch: {cfg.switch!r}; valid values: quick, or empty for no switching sweep")
     if not cfg.timeout_s >= 0:
@@ -137,6 +142,29 @@ def _method_runs(cfg: SuiteConfig, settings: dict[str, tuple[str, dict]], prefix
         if pts:
             points[m] = tuple(pts)
     return lr_sweeps, runs, points
+
+
+def _check_recordable(cfg: SuiteConfig, budgets, runs: dict) -> None:
+    """Every setting a row records is one a reader takes (finite numbers, integers within 64 bits), and in its
+    range: seeds within 32 bits, a warm-up share from 0 to 1, decay and clipping >= 0, learning rates >= 0."""
+    problems = [value_problem(v, k) for k, v in dataclasses.asdict(cfg).items()]
+    problems += [value_problem(r, f"params.{m}") for m, rs in runs.items() for _, r in rs]
+    problem = next((p for p in problems if p), None)
+    if problem:
+        raise BenchError(f"{problem}; every number must be finite and every integer within 64 bits")
+    wrong = [s for s in cfg.seeds if not 0 <= s < 2**32]  # numpy's seeding takes no other
+    if wrong:
+        raise BenchError(f"seeds: {wrong[0]} is out of range; seeds are integers from 0 to 2**32-1 (4294967295)")
+    for b in budgets:
+        if not (0 <= b.warmup_ratio <= 1 and b.weight_decay >= 0 and b.grad_clip >= 0):
+            raise BenchError(
+                f"budget: warmup_ratio from 0 to 1 (got {b.warmup_ratio}), weight_decay >= 0 (got {b.weight_decay}) "
+                f"and grad_clip >= 0 (got {b.grad_clip}) are required"
+            )
+    for m, rs in runs.items():
+        for _, r in rs:
+            if isinstance(r.get("lr"), (int, float)) and r["lr"] < 0:
+                raise BenchError(f"params.{m}.lr: {r['lr']} is negative; give a learning rate > 0")
 
 
 def _method_settings(name: str, cfg: SuiteConfig) -> tuple[str, dict]:

@@ -10,6 +10,7 @@ import html
 from datetime import datetime, timezone
 
 from bench.history.detect import PENALTY, TRACKED, Series, Step, steps
+from bench.render import CSP
 from bench.render.figures import _plt, method_gid, to_svg
 from bench.render.palette import method_colour
 
@@ -116,7 +117,8 @@ svg { max-width: 100%; height: auto; }
 def render(sections: list[str], method: str) -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>adapter-bench history</title>'
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}"><title>adapter-bench history</title>'
         f"<style>{CSS}</style></head><body><h1>Benchmark history</h1>"
         f"<p>Written {stamp}. Each metric against commit order; {html.escape(method)}</p>"
         + "\n".join(sections)

@@ -1,9 +1,15 @@
 """The history store: result rows filed under DIR/<machine_class>/<suite>/<git sha>.jsonl.
 
 Adding is idempotent: a row whose run id is already in its folder is skipped, so a CI job can add the
-same results file twice. Rows are never rewritten. A commit's position in the history is the time its
-first row was written (reruns of an older commit pool with it, in its place). A row written from a tree
-with uncommitted changes is filed under its sha but kept apart as commit `<sha>+dirty`.
+same results file twice. Rows are never rewritten. One `add` at a time (a lock on the store, waited for); a
+file whose last line was cut is repaired before rows are appended to it.
+
+A commit's position in the history: its place in the git commit graph when the store sits in a git checkout
+that knows every commit, else the order in which commits were first added (ADDED, a log in each folder;
+stores without it: the time of each commit's first row). Reruns of an older commit pool with it, in its
+place. The newest commit, the one `check` looks at, is the one last added: a row's own clock cannot make
+itself the newest. A row written from a tree with uncommitted changes is filed under its sha but kept apart
+as commit `<sha>+dirty`.
 """
 
 from __future__ import annotations
@@ -11,13 +17,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.rows.store import append_rows, read_rows
+from bench.paths import git_root
+from bench.rows.store import append_rows, drop_truncated_tail, locked, read_rows
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SHA = re.compile(r"[0-9a-f]{7,64}")
+ADDED = "commits.added"  # per folder: one commit key a line, in the order commits were first added
 
 
 @dataclass
@@ -72,6 +82,11 @@ def add(store: Path, rows: list[dict]) -> Added:
     store = Path(store)
     if store.exists() and not store.is_dir():
         raise BenchError(f"--store {store} is a file; give a folder")
+    with locked(store / "add", wait=True):  # store/add.lock: one add at a time, each reads the store once it holds it
+        return _add_locked(store, rows)
+
+
+def _add_locked(store: Path, rows: list[dict]) -> Added:
     out = Added()
     known: dict[Path, set[str]] = {}
     pending: dict[Path, list[dict]] = {}
@@ -90,16 +105,28 @@ def add(store: Path, rows: list[dict]) -> Added:
         known[folder].add(rid)
         pending.setdefault(folder / f"{safe_name(row['git_sha'])}.jsonl", []).append(row)
     for path, new in pending.items():
+        drop_truncated_tail(path)  # a cut last line: cut back to the last whole row before appending
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.parent / ADDED, "a", encoding="utf-8") as f:
+            f.write("".join(k + "\n" for k in dict.fromkeys(commit_key(r) for r in new)))
         append_rows(path, new)
         out.added += len(new)
         out.files.append(str(path))
     return out
 
 
+def added_order(folder: Path) -> list[str]:
+    """The folder's commits in the order they were added, the last one added at the end (repeats kept)."""
+    try:
+        return [k for k in (Path(folder) / ADDED).read_text(encoding="utf-8").split("\n") if k.strip()]
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
 def load_folder(folder: Path) -> list[dict]:
     rows = []
     for path in sorted(Path(folder).glob("*.jsonl")) if Path(folder).is_dir() else ():
-        rows.extend(read_rows(path))
+        rows.extend(read_rows(path, skip_bad=True))
     return rows
 
 
@@ -115,7 +142,8 @@ def groups(store: Path, machine_class: str | None = None, suite: str | None = No
             continue
         rows = load_folder(folder)
         if rows:
-            out[(mc, su)] = rows
+            rank = {k: i for i, k in enumerate(commit_order(folder, rows))}
+            out[(mc, su)] = sorted(rows, key=lambda r: rank[commit_key(r)])  # commits() reads the order off
     if not out:
         where = ", ".join(f"{k} {v}" for k, v in (("machine class", machine_class), ("suite", suite)) if v)
         have = sorted(f"{p.parent.name}/{p.name}" for p in store.glob("*/*") if p.is_dir())
@@ -127,20 +155,59 @@ def groups(store: Path, machine_class: str | None = None, suite: str | None = No
     return out
 
 
-def commits(rows: list[dict]) -> list[Commit]:
-    """The commits of `rows` in history order: by the time of each commit's first row."""
+def commit_order(folder: Path, rows: list[dict]) -> list[str]:
+    """The commit keys of a folder's rows in history order: the git commit graph's where the store sits in a
+    git checkout that knows them all, else the order they were first added (commits added before the log was
+    kept come first, by the time of their first row)."""
     first: dict[str, str] = {}
     for r in rows:
         key = commit_key(r)
-        if key not in first or str(r["created_at"]) < first[key]:
-            first[key] = str(r["created_at"])
-    ordered = sorted(first, key=lambda k: (first[k], k))
-    return [Commit(k, first[k], i) for i, k in enumerate(ordered)]
+        first[key] = min(first.get(key, str(r["created_at"])), str(r["created_at"]))
+    graph = _graph_order(Path(folder), {k.removesuffix("+dirty") for k in first})
+    if graph:
+        return sorted(first, key=lambda k: (graph[k.removesuffix("+dirty")], k.endswith("+dirty")))
+    added = {}
+    for i, k in enumerate(added_order(folder)):
+        added.setdefault(k, i)
+    return sorted(first, key=lambda k: (1, added[k], "") if k in added else (0, 0, first[k] + k))
 
 
-def newest_commit(rows: list[dict]) -> str:
-    """The commit of the most recently written row: what a CI job just ran."""
-    return commit_key(max(rows, key=lambda r: str(r["created_at"])))
+def _graph_order(folder: Path, shas: set[str]) -> dict[str, int] | None:
+    """sha -> position in the commit graph (oldest first), or None: no checkout, or a commit it lacks."""
+    if not shas or not all(_SHA.fullmatch(s) for s in shas):
+        return None
+    root = git_root(folder) if folder.is_dir() else None
+    if root is None:
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "rev-list", "--topo-order", "--reverse", *sorted(shas)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    where = {sha: i for i, sha in enumerate(out.stdout.split())} if out.returncode == 0 else {}
+    return where if shas <= set(where) else None
+
+
+def commits(rows: list[dict]) -> list[Commit]:
+    """The commits of `rows` in the order they first appear (groups() returns a folder's rows in history order)."""
+    first: dict[str, str] = {}
+    for r in rows:
+        key = commit_key(r)
+        first[key] = min(first.get(key, str(r["created_at"])), str(r["created_at"]))
+    return [Commit(k, first[k], i) for i, k in enumerate(first)]
+
+
+def newest_commit(rows: list[dict], added: list[str] | None = None) -> str:
+    """The commit last added to the store (`added`: the folder's log, added_order): what a CI job just ran. A
+    store without the log: the commit of the row with the latest time."""
+    keys = {commit_key(r) for r in rows}
+    logged = [k for k in added or () if k in keys]
+    return logged[-1] if logged else commit_key(max(rows, key=lambda r: str(r["created_at"])))
 
 
 def find_commit(rows: list[dict], prefix: str) -> str:

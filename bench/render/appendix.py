@@ -12,6 +12,7 @@ from bench.analysis import aggregate as agg
 from bench.analysis.settings import setting_labels
 from bench.render import figures
 from bench.rows import schema
+from bench.rows.frame import safe_cell
 
 PROVENANCE_ENV = (
     "torch",
@@ -86,16 +87,9 @@ def rows_csv(rows: list[dict]) -> str:
     fields = list(dict.fromkeys(k for f in flat for k in f))
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-    w.writeheader()
-    w.writerows([{k: _cell(v) for k, v in f.items()} for f in flat])
+    w.writerow({k: safe_cell(k) for k in fields})  # column names come from the rows too
+    w.writerows([{k: safe_cell(v) for k, v in f.items()} for f in flat])
     return buf.getvalue()
-
-
-def _cell(value):
-    """A text cell a spreadsheet would run as a formula (= + - @, tab, carriage return) starts with a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def csv_data_uri(rows: list[dict]) -> str:

@@ -20,12 +20,13 @@ from bench.analysis.machine import state_warnings, unrecorded
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.analysis.selection import main_rows, sweep_points
 from bench.errors import BenchError
-from bench.render import appendix, figures, outline, sections
+from bench.render import CSP, appendix, figures, outline, sections
 from bench.render.sections import ARROW
 from bench.render.serving import serving_section
 from bench.rows import schema
 from bench.rows.memory import OWN_PEAK, mib
 from bench.rows.metric import fmt_count
+from bench.rows.outputs import check_output
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -321,7 +322,7 @@ def render(rows: list[dict], history: list[list[dict]] | None = None, pair: tupl
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template("report.html.j2").render(**context(rows, history, pair))
+    return env.get_template("report.html.j2").render(**context(rows, history, pair), csp=CSP)
 
 
 def write_report(
@@ -349,7 +350,10 @@ def report_after_run(rows: list[dict], results: Path, default_location: bool = T
     else beside the results file. The rows are already stored, so a report that fails is a warning."""
     results = Path(results)
     out = Path("report") / f"{results.stem}.html" if default_location else results.with_suffix(".html")
+    if out.resolve() == results.resolve():  # rows kept in a .html file: the report goes beside them
+        out = results.with_name(results.stem + ".report.html")
     try:
+        check_output(out, "html", what="report")
         return str(write_report(rows, out))
     except Exception as e:  # noqa: BLE001 - the run's results are safe; say why the report is missing
         print(f"warning: report not written: {type(e).__name__}: {e}", file=sys.stderr)

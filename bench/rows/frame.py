@@ -26,29 +26,46 @@ def flat(row: dict, raw: bool = False) -> dict:
     return out
 
 
-def load_frame(paths, raw: bool = False):
-    """The rows of `paths` (one .jsonl path or several) as a DataFrame, in file order."""
+def load_frame(paths, raw: bool = False, skip_bad: bool = False):
+    """The rows of `paths` (one .jsonl path or several) as a DataFrame, in file order; `skip_bad`: a bad line
+    is skipped with a warning naming it (bench.rows.store.read_rows), else it stops the read."""
     import pandas as pd
 
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths:
         raise BenchError("no result files given")
-    records = [{**flat(r, raw), "source": str(p)} for p in paths for r in read_rows(Path(p))]
+    records = [{**flat(r, raw), "source": str(p)} for p in paths for r in read_rows(Path(p), skip_bad)]
     return pd.DataFrame.from_records(records)
+
+
+def safe_cell(value):
+    """A text cell a spreadsheet would run as a formula (= + - @, tab, carriage return) starts with a quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def write_frame(frame, out: Path, fmt: str) -> Path:
     """CSV or Parquet (Parquet needs pyarrow: a one-line error names it when missing)."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        frame.to_csv(out, index=False)
-    elif fmt == "parquet":
+    if fmt not in ("csv", "parquet"):
+        raise BenchError(f"unknown format {fmt!r}; valid: csv, parquet")
+    if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
             raise BenchError("--format parquet needs the pyarrow package (pip install pyarrow)") from None
-        frame.to_parquet(out, index=False)
-    else:
-        raise BenchError(f"unknown format {fmt!r}; valid: csv, parquet")
+    import pandas as pd
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "csv":  # text cells and column names that a spreadsheet would run as formulas are quoted
+            frame = frame.rename(columns=safe_cell)
+            text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+            frame = frame.assign(**{c: frame[c].map(safe_cell) for c in text})
+            frame.to_csv(out, index=False)
+        else:
+            frame.to_parquet(out, index=False)
+    except OSError as e:
+        raise BenchError(f"cannot write {out}: {e.strerror}") from None
     return out

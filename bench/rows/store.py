@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.errors import BenchError
 from bench.rows.schema import METRICS, STATUSES
-from bench.rows.validate import check_row
+from bench.rows.validate import check_row, row_problem
 
 METRIC_NAMES = tuple(m.name for m in METRICS)  # numbers (or null) wherever a row has them
 
@@ -32,51 +32,73 @@ def append_rows(path: Path, rows: list[dict]) -> None:
     except OSError as e:
         raise BenchError(f"cannot write results {path}: {e.strerror}") from None
     try:
-        for row in rows:
+        for i, row in enumerate(rows):
             start = os.lseek(fd, 0, os.SEEK_END)
             try:
+                problem = row_problem(row, METRIC_NAMES, STATUSES)
+                if problem:  # the writer stores no row its readers would refuse
+                    raise ValueError(f"{problem} (a row its readers would refuse)")
                 data = memoryview((json.dumps(row, allow_nan=False, default=str) + "\n").encode())
                 while data:  # unbuffered: nothing is left to flush (and fail) on close
                     data = data[os.write(fd, data) :]
                 os.fsync(fd)
             except (OSError, ValueError) as e:
-                _unsaved(path, fd, start, row, e)
+                _unsaved(path, fd, start, rows[i:], e)
     finally:
         os.close(fd)
 
 
-def _unsaved(path: Path, fd: int, start: int, row: dict, e: Exception) -> None:
+def _unsaved(path: Path, fd: int, start: int, rows: list[dict], e: Exception) -> None:
+    """The rows from the one that failed on are printed to stderr (measured work is not thrown away)."""
     with contextlib.suppress(OSError):
         os.ftruncate(fd, start)  # no partial row left behind
-    print(f"unsaved row: {json.dumps(row, default=str)}", file=sys.stderr)
-    why = e.strerror if isinstance(e, OSError) else f"{e} (NaN or Infinity in a row)"
+    for row in rows:
+        print(f"unsaved row: {json.dumps(row, default=str)}", file=sys.stderr)
+    why = e.strerror if isinstance(e, OSError) else str(e) if "refuse" in str(e) else f"{e} (NaN or Infinity in a row)"
     raise BenchError(
-        f"cannot append to results {path}: {why}; the row above was not stored, earlier rows are kept"
+        f"cannot append to results {path}: {why}; the row(s) above were not stored, earlier rows are kept"
     ) from None
 
 
 @contextlib.contextmanager
-def locked(path: Path):
-    """Hold the store's exclusive lock (<path>.lock, fcntl.flock) for the `with` block. A second writer is
-    refused at once (BenchError): waiting could run a run twice when both had read the rows first."""
-    path = Path(path)
+def locked(path: Path, wait: bool = False):
+    """Hold the store's exclusive lock (<path>.lock, fcntl.flock) for the `with` block; the lock file is removed
+    when the block ends. A second writer is refused at once (BenchError): waiting could run a run twice when
+    both had read the rows first. `wait`: wait for the lock instead, for a writer that reads what it needs only
+    once it holds the lock (`history add`)."""
+    path = Path(path).resolve()  # one lock per file, whatever link it is reached through
     lock = path.with_name(path.name + ".lock")
+    fd = _take_lock(path, lock, wait)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as e:
-        raise BenchError(f"cannot write results {path}: {e.strerror} (creating its lock {lock.name})") from None
-    try:
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                os.unlink(lock)  # nothing left behind; a writer that opened it meanwhile takes a new one
+        os.close(fd)  # releases the lock
+
+
+def _take_lock(path: Path, lock: Path, wait: bool) -> int:
+    while True:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise BenchError(f"cannot write results {path}: {e.strerror} (creating its lock {lock.name})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
+            os.close(fd)
             raise BenchError(
                 f"results {path} are being written by another run (it holds {lock.name}); refusing a second "
                 "writer: wait for that run to end, then --resume, or give another --output"
             ) from None
-        yield path
-    finally:
-        os.close(fd)  # releases the lock
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the writer before us removed this lock file as we took it: take the new one
 
 
 def check_writable(path: Path) -> None:
@@ -94,6 +116,19 @@ def check_writable(path: Path) -> None:
             path.unlink()
     except OSError as e:
         raise BenchError(f"cannot write results {path}: {e.strerror}") from None
+
+
+def check_appendable(path: Path, kinds: tuple[str, ...], what: str = "--output") -> None:
+    """Before measuring: `path` can be appended to and holds only rows of `kinds` (a file of other rows, or no
+    rows at all, is refused before any work rather than after it)."""
+    check_writable(path)
+    if Path(path).is_file() and Path(path).stat().st_size:
+        rows = read_rows(path)
+        if not rows:
+            raise BenchError(f"{what} {path} is not empty and holds no result rows; give a .jsonl results file")
+        other = sorted({r.get("kind", "run") for r in rows} - set(kinds))
+        if other:
+            raise BenchError(f"{what} {path} holds {', '.join(other)} rows; give a file of {' or '.join(kinds)} rows")
 
 
 def drop_truncated_tail(path: Path) -> int:
@@ -138,33 +173,54 @@ def _is_row(tail: bytes) -> bool:
         return False
 
 
-def read_rows(path: Path) -> list[dict]:
+def read_rows(path: Path, skip_bad: bool = False) -> list[dict]:
+    """The file's rows, each checked. A bad line stops the read with one line naming file:line, unless
+    `skip_bad` (report, export, history): then it is skipped with that line as a warning, and counted."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").split("\n")
+        data = path.read_bytes()
+        lines = data.decode("utf-8").split("\n")
     except OSError as e:
         raise BenchError(f"cannot read results {path}: {e.strerror}") from None
     except UnicodeDecodeError as e:
         raise BenchError(f"malformed results {path}: not UTF-8 text (byte {e.start})") from None
-    rows = []
+    rows, bad = [], 0
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
     for i, line in enumerate(lines):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            rows.append(_row(line, path, i + 1))
         except json.JSONDecodeError:
-            if i == last and not path.read_bytes().endswith(b"\n"):
+            if i == last and not data.endswith(b"\n"):
                 print(f"warning: {path}: ignoring a truncated last line (a run killed mid-write)", file=sys.stderr)
                 continue
-            raise BenchError(f"malformed results {path}: line {i + 1} is not JSON") from None
-        except (ValueError, RecursionError) as e:  # an integer of thousands of digits, nesting past the stack
-            what = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0]
-            raise BenchError(f"malformed results {path}:{i + 1}: {what}") from None
-        if not isinstance(row, dict) or "schema_version" not in row:
-            raise BenchError(f"malformed results {path}: line {i + 1} is not a result row")
-        rows.append(check_row(row, f"{path}:{i + 1}", METRIC_NAMES, STATUSES))
+            bad = _bad(skip_bad, bad, f"malformed results {path}: line {i + 1} is not JSON")
+        except BenchError as e:
+            bad = _bad(skip_bad, bad, str(e))
+    if bad:
+        print(f"warning: {path}: {bad} bad line(s) skipped, {len(rows)} rows read", file=sys.stderr)
     return rows
+
+
+def _row(line: str, path: Path, n: int) -> dict:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as e:  # an integer of thousands of digits, nesting past the stack
+        what = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0]
+        raise BenchError(f"malformed results {path}:{n}: {what}") from None
+    if not isinstance(row, dict) or "schema_version" not in row:
+        raise BenchError(f"malformed results {path}: line {n} is not a result row")
+    return check_row(row, f"{path}:{n}", METRIC_NAMES, STATUSES)
+
+
+def _bad(skip: bool, count: int, message: str) -> int:
+    if not skip:
+        raise BenchError(message)
+    print(f"warning: {message}; skipped", file=sys.stderr)
+    return count + 1
 
 
 def clean_floats(row: dict) -> dict:

@@ -81,6 +81,12 @@ def _walk(value, field: str, depth: int = 0) -> str | None:
     return None
 
 
+def value_problem(value, field: str) -> str | None:
+    """What a reader would refuse anywhere inside one value (`field: problem`), or None: the check a writer
+    makes before it records a setting."""
+    return _walk(value, field)
+
+
 def row_problem(row, directions, statuses) -> str | None:
     """What is wrong with one parsed row (`field: problem`), or None when every reader can take it."""
     if not isinstance(row, dict):

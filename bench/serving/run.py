@@ -19,6 +19,7 @@ from bench.execute.run import quiet_libraries
 from bench.measure import environment, machine
 from bench.rows import store
 from bench.rows.fields import new_run_id, stamp
+from bench.rows.validate import value_problem
 from bench.serving import P99_REQUESTS, STRATEGIES, arrivals, realtime
 from bench.serving.policy import Policy
 from bench.serving.profile import ProfileConfig, profile
@@ -67,7 +68,15 @@ class ServeConfig:
 TARGETS = ("attention", "attention+mlp")
 
 
+MAX_TASKS = 65_536  # adapters in one fleet
+
+
 def validate(cfg: ServeConfig) -> None:
+    problem = next((p for k, v in dataclasses.asdict(cfg).items() if (p := value_problem(v, k))), None)
+    if problem:  # what a row records must be what its readers take
+        raise BenchError(f"{problem}; every number must be finite and every integer within 64 bits")
+    if max(cfg.tasks_n, default=0) > MAX_TASKS:
+        raise BenchError(f"--tasks-n: at most {MAX_TASKS} tasks (adapters) in one fleet, got {max(cfg.tasks_n)}")
     bad = [s for s in cfg.strategies if s not in SERVERS]
     if bad or not cfg.strategies:
         raise BenchError(f"unknown strategy {bad[0] if bad else '(none)'!r}; valid: {choices(SERVERS)}")

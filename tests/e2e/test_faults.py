@@ -228,10 +228,11 @@ def test_an_unwritable_output_is_refused_before_any_run(tiny_bert_dir, tiny_task
 
 def test_write_failure_keeps_earlier_rows(tmp_path, capsys):
     path = tmp_path / "rows.jsonl"
-    append_rows(path, [{"schema_version": 1, "a": 1}])
+    row = {"schema_version": 1, "task": "t", "method": "m", "status": "ok"}
+    append_rows(path, [{**row, "a": 1}])
     kept = path.read_bytes()
     from bench.errors import BenchError
 
     with pytest.raises(BenchError, match="cannot append to results"):
-        append_rows(path, [{"schema_version": 1, "x": float("nan")}])
+        append_rows(path, [{**row, "x": float("nan")}])
     assert path.read_bytes() == kept and "unsaved row" in capsys.readouterr().err

@@ -93,8 +93,7 @@ def test_fuzzed_rows_through_every_reader(capsys, lines):
         good.write_text(json.dumps({**make_row(), "suite": "smoke"}) + "\n")
         before = rows.read_bytes()
         try:
-            read_rows(rows)  # what --resume, report, compare and baseline read
-            readable = True
+            readable = bool(read_rows(rows, skip_bad=True))  # what report reads: a bad line skipped, named
         except BenchError:
             readable = False
         code, _ = _main(["report", rows, "-o", d / "out" / "r.html"], capsys)
@@ -204,3 +203,93 @@ def test_adapter_config_past_the_parser_limits(content, tmp_path):
     path.write_text(content)
     with pytest.raises(BenchError, match="malformed adapter config"):
         methods.resolve(str(path), {})
+
+
+YAML_VALUE = st.recursive(
+    st.sampled_from(["1", "x", "-1e9", "nan", ".inf", "-1", "*a", "&a [1, 2]", "'s'", "", "9" * 30, "2e-4"]),
+    lambda c: (
+        st.lists(c, max_size=4).map(lambda xs: "[" + ", ".join(xs) + "]")
+        | st.lists(st.tuples(st.sampled_from(["r", "lr", "alpha", "x"]), c), max_size=3).map(
+            lambda kv: "{" + ", ".join(f"{k}: {v}" for k, v in kv) + "}"
+        )
+    ),
+    max_leaves=10,
+)
+SET_KEYS = ["sweep.lora", "params.lora.r", "params.lora.lr", "seeds", "budget.warmup_ratio", "lr_sweep.lora", "tasks"]
+
+
+def _planned_or_refused(cfg) -> None:
+    """A suite either plans (and every run's row is one its readers take) or is refused in one line."""
+    from bench.execute.executors import crash_row
+    from bench.execute.suite import plan
+    from bench.rows.schema import STATUSES
+    from bench.rows.store import METRIC_NAMES
+    from bench.rows.validate import row_problem
+
+    try:
+        specs = plan(cfg, show_progress=False, device_for=lambda d: "cpu")
+    except BenchError as e:
+        assert "\n" not in str(e) and len(str(e)) < 2000, str(e)[:300]
+        return
+    for spec in specs:
+        assert row_problem(crash_row(spec, 1), METRIC_NAMES, STATUSES) is None
+
+
+@FUZZ
+@given(st.sampled_from(SET_KEYS), YAML_VALUE | st.text(max_size=30))
+def test_fuzzed_set_values(key, value):
+    from bench.config import SuiteConfig, apply_overrides
+
+    base = SuiteConfig(tasks=("rotten_tomatoes",), methods=("lora",), model="shape:llama-3.2-1b")
+    try:
+        cfg = apply_overrides(base, [f"{key}={value}"])
+    except BenchError as e:
+        assert "\n" not in str(e) and len(str(e)) < 2000, str(e)[:300]
+        return
+    _planned_or_refused(cfg)
+
+
+SUITE_KEYS = ["name", "seeds", "methods", "budget", "measure", "params", "lr_sweep", "sweep", "timeout_s", "x"]
+
+
+@FUZZ
+@given(st.dictionaries(st.sampled_from(SUITE_KEYS), JSON, max_size=3), st.sampled_from(["", "a: &a [1, 2]\nb: *a\n"]))
+def test_fuzzed_suite_files(data, extra):
+    from bench.config import load_suite
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "s.yaml"
+        path.write_text("tasks: [rotten_tomatoes]\nmodel: shape:llama-3.2-1b\n" + yaml.safe_dump(data) + extra)
+        try:
+            cfg = load_suite(str(path))
+        except BenchError as e:
+            assert "\n" not in str(e), str(e)[:300]
+            return
+        _planned_or_refused(cfg)
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(["cut", "garbage", "blank", "future", "bad-row"]), max_size=3))
+def test_fuzzed_history_stores(capsys, damage):
+    from tests.history.test_history import commit_rows
+
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        for n in (1, 2, 3, 4):
+            rows = commit_rows(n)
+            if n == 3 and "future" in damage:
+                rows = [{**r, "created_at": "2099-01-01T00:00:00+00:00"} for r in rows]
+            (d / f"c{n}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+            assert _main(["history", "add", d / f"c{n}.jsonl", "--store", d / "s"], capsys)[0] == 0
+            path = sorted((d / "s").rglob("*.jsonl"))[-1]
+            with open(path, "ab") as f:
+                for kind in damage:
+                    f.write(
+                        {"garbage": b"not json\n", "blank": b"\n\n", "bad-row": b'{"schema_version": 1}\n'}.get(
+                            kind, b""
+                        )
+                    )
+            if "cut" in damage:
+                path.write_bytes(path.read_bytes()[:-25])
+        _main(["history", "check", "--store", d / "s"], capsys)
+        _main(["history", "report", "--store", d / "s", "-o", d / "h.html"], capsys)

@@ -130,7 +130,7 @@ def test_resume_reruns_failed_runs_and_drops_a_truncated_tail(tiny_bert_dir, tin
 def test_drop_truncated_tail(tmp_path):
     path = tmp_path / "r.jsonl"
     assert drop_truncated_tail(path) == 0
-    append_rows(path, [{"schema_version": 1, "a": 1}])
+    append_rows(path, [{"schema_version": 1, "task": "t", "method": "m", "status": "ok", "a": 1}])
     good = path.read_bytes()
     assert drop_truncated_tail(path) == 0 and path.read_bytes() == good
     with open(path, "ab") as f:
