@@ -3,6 +3,8 @@ deterministically."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import random
@@ -62,13 +64,22 @@ def _with_refs(e: Example, refs: list[str]) -> Example:
     return Example(e.text, e.label, e.target, distinct) if len(distinct) > 1 else e
 
 
+def examples_sha256(examples: list[Example]) -> str:
+    """sha256 of the examples as the cache writes them, one JSON line each (what `examples_sha256` names)."""
+    return hashlib.sha256("".join(json.dumps(x) + "\n" for x in _lines(examples)).encode("utf-8")).hexdigest()
+
+
+def cache_path(task: Task) -> Path:
+    return cache_dir() / "tasks" / f"{_safe_name(task.name)}-v{task.version}-{task.digest}.jsonl"
+
+
 def load_examples(task: Task) -> list[Example]:
     """All examples of a task, cached as JSONL after the first read."""
 
-    cached = cache_dir() / "tasks" / f"{_safe_name(task.name)}-v{task.version}-{task.digest}.jsonl"
+    cached = cache_path(task)
     examples = _read_cache(cached) if cached.exists() else None
-    if examples is None:  # not cached yet, or a cache that cannot be read: built anew from the source
-        examples = to_examples(task, sources.read_records(task.source, task.path))
+    if examples is None:  # not cached yet, or a cache that cannot be read: built anew from the sources
+        examples = _from_sources(task)
         _write_cache(cached, examples)
     if task.size and len(examples) != task.size:
         raise BenchError(
@@ -80,20 +91,47 @@ def load_examples(task: Task) -> list[Example]:
     return examples
 
 
+def _from_sources(task: Task) -> list[Example]:
+    """The examples of the first source that can be read (and, where the task names their sha256, gives
+    exactly those examples); one line naming every source's problem when none can."""
+    problems = []
+    for source in task.sources:
+        try:
+            examples = to_examples(dataclasses.replace(task, source=source), sources.read_records(source, task.path))
+        except BenchError as e:
+            if len(task.sources) == 1:
+                raise
+            problems.append(f"{sources.describe(source)}: {e}")
+            continue
+        got = examples_sha256(examples) if task.examples_sha256 else ""
+        if got != task.examples_sha256:
+            problems.append(f"{sources.describe(source)}: examples differ (sha256 {got[:12]}...)")
+            continue
+        return examples
+    raise BenchError(
+        f"task {task.name}: no source can be read ({'; '.join(problems)}); the examples must have sha256 "
+        f"{task.examples_sha256 or '(any)'}, or a new task version names new examples"
+    )
+
+
+def _lines(examples: list[Example]) -> list[dict]:
+    return [
+        {
+            "text": e.text,
+            "label": e.label,
+            **({"target": e.target} if e.target else {}),
+            **({"refs": list(e.refs)} if e.refs else {}),
+        }
+        for e in examples
+    ]
+
+
 def _write_cache(cached: Path, examples: list[Example]) -> None:
     """Best effort: a cache that cannot be written (read-only, full) only costs a re-read next time."""
     tmp = cached.with_suffix(f".{os.getpid()}.partial")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        lines = [
-            {
-                "text": e.text,
-                "label": e.label,
-                **({"target": e.target} if e.target else {}),
-                **({"refs": list(e.refs)} if e.refs else {}),
-            }
-            for e in examples
-        ]
+        lines = _lines(examples)
         tmp.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
         tmp.rename(cached)
     except OSError:

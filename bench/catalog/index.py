@@ -115,7 +115,7 @@ def _local(location: str) -> Path | None:
     return Path(location).expanduser()
 
 
-def _open(url: str):
+def _open(url: str, timeout: float = TIMEOUT_S):
     """urlopen with the credentials a URL may carry (https://user:token@host/...)."""
     parsed = urllib.parse.urlparse(url)
     headers = {"User-Agent": "adapter-bench", "Accept": "text/html"}
@@ -123,10 +123,10 @@ def _open(url: str):
         token = f"{urllib.parse.unquote(parsed.username)}:{urllib.parse.unquote(parsed.password or '')}"
         headers["Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
         url = parsed._replace(netloc=parsed.hostname + (f":{parsed.port}" if parsed.port else "")).geturl()
-    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)
+    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
 
 
-def _listing(location: str) -> list[tuple[str, str]]:
+def _listing(location: str, timeout: float = TIMEOUT_S) -> list[tuple[str, str]]:
     """(file name, where to get it) for every file a folder, a simple page or a find-links page lists."""
     folder = _local(location)
     if folder is not None:
@@ -138,7 +138,7 @@ def _listing(location: str) -> list[tuple[str, str]]:
             return _page((folder / "index.html").read_text(errors="replace"), folder.as_uri() + "/")
         return [(p.name, str(p)) for p in sorted(folder.iterdir()) if p.is_file()]
     try:
-        with _open(location) as r:
+        with _open(location, timeout) as r:
             return _page(r.read().decode("utf-8", errors="replace"), r.geturl())
     except urllib.error.HTTPError as e:
         if e.code == 404:
@@ -187,3 +187,35 @@ def download(location: str, dest: Path) -> None:
             shutil.copyfileobj(r, f, 1 << 20)
     except (urllib.error.URLError, OSError) as e:
         raise BenchError(f"cannot download {location}: {getattr(e, 'reason', None) or e}") from None
+
+
+PROBE_TIMEOUT_S = 4.0  # a listing check (bench list, assets check): an index that slow counts as unreachable
+
+
+@dataclass
+class Listed:
+    """What the configured places list for one package, without downloading anything."""
+
+    names: list[str]
+    unreachable: list[str]  # places that could not be read (offline, timeout, HTTP error)
+
+
+def listed(package: str, cfg: Settings, skip: set[str] | None = None, timeout: float = PROBE_TIMEOUT_S) -> Listed:
+    """The file names the find-links and indexes list for `package`: one request per place, a short timeout.
+    Places in `skip` (found unreachable before, in this process) are not tried again and count as
+    unreachable; places that fail are added to it."""
+    skip = set() if skip is None else skip
+    places = [(link, link) for link in cfg.find_links]
+    if not cfg.no_index:
+        places += [(i, i.rstrip("/") + "/" + normalized(package) + "/") for i in cfg.index_urls]
+    out = Listed([], [])
+    for place, url in places:
+        if place in skip:
+            out.unreachable.append(place)
+            continue
+        try:
+            out.names += [name for name, _ in _listing(url, timeout)]
+        except (BenchError, OSError, ValueError):
+            skip.add(place)
+            out.unreachable.append(place)
+    return out

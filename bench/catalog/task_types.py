@@ -41,7 +41,14 @@ class Task:
     split: Split = field(default_factory=Split)
     max_new_tokens: int = 16  # generation: greedy decoding stops at EOS or after this many tokens
     answer_regex: str = ""  # generation: score the first match in the output (BIG-bench's output_regex)
+    fallbacks: tuple[dict, ...] = ()  # further sources, tried in order when `source` cannot be read
+    examples_sha256: str = ""  # sha256 of the examples (examples.examples_sha256): every source must give them
     path: str = ""
+
+    @property
+    def sources(self) -> tuple[dict, ...]:
+        """Every source, in the order they are tried."""
+        return (self.source, *self.fallbacks)
 
     def prompt_for(self, text: str) -> str:
         """The prompt a causal LM reads for one example's text."""
@@ -67,8 +74,17 @@ class Task:
     def digest(self) -> str:
         """16 hex digits of sha256 over everything the task file defines (its path aside). Rows record it, so
         --resume can tell a task edited without a version bump (a new prompt or label word) from the one
-        its rows were measured on; the example cache is keyed on it too."""
+        its rows were measured on; the example cache is keyed on it too. A task that names its examples'
+        sha256 is digested over that instead of its sources: the same examples from another source (a
+        shipped file instead of an archive) are the same task."""
         fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "path"}
+        for key in ("fallbacks", "examples_sha256"):  # absent from tasks written before they existed
+            if not fields[key]:
+                del fields[key]
+        if self.examples_sha256:  # the examples themselves, wherever they are read from
+            del fields["source"]
+            fields.pop("fallbacks", None)
+            return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
         data = self.data_sha256()
         if data:  # a local data file: its content is part of the task (pinned archives carry their own sha256)
             fields["data_sha256"] = data

@@ -10,6 +10,7 @@ trained on prompt + target and scored on what it generates greedily (exact match
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bench.catalog import sources
@@ -26,7 +27,7 @@ GENERATION_METRICS = ("exact_match", "bleu", "rougeL")  # the first is computed 
 
 
 _REQUIRED = ("name", "version", "source")
-_KNOWN = set(Task.__dataclass_fields__) - {"path"}
+_KNOWN = set(Task.__dataclass_fields__) - {"path", "fallbacks"}  # a list under `source` gives the fallbacks
 
 
 def parse_task(data: dict, path: Path) -> Task:
@@ -69,8 +70,17 @@ def parse_task(data: dict, path: Path) -> Task:
             raise BenchError(f"malformed task {path}: {key} must be a list of non-empty strings")
         if value and len(value) != len(labels):
             raise BenchError(f"malformed task {path}: {len(value)} {key} for {len(labels)} labels")
-    if not isinstance(data["source"], dict):
-        raise BenchError(f"malformed task {path}: source must be a mapping")
+    listed = data["source"] if isinstance(data["source"], list) else [data["source"]]
+    if not listed or not all(isinstance(s, dict) for s in listed):
+        raise BenchError(f"malformed task {path}: source must be a mapping, or a list of mappings tried in order")
+    sha = data.get("examples_sha256", "")
+    if not isinstance(sha, str) or not re.fullmatch(r"([0-9a-f]{64})?", sha):
+        raise BenchError(f"malformed task {path}: examples_sha256 must be 64 lower-case hex digits")
+    if len(listed) > 1 and not sha:
+        raise BenchError(
+            f"malformed task {path}: a task with several sources names the sha256 of its examples "
+            "(examples_sha256), so that each source gives the same examples"
+        )
     if not isinstance(data.get("label_map", {}), dict):
         raise BenchError(f"malformed task {path}: label_map must be a mapping of raw value -> label name")
     size = data.get("size", 0)
@@ -105,12 +115,15 @@ def parse_task(data: dict, path: Path) -> Task:
         str(data.get("prompt", "{text}")).format(text="x")
     except (KeyError, ValueError, IndexError, AttributeError) as e:
         raise BenchError(f"malformed task {path}: prompt must use {{text}} and no other field ({e})") from None
-    sources.check_source(data["source"], str(path))
+    for source in listed:
+        sources.check_source(source, str(path))
     return Task(
         name=str(data["name"]),
         version=data["version"],
         labels=tuple(labels),
-        source=data["source"],
+        source=listed[0],
+        fallbacks=tuple(listed[1:]),
+        examples_sha256=sha,
         type=kind,
         text_field=str(data.get("text_field", "text")),
         label_field=str(data.get("label_field", "label")),
@@ -130,8 +143,6 @@ def parse_task(data: dict, path: Path) -> Task:
 
 
 def _check_regex(pattern, path) -> None:
-    import re
-
     if not isinstance(pattern, str):
         raise BenchError(f"malformed task {path}: answer_regex must be a string")
     try:
