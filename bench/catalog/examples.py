@@ -78,6 +78,8 @@ def load_examples(task: Task) -> list[Example]:
 
     cached = cache_path(task)
     examples = _read_cache(cached) if cached.exists() else None
+    if examples is not None and task.examples_sha256 and examples_sha256(examples) != task.examples_sha256:
+        examples = None  # a cache file edited or damaged since: read again
     if examples is None:  # not cached yet, or a cache that cannot be read: built anew from the sources
         examples = _from_sources(task)
         _write_cache(cached, examples)

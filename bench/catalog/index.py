@@ -200,11 +200,12 @@ class Listed:
     unreachable: list[str]  # places that could not be read (offline, timeout, HTTP error)
 
 
-def listed(package: str, cfg: Settings, skip: set[str] | None = None, timeout: float = PROBE_TIMEOUT_S) -> Listed:
+def listed(package: str, cfg: Settings, skip: set[str] | None = None, timeout: float | None = None) -> Listed:
     """The file names the find-links and indexes list for `package`: one request per place, a short timeout.
     Places in `skip` (found unreachable before, in this process) are not tried again and count as
     unreachable; places that fail are added to it."""
     skip = set() if skip is None else skip
+    timeout = PROBE_TIMEOUT_S if timeout is None else timeout
     places = [(link, link) for link in cfg.find_links]
     if not cfg.no_index:
         places += [(i, i.rstrip("/") + "/" + normalized(package) + "/") for i in cfg.index_urls]
