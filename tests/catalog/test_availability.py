@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -94,18 +95,41 @@ def test_a_withdrawn_archive_marks_its_tasks_unavailable_and_refuses_their_run(
     assert not (tmp_path / "r").exists()  # nothing ran, nothing was written
 
 
-def hanging_server():
-    """A socket that accepts connections and never answers."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(8)
-    return s
+class HangingServer:
+    """A local port that accepts connections, counts them, and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.held: list[socket.socket] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                continue
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        for c in [*self.held, self.sock]:
+            c.close()
 
 
 def test_list_says_unknown_within_seconds_when_the_index_hangs(monkeypatch, capsys, no_pip_config):
-    server = hanging_server()
+    """Five archives, one hanging index: one connection, so one wait of PROBE_TIMEOUT_S (4 s) for the whole
+    listing, not one per archive (the wall-clock bound is loose: the machine may be busy)."""
+    server = HangingServer()
     try:
-        monkeypatch.setenv("ADAPTER_BENCH_PIP_ARGS", f"--index-url http://127.0.0.1:{server.getsockname()[1]}/simple")
+        monkeypatch.setenv(
+            "ADAPTER_BENCH_PIP_ARGS", f"--index-url http://127.0.0.1:{server.sock.getsockname()[1]}/simple"
+        )
         start = time.perf_counter()
         assert main(["list"]) == 0
         took = time.perf_counter() - start
@@ -115,7 +139,8 @@ def test_list_says_unknown_within_seconds_when_the_index_hangs(monkeypatch, caps
     rt = next(line for line in out.splitlines() if line.strip().startswith("rotten_tomatoes"))
     assert "unknown (index unreachable)" in rt and "unknown (index unreachable)" in out.split("models:")[1]
     assert "local (generated)" in out  # arithmetic needs no index
-    assert took < 3 * availability.index.PROBE_TIMEOUT_S  # one wait for the whole listing, not one per archive
+    assert len(server.held) == 1  # the index was tried once, then skipped for every other archive
+    assert availability.index.PROBE_TIMEOUT_S <= took < 60
 
 
 def test_listings_are_kept_briefly(tmp_path, monkeypatch, no_pip_config):
