@@ -169,7 +169,13 @@ def tiny_shape(tmp_path, monkeypatch):
     yield "shape:tiny"
 
 
+CLOSED_INDEX = "http://127.0.0.1:9/simple"  # the discard port: nothing listens, a connection is refused
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch):
-    """Each test gets its own asset cache, so no test reads (or pollutes) the user's."""
+    """Each test gets its own asset cache, so no test reads (or pollutes) the user's, and a package index that
+    refuses at once (a closed port here): availability checks (`bench list`, a run's up-front check) ask
+    nothing of the network and say "unknown", unless a test sets ADAPTER_BENCH_PIP_ARGS itself."""
     monkeypatch.setenv("ADAPTER_BENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("ADAPTER_BENCH_PIP_ARGS", f"--index-url {CLOSED_INDEX}")

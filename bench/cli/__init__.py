@@ -18,7 +18,7 @@ from bench.errors import BenchError
 # name -> (the bench.cli module that implements it, its line in --help), in the order --help lists them
 COMMANDS = {
     "run": ("run", "run a suite and print its summary and results path"),
-    "list": ("info", "list tasks, methods, models and suites"),
+    "list": ("info", "list tasks, methods, models and suites, with whether each can be had here"),
     "env": ("info", "print the environment that rows record"),
     "switch": ("switch", "multi-task switching sweep: every strategy on the same model and workload"),
     "serve": ("serve", "serving under load: the highest request rate each strategy sustains at a latency SLO"),
@@ -27,7 +27,7 @@ COMMANDS = {
     "baseline": ("baseline", "keep per-machine baselines under results/baselines/<machine_class>/"),
     "history": ("history", "result rows across commits: add to a store, report, check the newest"),
     "export": ("export", "result rows as one CSV or Parquet table (one line per run)"),
-    "assets": ("assets", "offline assets: bundle what a suite needs into a folder"),
+    "assets": ("assets", "pinned archives: check they can still be fetched, bundle a suite's into a folder"),
 }
 
 

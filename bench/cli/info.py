@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.catalog import methods, models, shapes, tasks
+from bench.catalog import availability, methods, models, readiness, shapes, sources, tasks
 from bench.catalog.assets import cache_dir
 from bench.cli import COMMANDS
-from bench.config import list_suites, read_yaml
+from bench.config import list_suites, load_suite, read_yaml
 from bench.errors import BenchError
 from bench.execute.device import resolve_device
 from bench.measure import environment
@@ -24,7 +24,8 @@ def add_parser(sub) -> None:
 
 
 def cmd_list(args) -> int:
-    print("tasks:")
+    probe = availability.Probe()  # one listing request per archive, a short timeout, kept briefly
+    print("tasks:  (cached | local | fetchable | unknown | unavailable: whether its examples can be had here)")
     for name, path in tasks.task_files(args.tasks_dir).items():
         try:
             t = tasks.load_task(str(path))
@@ -34,10 +35,9 @@ def cmd_list(args) -> int:
                 if t.is_generation
                 else f"{len(t.labels)} labels ({', '.join(t.labels)})"
             )
-            print(
-                f"  {name:18} v{t.version}  {what}; {size}; "
-                f"source {t.source.get('asset') or t.source.get('path') or t.source.get('hf')}"
-            )
+            sources_ = ", then ".join(sources.describe(s) for s in t.sources)
+            print(f"  {name:18} v{t.version}  {availability.task(t, probe).text()}")
+            print(f"  {'':18}      {what}; {size}; source {sources_}")
         except BenchError as e:
             print(f"  {name:18} INVALID: {e}")
     print("methods:")
@@ -47,15 +47,25 @@ def cmd_list(args) -> int:
     print("  (or a path to a PEFT adapter_config.json)")
     print("models:")
     for name, spec in models.MODELS.items():
-        print(f"  {name:18} {spec.kind:8} {spec.description}")
+        print(f"  {name:18} {spec.kind:8} {availability.model(name, probe).text()}; {spec.description}")
     for name in shapes.names():
         print(f"  {shapes.PREFIX + name:18} {'causal':8} {shapes.description(name)}; random weights, speed only")
     print("  (or a local model folder, or a Hugging Face id with a network)")
     print("suites:")
     for name, path in list_suites().items():
         data = read_yaml(path)
-        print(f"  {name:18} {data.get('description', '')}")
+        print(f"  {name:18} {data.get('description', '')}{_refused(path, probe)}")
     return 0
+
+
+def _refused(path: Path, probe) -> str:
+    """ " [cannot run here: ...]" for a suite that a run would refuse."""
+    try:
+        cfg = load_suite(str(path))
+        line = readiness.refusal(cfg.model.name, list(cfg.tasks), None, probe)
+    except BenchError as e:
+        return f" [INVALID: {e}]"
+    return f" [cannot run here: {line.split(':', 1)[0].removeprefix('cannot run ')} unavailable]" if line else ""
 
 
 def cmd_env(args) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from bench.catalog import methods, models, shapes, tasks
+from bench.catalog import methods, models, readiness, shapes, tasks
 from bench.config import SuiteConfig, learning_rates, update_dataclass
 from bench.errors import BenchError
 from bench.execute import executors
@@ -246,6 +246,7 @@ def run_suite(
         if cfg.timeout_s and not cfg.isolate:
             raise BenchError("a run timeout needs isolated runs (one process each): drop --no-isolate or the timeout")
     specs = plan(cfg, tasks_dirs, show_progress and ex.name == "local", device_for=_check_device_name)
+    readiness.check_plan(cfg.model.name, list(cfg.tasks), tasks_dirs)  # what cannot be had: refused up front
     check_writable(output)
     with locked(output):  # one writer for the life of the run: a second one is refused
         return _run_locked(cfg, ex, specs, output, show_progress, resume)
