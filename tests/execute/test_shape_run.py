@@ -76,8 +76,7 @@ def test_a_shape_run_measures_speed_and_never_accuracy(tiny_shape, tiny_task, tm
     html = write_report(rows, tmp_path / "report.html").read_text()
     speed = html[html.index('<section id="speed">') : html.index("</section>", html.index('<section id="speed">'))]
     assert 'data-method="lora"' in speed and 'data-method="prompt_tuning"' in speed
-    table = html[html.index('<section id="table">') : html.index('<section id="speed">')]
-    assert 'data-method="lora"' not in table  # no accuracy table holds them
+    assert '<section id="table">' not in html  # no accuracy table holds them (none is drawn empty)
     assert "Only runs on random weights" in html
 
 

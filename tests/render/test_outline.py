@@ -14,9 +14,9 @@ from bench.rows.store import read_rows
 from tests.render.test_html import ROWS, SWITCH, run_row
 
 RESULTS = sorted((Path(__file__).resolve().parents[2] / "results").glob("*/*.jsonl"))
-EMPTY = (
+EMPTY = (  # said of a section the file has nothing for (a file whose every run the health checks flag says so instead)
     "No run finished ok",
-    "No healthy ok run",
+    "No healthy ok run to choose from.",
     "Not measured in this run",
 )
 
