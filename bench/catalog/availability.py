@@ -113,7 +113,7 @@ def source(s: dict, t: Task, probe: Probe) -> Availability:
     if kind == "generate":
         return Availability("local", "generated")
     if kind == "path":
-        p = Path(t.path).parent / s["path"]
+        p = sources.local_path(t.path, s["path"])
         return Availability("local", "file") if p.is_file() else Availability("unavailable", f"no file {s['path']}")
     if kind == "hf":
         return Availability("unknown", f"hub dataset {s['hf']}, not checked")

@@ -7,7 +7,7 @@ the task's `examples_sha256` then makes every one of them give the same examples
 
 Source keys in a task file:
   asset: PACKAGE        member: PATH or [OUTER, INNER]   a file inside a pinned archive
-  path: FILE                                             a local file, relative to the task file
+  path: FILE                                             a local file beside the task file (or under its folder)
   hf: DATASET_ID        hf_split: train  hf_config: ...  a Hugging Face dataset
   generate: arithmetic  operation: ... digits: ...       examples generated from a seed
   format: csv | tsv | jsonl | bigbench                   (compression from the name: .gz, .bz2)
@@ -22,6 +22,7 @@ import csv
 import gzip
 import io
 import json
+import os
 from pathlib import Path
 
 from bench.catalog import assets, generate, hub
@@ -50,6 +51,18 @@ def describe(source: dict) -> str:
     return f"generated ({source['generate']}, {source.get('operation', 'addition')})"
 
 
+def local_path(task_path: str, rel: str) -> Path:
+    """A `path:` source's file: relative to the task file and inside its folder (a task file cannot name a file
+    elsewhere, by an absolute path or by climbing out with `..`)."""
+    norm = os.path.normpath(rel)
+    if os.path.isabs(rel) or norm == ".." or norm.startswith(".." + os.sep):
+        raise BenchError(
+            f"malformed task {task_path}: source.path {rel!r} leaves the task file's folder; "
+            "place the data file beside the task file (or in a folder under it)"
+        )
+    return Path(task_path).parent / norm
+
+
 def check_source(source: dict, task_path: str = "") -> None:
     """The source keys' types, checked when the task file is read (before any run)."""
     bad = f"malformed task {task_path}: source"
@@ -63,6 +76,8 @@ def check_source(source: dict, task_path: str = "") -> None:
         raise BenchError(f"{bad}.{where[0]} must be a non-empty string")
     if where[0] == "generate":
         generate.check(source, task_path)
+    if where[0] == "path":
+        local_path(task_path, source["path"])
     member = source.get("member", "")
     if not (isinstance(member, str) or (isinstance(member, list) and all(isinstance(m, str) for m in member))):
         raise BenchError(f"{bad}.member must be a path or a list of paths")
@@ -90,7 +105,7 @@ def read_records(source: dict, task_path: str = "") -> list[dict]:
             archive = assets.fetch(assets.get_asset(source["asset"]))
             raw, name = assets.read_member(archive, member), member if isinstance(member, str) else member[-1]
         elif "path" in source:
-            p = Path(task_path).parent / source["path"]
+            p = local_path(task_path, source["path"])
             try:
                 raw, name = p.read_bytes(), p.name
             except OSError as e:

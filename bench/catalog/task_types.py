@@ -8,7 +8,6 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bench.catalog import sources
 
@@ -106,7 +105,7 @@ class Task:
             return ""
         h = hashlib.sha256()
         try:
-            with open(Path(self.path).parent / self.source["path"], "rb") as f:
+            with open(sources.local_path(self.path, self.source["path"]), "rb") as f:
                 for chunk in iter(lambda: f.read(1 << 20), b""):
                     h.update(chunk)
         except OSError:

@@ -112,3 +112,25 @@ def test_an_hf_sources_cached_commit_enters_the_digest_and_path_sources_have_non
     moved = parse_task(data, tmp_path / "h.yaml")
     assert moved.data_revision == OTHER and moved.digest not in (at_sha.digest, before.digest)
     assert load_task(str(tiny_task)).data_revision is None
+
+
+@pytest.mark.parametrize("where", ["../outside.csv", "sub/../../outside.csv", "/etc/hostname"])
+def test_a_task_files_data_path_stays_in_its_folder(tmp_path, where):
+    """A `path:` source names a file beside the task file (or under its folder), never one elsewhere."""
+    from tests.conftest import write_tiny_task
+
+    path = write_tiny_task(tmp_path / "tasks")
+    (tmp_path / "outside.csv").write_text((path.parent / "tiny_sentiment.csv").read_text())
+    path.write_text(path.read_text().replace("path: tiny_sentiment.csv", f"path: {where}"))
+    with pytest.raises(BenchError, match="leaves the task file's folder"):
+        load_task(str(path))
+
+
+def test_a_data_path_in_a_folder_under_the_task_file_is_read(tmp_path):
+    from tests.conftest import write_tiny_task
+
+    path = write_tiny_task(tmp_path / "tasks")
+    (path.parent / "data").mkdir()
+    (path.parent / "tiny_sentiment.csv").rename(path.parent / "data" / "tiny_sentiment.csv")
+    path.write_text(path.read_text().replace("path: tiny_sentiment.csv", "path: data/./tiny_sentiment.csv"))
+    assert len(load_examples(load_task(str(path)))) == 240
