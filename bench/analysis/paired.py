@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.analysis.selection import main_rows
+from bench.analysis.significance import correct_vector
 
 DEFAULT_PAIR = ("lora", "prompt_tuning")
 RESAMPLES = 10_000
@@ -51,10 +52,8 @@ class Paired:
 
 
 def _correct(row: dict) -> np.ndarray | None:
-    s = row.get("test_correct")
-    if not isinstance(s, str) or not s or set(s) - {"0", "1"}:
-        return None
-    return np.frombuffer(s.encode(), dtype=np.uint8) - ord("0")
+    s = correct_vector(row)
+    return None if s is None else np.frombuffer(s.encode(), dtype=np.uint8) - ord("0")
 
 
 def seed_test(gaps: list[float]) -> float | None:

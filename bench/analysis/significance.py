@@ -18,6 +18,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
+from statistics import median
 
 EXACT_MAX = 400  # n1 * n2 up to which the U test is exact (tie-free samples): 20 a side
 SEARCH_STEPS = 24  # bisection steps for the smallest slowdown a pair of sample sets could flag (to 1e-7 relative)
@@ -35,12 +36,6 @@ class UTest:
 
 def _clean(xs) -> list[float]:
     return [float(x) for x in xs or [] if x is not None and math.isfinite(float(x))]
-
-
-def median(xs: list[float]) -> float:
-    s = sorted(xs)
-    n = len(s)
-    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
 def _method(b: list[float], c: list[float]) -> str:

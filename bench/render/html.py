@@ -24,7 +24,7 @@ from bench.render import CSP, appendix, figures, outline, sections
 from bench.render.sections import ARROW
 from bench.render.serving import serving_section
 from bench.rows import schema
-from bench.rows.memory import OWN_PEAK, mib
+from bench.rows.memory import OWN_PEAK
 from bench.rows.metric import fmt_count
 from bench.rows.outputs import check_output
 
@@ -291,7 +291,7 @@ def _pareto(rows: list[dict]) -> list[tuple[str, str]]:
         (
             "Accuracy vs the run's own peak memory (process peak less what was resident before the model)",
             figures.pareto_figure(
-                [{**r, "peak_mem_mib": mib(r.get(OWN_PEAK)) or None} for r in recs],
+                [{**r, "peak_mem_mib": (r.get(OWN_PEAK) or 0) / 2**20 or None} for r in recs],
                 "peak_mem_mib",
                 "run's own peak memory (MiB)",
             ),

@@ -37,7 +37,3 @@ def fmt_bytes(n) -> str:
         if abs(n) >= div:
             return f"{n / div:.1f} {unit}"
     return f"{n:.0f} B"
-
-
-def mib(n) -> float | None:
-    return n / 2**20 if n is not None else None
