@@ -20,7 +20,7 @@ from bench.analysis.machine import state_warnings, unrecorded
 from bench.analysis.paired import DEFAULT_PAIR
 from bench.analysis.selection import main_rows, sweep_points
 from bench.errors import BenchError
-from bench.render import CSP, appendix, figures, outline, sections
+from bench.render import CSP, appendix, explorer, figures, outline, sections
 from bench.render.sections import ARROW
 from bench.render.serving import serving_section
 from bench.rows import schema
@@ -245,6 +245,7 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "pareto": _pareto(rows) if chosen else [],
         "switching": switching_section(rows),
         "serving": serving_section(rows),
+        "explorer": explorer.explorer_section(rows),
         "claims": sections.claims_section(rows),
         "spectrum": _spectrum_figure(rows),
         "failures": appendix.failures(rows),
@@ -322,7 +323,8 @@ def render(rows: list[dict], history: list[list[dict]] | None = None, pair: tupl
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template("report.html.j2").render(**context(rows, history, pair), csp=CSP)
+    ctx = context(rows, history, pair)
+    return env.get_template("report.html.j2").render(**ctx, csp=explorer.csp() if ctx["explorer"] else CSP)
 
 
 def write_report(
