@@ -116,7 +116,7 @@
   }
 
   // ------------------------------------------------------------------ scales and ticks
-  function scale(values, log, lo, hi) {
+  function scale(values, log, lo, hi, bytes) {
     var f = log ? function (v) { return Math.log10(v); } : function (v) { return v; };
     var t = values.map(f), a = Math.min.apply(null, t), b = Math.max.apply(null, t);
     if (a === b) { var d = log ? 0.5 : (Math.abs(a) * 0.1 || 1); a -= d; b += d; }
@@ -124,6 +124,12 @@
     var s = function (v) { return lo + (f(v) - a) / (b - a) * (hi - lo); };
     s.ticks = function () {
       var out = [], k, m;
+      if (log && bytes) {  // sizes: powers of 2, as the tables write them (KiB, MiB, GiB)
+        var lo2 = Math.ceil(a / Math.LN2 * Math.LN10), hi2 = Math.floor(b / Math.LN2 * Math.LN10);
+        var every = Math.max(1, Math.ceil((hi2 - lo2 + 1) / 7));
+        for (k = lo2; k <= hi2; k++) if (k % every === 0) out.push(Math.pow(2, k));
+        return out;
+      }
       if (log) {
         var many = b - a > 3;
         for (k = Math.floor(a); k <= Math.ceil(b); k++) {
@@ -150,9 +156,11 @@
     return noWorse && (better(ax.direction, px, qx) || better(ay.direction, py, qy));
   }
   function fronts(points, ds, ax, ay) {
-    var groups = {};
+    var groups = {}, apart = ds.front_by.filter(function (f) {  // only the facets that differ name a group
+      return points.some(function (p) { return p.f[f] !== points[0].f[f]; });
+    });
     points.forEach(function (p) {
-      var key = ds.front_by.map(function (f) { return p.f[f]; }).join(" \u00b7 ");
+      var key = apart.map(function (f) { return f + "=" + p.f[f]; }).join(", ");
       (groups[key] = groups[key] || []).push(p);
     });
     return Object.keys(groups).map(function (key) {
@@ -208,8 +216,8 @@
       legend.textContent = "";
       return;
     }
-    var sx = scale(pts.map(function (p) { return p.v[ax.name]; }), state.logx, M.l, W - M.r);
-    var sy = scale(pts.map(function (p) { return p.v[ay.name]; }), state.logy, H - M.b, M.t);
+    var sx = scale(pts.map(function (p) { return p.v[ax.name]; }), state.logx, M.l, W - M.r, ax.unit === "bytes");
+    var sy = scale(pts.map(function (p) { return p.v[ay.name]; }), state.logy, H - M.b, M.t, ay.unit === "bytes");
     sx.ticks().forEach(function (v) {
       plot.appendChild(el("svg:line", { x1: sx(v), x2: sx(v), y1: M.t, y2: H - M.b, class: "ex-grid" }));
       plot.appendChild(el("svg:text", { x: sx(v), y: H - M.b + 16, "text-anchor": "middle" }, num(v, ax.unit)));
@@ -234,8 +242,10 @@
           }).join(" ") }));
         }
         var last = g.points[g.points.length - 1];
-        if (g.key && groups > 1) {  // which group's frontier: named at its last point
-          plot.appendChild(el("svg:text", { x: sx(last.v[ax.name]) + 9, y: sy(last.v[ay.name]) - 8, class: "ex-group" }, g.key));
+        if (g.key && groups > 1 && groups <= 4) {  // which group's frontier: named at its last point
+          var lx = sx(last.v[ax.name]), right = lx > W * 0.7;
+          plot.appendChild(el("svg:text", { x: lx + (right ? -9 : 9), y: sy(last.v[ay.name]) - 8, class: "ex-group",
+            "text-anchor": right ? "end" : "start" }, g.key));
         }
         lines.push((g.key ? g.key + ": " : "") + g.points.map(function (p) { return p.f[ds.colour_by]; }).join(", "));
       });

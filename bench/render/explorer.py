@@ -164,7 +164,7 @@ def serve_dataset(rows: list[dict]) -> dict | None:
         "Serving under load: one point per strategy and fleet",
         records,
         [axis(m) for m in metrics(kind="serve")] + list(SERVE_SETTINGS),
-        facets=SERVE_FACETS,
+        facets=(*SERVE_FACETS, *differ),
         colour_by="strategy",
         colour=strategy_colour,
         x="adapter_bytes_resident",
