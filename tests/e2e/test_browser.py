@@ -227,3 +227,78 @@ def test_console_check_is_live(browser, tmp_path):
     browser.console()  # drain
     browser.open(page.as_uri())
     assert any(e["level"] == "SEVERE" for e in browser.console())
+
+
+SERVE = Path(__file__).resolve().parents[2] / "results" / "serving" / "serve-cpu.jsonl"
+EXPLORER_JS = """
+const $ = s => document.querySelector(s);
+window.ex = {
+  points: () => Array.from(document.querySelectorAll('#ex-plot circle')).map(c => ({
+      label: c.dataset.label, ids: c.dataset.ids, x: +c.getAttribute('cx'), y: +c.getAttribute('cy'),
+      front: c.classList.contains('ex-on-front'), fill: c.getAttribute('fill')})),
+  pick: (id, value) => { const s = $(id); s.value = value; s.dispatchEvent(new Event('change')); },
+  tick: (facet, value) => { const b = document.querySelector(
+      `#explorer fieldset[data-facet="${facet}"] input[data-value="${value}"]`); b.click(); },
+  summary: () => $('.ex-summary').textContent,
+};
+"""
+
+
+def test_explorer_from_file_redraws_on_an_axis_a_filter_and_a_data_set(browser, tmp_path):
+    """The explorer as a person drives it from file://: its one script runs under the page's policy, a point per
+    record with two values, an axis change moves the points, a filter removes a method's, the frontier is the
+    figures' Pareto front, hovering names the run ids, the serve rows draw in the strategies' colours, and
+    the view is left out of print. No console error throughout."""
+    from bench.render.figures import pareto_front
+    from bench.render.palette import strategy_colour
+
+    page = write_report(ROWS + SWITCH + read_rows(SERVE), tmp_path / "explore.html")
+    browser.console()  # drain
+    browser.open(page.as_uri())
+    assert browser.js("return document.getElementById('explorer-app').dataset.ready") == "1"
+    browser.js(EXPLORER_JS)
+    ok = [r for r in ROWS if r["status"] == "ok"]
+
+    first = browser.js("return ex.points()")
+    assert sorted(p["ids"] for p in first) == sorted(r["run_id"] for r in ok)  # every ok (task, method), once
+    front = {p["ids"] for p in first if p["front"]}
+    expected = set()
+    for task in {r["task"] for r in ok}:
+        rs = [r for r in ok if r["task"] == task]
+        expected |= {rs[i]["run_id"] for i in pareto_front([(r["trainable_params"], r["accuracy"]) for r in rs])}
+    assert front == expected and 0 < len(front) < len(first)
+
+    browser.js("ex.pick('#ex-x', 'infer_tokens_per_s')")  # higher is better on x now: another front
+    moved = browser.js("return ex.points()")
+    assert len(moved) == len(first) and [p["x"] for p in moved] != [p["x"] for p in first]
+    expected = set()
+    for task in {r["task"] for r in ok}:
+        rs = [r for r in ok if r["task"] == task]
+        points = [(r["infer_tokens_per_s"], r["accuracy"]) for r in rs]
+        expected |= {rs[i]["run_id"] for i in pareto_front(points, x_lower_better=False)}
+    assert {p["ids"] for p in moved if p["front"]} == expected
+
+    browser.js("ex.tick('method', 'lora')")
+    kept = browser.js("return ex.points()")
+    assert len(kept) == len(first) - sum(r["method"] == "lora" for r in ok) and "lora" not in {p["label"] for p in kept}
+    assert "filtered out" in browser.js("return ex.summary()")
+
+    browser.js("const c = document.querySelector('#ex-plot circle'); c.dispatchEvent(new MouseEvent('mouseenter'))")
+    tip = browser.js("const t = document.querySelector('.ex-tip'); return t.hidden ? null : t.innerText")
+    assert tip and kept[0]["ids"] in tip and "lr=0.003" in tip
+
+    browser.js("ex.pick('#ex-set', '1')")  # the serve rows
+    served = browser.js("return ex.points()")
+    assert served and all(p["fill"] == strategy_colour(p["label"]) for p in served)
+    browser.js("ex.pick('#ex-x', 'n_tasks')")  # a setting on an axis: no frontier
+    assert not any(p["front"] for p in browser.js("return ex.points()"))
+    assert "no frontier" in browser.js("return ex.summary()")
+    assert [e for e in browser.console() if e["level"] in ("SEVERE", "ERROR")] == []
+
+    browser.cmd("POST", "/goog/cdp/execute", {"cmd": "Emulation.setEmulatedMedia", "params": {"media": "print"}})
+    try:
+        hidden = browser.js("return getComputedStyle(document.getElementById('explorer')).display")
+        figures = browser.js("return getComputedStyle(document.getElementById('pareto')).display")
+    finally:
+        browser.cmd("POST", "/goog/cdp/execute", {"cmd": "Emulation.setEmulatedMedia", "params": {"media": ""}})
+    assert (hidden, figures) == ("none", "block")
