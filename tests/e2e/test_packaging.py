@@ -43,6 +43,7 @@ def test_wheel_holds_every_package_template_task_and_suite(wheel):
     assert modules - names == set()
     templates = {p.relative_to(REPO).as_posix() for p in (REPO / "bench/render/templates").glob("*.j2")}
     assert templates and templates <= names
+    assert "bench/render/explorer.js" in names  # the report explorer's script, read at render time
     tasks = sorted((REPO / "tasks").glob("*.yaml"))
     suites = sorted((REPO / "tasks/suites").glob("*.yaml"))
     assert {"rotten_tomatoes.yaml"} <= {p.name for p in tasks} and {"quick.yaml", "smoke.yaml"} <= {
