@@ -103,6 +103,15 @@
       if (values.length < 2) return;
       var set = el("fieldset", { "data-facet": f });
       set.appendChild(el("legend", {}, f));
+      [["all", false], ["none", true]].forEach(function (b) {  // show every value, or none, of this facet
+        var btn = el("button", { type: "button", class: "ex-all", "data-action": b[0] }, b[0]);
+        btn.addEventListener("click", function () {
+          state.off[f] = {};
+          values.forEach(function (v) { state.off[f][v] = b[1]; });
+          build(); draw();
+        });
+        set.appendChild(btn);
+      });
       values.forEach(function (v, j) {
         var lab = box("ex-f-" + f + "-" + j, v, !(state.off[f] || {})[v], function (c) {
           state.off[f] = state.off[f] || {};

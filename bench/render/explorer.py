@@ -52,6 +52,12 @@ def axis(m: Metric) -> Axis:
     return Axis(m.name, m.name, m.unit, m.direction, m.description)
 
 
+def declared_axes(names: Iterable[str]) -> list[Axis]:
+    """The axes of the named fields that the metric table declares, in the order given (others left out)."""
+    by_name = {m.name: m for m in metrics()}
+    return [axis(by_name[n]) for n in names if n in by_name]
+
+
 def _number(v) -> float | None:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         return None

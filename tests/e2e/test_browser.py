@@ -240,6 +240,8 @@ window.ex = {
   tick: (facet, value) => { const b = document.querySelector(
       `#explorer fieldset[data-facet="${facet}"] input[data-value="${value}"]`); b.click(); },
   summary: () => $('.ex-summary').textContent,
+  every: (facet, action) => document.querySelector(
+      `#explorer fieldset[data-facet="${facet}"] button[data-action="${action}"]`).click(),
 };
 """
 
@@ -286,6 +288,12 @@ def test_explorer_from_file_redraws_on_an_axis_a_filter_and_a_data_set(browser, 
     browser.js("const c = document.querySelector('#ex-plot circle'); c.dispatchEvent(new MouseEvent('mouseenter'))")
     tip = browser.js("const t = document.querySelector('.ex-tip'); return t.hidden ? null : t.innerText")
     assert tip and kept[0]["ids"] in tip and "lr=0.003" in tip
+
+    browser.js("ex.every('method', 'none')")
+    drawn = browser.js("return document.getElementById('ex-plot').textContent")
+    assert browser.js("return ex.points()") == [] and "nothing to draw" in drawn
+    browser.js("ex.every('method', 'all')")
+    assert len(browser.js("return ex.points()")) == len(first)
 
     browser.js("ex.pick('#ex-set', '1')")  # the serve rows
     served = browser.js("return ex.points()")

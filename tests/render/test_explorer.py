@@ -11,7 +11,17 @@ import re
 from pathlib import Path
 
 from bench.render import CSP
-from bench.render.explorer import Axis, csp, dataset, explorer_section, payload, run_dataset, script, serve_dataset
+from bench.render.explorer import (
+    Axis,
+    csp,
+    dataset,
+    declared_axes,
+    explorer_section,
+    payload,
+    run_dataset,
+    script,
+    serve_dataset,
+)
 from bench.render.html import render
 from bench.render.palette import method_colour, strategy_colour
 from bench.rows.schema import metrics
@@ -68,6 +78,8 @@ def test_any_list_of_records_is_a_data_set_and_one_without_two_axes_is_none():
     }
     assert ds["points"][1]["v"] == {"acc": 0.7} and ds["points"][1]["ids"] == []  # NaN: no value, not drawn
     assert dataset("d", "t", records, axes[:1], (), "method", method_colour, "acc", "acc") is None
+    declared = declared_axes(["rate_at_slo_rps", "not_a_metric", "accuracy"])
+    assert [(a.name, a.direction) for a in declared] == [("rate_at_slo_rps", "higher"), ("accuracy", "higher")]
     assert dataset("d", "t", [], axes, (), "method", method_colour, "acc", "rps") is None
 
 
