@@ -116,3 +116,11 @@ def test_the_script_is_small_and_its_own():
     text = script()
     assert len(text.encode()) < 30_000 and "http" not in text.replace("http://www.w3.org/2000/svg", "")
     assert "innerHTML" not in text and "eval(" not in text  # names are set as text, never parsed as markup
+
+
+def test_a_hostile_name_in_the_rows_adds_no_script_to_the_page():
+    evil = "</script><script>alert(1)</script><!--"
+    html = render([run_row(evil, "lora"), run_row(evil, "full")])
+    assert re.findall(r"<script[^>]*>", html) == ['<script type="application/json" id="explorer-data">', "<script>"]
+    data = re.search(r'id="explorer-data">(.*?)</script>', html, re.S).group(1)
+    assert {p["f"]["task"] for p in json.loads(data)[0]["points"]} == {evil}
