@@ -59,10 +59,10 @@ def _plt():
     return plt
 
 
-def short_number(v: float) -> str:
-    """A tick label: 770, 1k, 10k, 2.5M, 0.01."""
+def short_number(v: float, from_: float = 1e4) -> str:
+    """A tick label: 770, 1200, 10k, 2.5M, 0.01 (thousands as k from `from_` up: 1k on a log axis)."""
     for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
+        if abs(v) >= max(div, from_):
             return f"{v / div:g}{suffix}"
     return f"{v:g}"
 
@@ -80,7 +80,7 @@ def log_scale(ax, axis: str = "x", base: int = 10) -> None:
     decades = math.log10(max(hi, 1e-12) / max(lo, 1e-12))
     subs = (1.0,) if base != 10 or decades >= 3 else (1.0, 2.0, 5.0)
     target.set_major_locator(LogLocator(base=base, subs=subs, numticks=8))
-    target.set_major_formatter(FuncFormatter(lambda v, _: short_number(v) if base == 10 else f"{v:g}"))
+    target.set_major_formatter(FuncFormatter(lambda v, _: short_number(v, 1e3) if base == 10 else f"{v:g}"))
     target.set_minor_formatter(NullFormatter())
 
 
@@ -98,9 +98,16 @@ def legend_right(ax, **kw) -> None:
 
 
 def legend_below(fig, handles, labels, ncol: int = 3) -> None:
-    """One legend for every panel, under them (the caller leaves room: tight_layout(rect=...))."""
-    if handles:
-        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=max(1, min(ncol, len(labels))))
+    """One legend for every panel, under them, never wider than the panels: as many columns as the longest
+    label allows, a long label wrapped."""
+    if not handles:
+        return
+    labels = [wrap(str(label), 56) for label in labels]
+    longest = max(len(line) for label in labels for line in label.split("\n"))
+    fits = int(fig.get_figwidth() * 72 // (longest * 0.6 * 8 + 34))  # 8 pt text at about 0.6 em a character
+    fig.legend(
+        handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=max(1, min(ncol, len(labels), fits))
+    )
 
 
 def wrap(text: str, width: int = 48) -> str:

@@ -6,6 +6,7 @@ import json
 import re
 
 from bench.cli import main
+from bench.render.figures import short_number
 from bench.render.html import render
 from bench.render.palette import KNOWN, colour, colours
 from bench.render.palette import METHODS as METHOD_COLOURS
@@ -72,3 +73,10 @@ def test_settings_of_one_method_differ_and_keep_their_colour_in_any_order():
     assert got["lora"] == KNOWN["lora"] and got["prompt_tuning"] == KNOWN["prompt_tuning"]
     assert colours(reversed(names)) == got  # the same names: the same colours, whatever the order
     assert colour("lora (epochs=2)") != KNOWN["lora"] and colour("lora (epochs=2)") == colour("lora (epochs=2)")
+
+
+def test_tick_labels_are_short_plain_numbers():
+    assert [short_number(v, 1e3) for v in (770, 1e3, 1e4, 1e5, 1e6, 1e7, 2.27e7)] == [
+        "770", "1k", "10k", "100k", "1M", "10M", "22.7M",
+    ]  # fmt: skip
+    assert [short_number(v) for v in (1200, 0.01, 12_000)] == ["1200", "0.01", "12k"]
