@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from bench.history.detect import PENALTY, TRACKED, Series, Step, steps
 from bench.render import CSP
-from bench.render.figures import _plt, legend_below, method_gid, panel_grid, plain_numbers, to_svg
+from bench.render.figures import _plt, legend_below, log_scale, method_gid, panel_grid, plain_numbers, to_svg
 from bench.render.palette import colours
 from bench.rows import schema
 
@@ -68,7 +68,12 @@ def metric_figure(series: list[Series], found: list[Step], commit_labels: list[s
         ax.set_xlim(-0.5, len(commit_labels) - 0.5)
         ax.set_xlabel("commit (oldest first)")
         ax.set_ylabel(unit)
-        plain_numbers(ax)
+        values = [p.value for s in series if s.task == task for p in s.points]
+        if values and min(values) > 0 and max(values) / min(values) > 100:  # 770 to 22.7M parameters: log
+            log_scale(ax, "y")
+            ax.set_ylabel(f"{unit} (log scale)")
+        else:
+            plain_numbers(ax)
         ax.set_title(task, fontsize=9)
     fig.tight_layout()
     legend_below(fig, list(handles.values()), list(handles), ncol=3)
