@@ -38,7 +38,11 @@ def test_history_charts_say_what_they_plot_with_units_and_no_offset():
     rows = [r for n in (1, 2, 3) for r in commit_rows(n)]
     series = [s for s in build_series(rows, "cpu-test-2c", "smoke") if s.metric == "trainable_params"]
     words = texts(metric_figure(series, [], ["a", "b", "c"]))
-    assert "count" in words and not any(re.fullmatch(r"[0-9.]+e[+-]?[0-9]+", w) for w in words), words
+    assert (
+        "count (log scale)" in words
+        and "10M" in words
+        and not any(re.fullmatch(r"[0-9.]+e[+-]?[0-9]+", w) for w in words)
+    ), words
 
 
 def test_two_learning_rates_of_one_method_get_two_colours_in_the_history_figure():
