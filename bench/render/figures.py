@@ -72,7 +72,7 @@ def log_scale(ax, axis: str = "x", base: int = 10) -> None:
     when the data spans three or more, else 1-2-5 steps; never matplotlib's TeX labels."""
     import math
 
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
     getattr(ax, f"set_{axis}scale")("log", base=base)
     target = ax.xaxis if axis == "x" else ax.yaxis
@@ -82,6 +82,7 @@ def log_scale(ax, axis: str = "x", base: int = 10) -> None:
     target.set_major_locator(LogLocator(base=base, subs=subs, numticks=8))
     target.set_major_formatter(FuncFormatter(lambda v, _: short_number(v, 1e3) if base == 10 else f"{v:g}"))
     target.set_minor_formatter(NullFormatter())
+    target.set_minor_locator(NullLocator())  # no minor ticks: fewer to lay out, nothing to read
 
 
 def plain_numbers(ax, axis: str = "y") -> None:
@@ -225,7 +226,6 @@ def switch_latency_figure(rows: list[dict]) -> str:
     ax.grid(axis="y", visible=False)
     ax.set_xlabel("ms per switch (bar: p50, tick: p95; lower is better)")
     legend_right(ax)
-    fig.tight_layout()
     return to_svg(fig)
 
 
@@ -251,7 +251,6 @@ def switch_curve_figure(
     ax.set_xlabel("tasks N in the mixed stream (count)")
     ax.set_ylabel(ylabel)
     legend_right(ax)
-    fig.tight_layout()
     return to_svg(fig)
 
 
@@ -273,7 +272,6 @@ def spectrum_figure(rows: list[dict]) -> str:
     ax.set_xlabel("singular value index i of dW")
     ax.set_ylabel("sigma_i / sigma_1 (ratio)")
     legend_right(ax)
-    fig.tight_layout()
     return to_svg(fig)
 
 

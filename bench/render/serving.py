@@ -65,7 +65,6 @@ def rate_at_slo_figure(rows: list[dict]) -> str:
     ax.set_ylabel("rate at the SLO / base model's (ratio)")
     ax.set_title(wrap(_held(fixed, "model", "rank", "popularity"), 60), fontsize=9)
     legend_right(ax)
-    fig.tight_layout()
     return to_svg(fig)
 
 
@@ -151,7 +150,6 @@ def latency_curve_figure(rows: list[dict]) -> str:
     ax.set_xlabel("offered rate (requests/s)")
     ax.set_ylabel("p99 latency (ms)")
     legend_right(ax)
-    fig.tight_layout()
     return to_svg(fig)
 
 
