@@ -6,7 +6,10 @@ switching sweep (N = 1, 4, 16 x two orders x ten strategies). Give `--rows FILE.
 Every number is printed as wall time and CPU time of this process (time.process_time, less sensitive to
 other work on the machine), with the load average beside it.
 
-    python benchmarks/report_render.py [--rows results/runs/<time>-quick.jsonl] [--repeat 3]
+    python benchmarks/report_render.py [--rows results/runs/<time>-quick.jsonl] [--repeat 3] [--cli]
+
+With --cli it also times the whole command a user waits for, `python -m bench report ROWS -o OUT` in a fresh
+process (interpreter start, CLI and row reading included; CPU time of the child).
 """
 
 from __future__ import annotations
@@ -123,10 +126,32 @@ def _timed_figures(log: list) -> None:
             setattr(module, name, timed)
 
 
+def _time_cli(rows: list[dict]) -> None:
+    import json
+    import os
+    import resource
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "quick.jsonl"
+        src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        w = time.perf_counter()
+        cmd = [sys.executable, "-m", "bench", "report", str(src), "-o", str(Path(tmp) / "quick.html")]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env={**os.environ})
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        print(f"python -m bench report (fresh process): {time.perf_counter() - w:.2f} s wall, {cpu:.2f} s CPU")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", help="a results .jsonl (default: quick-suite-shaped rows built in memory)")
     ap.add_argument("--repeat", type=int, default=3, help="renders after the first (warm) one")
+    ap.add_argument("--cli", action="store_true", help="also time `python -m bench report` end to end")
     args = ap.parse_args()
     print(f"load average at start: {_load()}")
     w, c = time.perf_counter(), time.process_time()
@@ -159,6 +184,8 @@ def main() -> None:
         if i == 0:
             for name, fw, fc in log:
                 print(f"  {name:28s} {fw:6.2f} s wall {fc:6.2f} s CPU")
+    if args.cli:
+        _time_cli(rows)
     total = (time.perf_counter() - T0[0], time.process_time() - T0[1])
     print(
         f"first report's own work (imports + first render): {imports[0] + renders[0][0]:.2f} s wall, "
