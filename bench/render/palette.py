@@ -23,7 +23,7 @@ METHODS = {
     "p_tuning": "#b8860b",  # dark gold
     "ia3": "#6a3d9a",  # purple
 }
-STRATEGIES = {  # the base model near-black, swapping strategies warm, mixed batches cool
+STRATEGIES = {  # the base model near-black, swapping strategies warm, mixed LoRA batches blue and green
     "base": "#333333",
     "merge_swap": "#c4161c",  # red
     "set_adapter": "#8c564b",  # brown
@@ -34,7 +34,7 @@ STRATEGIES = {  # the base model near-black, swapping strategies warm, mixed bat
     "peft_mixed_batch": "#393b79",  # indigo
     "gathered_lora": "#66a61e",  # lime
     "prompt_swap": "#c5b0d5",  # lavender
-    "mixed_prompt_batch": "#637939",  # dark olive
+    "mixed_prompt_batch": "#7b3294",  # violet: the soft-prompt strategies purple
 }
 KNOWN = {**METHODS, **STRATEGIES}
 # for names not in KNOWN: distinct from the colours above, dark enough on white
