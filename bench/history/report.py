@@ -132,6 +132,7 @@ def group_section(
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
 table.steps { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1rem; }
+table.steps { display: block; max-width: 100%; overflow-x: auto; }  /* a narrow screen: scrolls in its own box */
 table.steps td, table.steps th { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; }
 tr.worse td:last-child { color: #C00000; font-weight: 600; } tr.better td:last-child { color: #2E7D32; }
 figure { margin: 1rem 0; overflow-x: auto; } figcaption { font-weight: 600; margin-bottom: 0.3rem; }
