@@ -119,3 +119,33 @@ def test_overlap_check_is_live(browser, tmp_path):
     _width(browser, 1280)
     browser.open(page.as_uri())
     assert browser.js(OVERLAPS)
+
+
+def test_history_report_reads_at_1280_and_390_px(browser, tmp_path, colours_seen):
+    """The history report (two learning rates of lora among the runs): the same checks, and its colours are
+    the reports' colours."""
+    import json
+
+    from bench.cli import main
+    from tests.history.test_history import commit_rows
+
+    rows = [r for n in (1, 2, 3, 4) for r in commit_rows(n)]
+    rows += [{**r, "run_id": r["run_id"] + "x", "method_params": {"lr": 3e-3}} for r in rows if r["method"] == "lora"]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["history", "add", str(tmp_path / "rows.jsonl"), "--store", str(tmp_path / "store")]) == 0
+    page = tmp_path / "history.html"
+    assert main(["history", "report", "--store", str(tmp_path / "store"), "-o", str(page)]) == 0
+    browser.console()  # drain
+    for width in WIDTHS:
+        _width(browser, width)
+        browser.open(page.as_uri())
+        assert [e for e in browser.console() if e["level"] in ("SEVERE", "ERROR")] == []
+        assert browser.js("return document.documentElement.scrollWidth <= window.innerWidth")
+        assert browser.js(OVERLAPS) == []
+        if width == 1280:
+            assert browser.js(SMALLEST_TEXT)[0][0] >= 9.9
+        seen = browser.js(COLOURS)
+        assert len({c for name, c in seen if name.startswith("lora")}) == 2  # two learning rates, two colours
+        for name, c in seen:
+            colours_seen.setdefault(name, set()).add(c)
+    assert {name: c for name, c in colours_seen.items() if len(c) > 1} == {}
