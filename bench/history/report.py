@@ -11,31 +11,46 @@ from datetime import datetime, timezone
 
 from bench.history.detect import PENALTY, TRACKED, Series, Step, steps
 from bench.render import CSP
-from bench.render.figures import _plt, method_gid, to_svg
-from bench.render.palette import method_colour
+from bench.render.figures import _plt, legend_below, log_scale, method_gid, panel_grid, plain_numbers, to_svg
+from bench.render.palette import colours
+from bench.rows import schema
 
 LINESTYLES = ("-", "--", ":", "-.")
 
 
+def chart_title(name: str) -> tuple[str, str, float]:
+    """(title, unit, scale) of a tracked metric's chart: the metric's own name and unit, never a table
+    header's (the table's "trainable params (%)" adds a percentage the chart does not plot); bytes in MiB."""
+    m = schema.metric(name)
+    title = TRACKED.get(name, name).split(" (", 1)[0]
+    if m.unit == "bytes":
+        return title, "MiB", 1 / 2**20
+    return title, "count" if m.unit == "params" else m.unit, 1.0
+
+
 def metric_figure(series: list[Series], found: list[Step], commit_labels: list[str]) -> str:
-    """One metric: a panel per task, x = commit order (ticks name the commits), a line per run; each
-    detected step a dotted vertical line labelled with its first commit."""
-    plt, _ = _plt()
+    """One metric: a panel per task (two to a row), x = commit order (ticks name the commits), a line per run
+    in a colour of its own (its method's, a shade of it for each further setting: two learning rates differ),
+    one legend under the panels; each detected step a dotted vertical line labelled with its first commit."""
+    plt = _plt()
+    _, unit, scale = chart_title(series[0].metric) if series else ("", "", 1.0)
     tasks = list(dict.fromkeys(s.task for s in series))
-    fig, axes = plt.subplots(
-        1, len(tasks), figsize=(max(4.8, 0.42 * len(commit_labels) + 2.6) * len(tasks), 3.2), squeeze=False
-    )
-    for ax, task in zip(axes[0], tasks):
+    palette = colours(s.label for s in series)
+    width = min(5.2, max(3.6, 0.3 * len(commit_labels) + 2.4))
+    fig, axes = panel_grid(plt, len(tasks), width, 3.2)
+    handles: dict[str, object] = {}
+    for ax, task in zip(axes, tasks):
         styles: dict[str, int] = {}
         for s in (s for s in series if s.task == task):
-            style = LINESTYLES[styles.setdefault(s.method, 0) % len(LINESTYLES)]
-            styles[s.method] += 1
+            style = LINESTYLES[styles.setdefault(s.label, 0) % len(LINESTYLES)]
+            styles[s.label] += 1
             xs = [p.commit.index for p in s.points]
             (line,) = ax.plot(
-                xs, [p.value for p in s.points], marker="o", ms=4, lw=1.4, ls=style, color=method_colour(s.method),
+                xs, [p.value * scale for p in s.points], marker="o", ms=4, lw=1.4, ls=style, color=palette[s.label],
                 label=s.label,
             )  # fmt: skip
-            line.set_gid(method_gid(s.method))
+            line.set_gid(method_gid(s.label))
+            handles.setdefault(s.label, line)
         for st in (st for st in found if st.series.task == task):
             x = st.first.index - 0.5
             ax.axvline(x, color="#C00000" if st.worse else "#2E7D32", ls=":", lw=1.2)
@@ -46,14 +61,22 @@ def metric_figure(series: list[Series], found: list[Step], commit_labels: list[s
                 rotation=90,
                 va="top",
                 ha="right",
-                fontsize=7,
+                fontsize=8,
                 color="#C00000" if st.worse else "#2E7D32",
             )
-        ax.set_xticks(range(len(commit_labels)), commit_labels, rotation=60, ha="right", fontsize=7)
+        ax.set_xticks(range(len(commit_labels)), commit_labels, rotation=90)
         ax.set_xlim(-0.5, len(commit_labels) - 0.5)
         ax.set_xlabel("commit (oldest first)")
+        ax.set_ylabel(unit)
+        values = [p.value for s in series if s.task == task for p in s.points]
+        if values and min(values) > 0 and max(values) / min(values) > 100:  # 770 to 22.7M parameters: log
+            log_scale(ax, "y")
+            ax.set_ylabel(f"{unit} (log scale)")
+        else:
+            plain_numbers(ax)
         ax.set_title(task, fontsize=9)
-        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    legend_below(fig, list(handles.values()), list(handles), ncol=3)
     return to_svg(fig)
 
 
@@ -95,18 +118,21 @@ def group_section(
         parts.append(f'<table class="steps"><tr>{head}</tr>{body}</table>')
     else:
         parts.append("<p>No steps detected.</p>")
-    for metric, title in TRACKED.items():
+    for metric in TRACKED:
         these = [s for s in series if s.metric == metric]
         if not these:
             continue
         figure = metric_figure(these, [st for st in found if st.series.metric == metric], labels)
-        parts.append(f'<figure data-metric="{metric}"><figcaption>{html.escape(title)}</figcaption>{figure}</figure>')
+        title, unit, _ = chart_title(metric)
+        caption = html.escape(f"{title} ({unit})")
+        parts.append(f'<figure data-metric="{metric}"><figcaption>{caption}</figcaption>{figure}</figure>')
     return "\n".join(parts)
 
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
 table.steps { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1rem; }
+table.steps { display: block; max-width: 100%; overflow-x: auto; }  /* a narrow screen: scrolls in its own box */
 table.steps td, table.steps th { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; }
 tr.worse td:last-child { color: #C00000; font-weight: 600; } tr.better td:last-child { color: #2E7D32; }
 figure { margin: 1rem 0; overflow-x: auto; } figcaption { font-weight: 600; margin-bottom: 0.3rem; }

@@ -14,7 +14,7 @@ MAX_SENTENCES = 4  # per kind of row; the rest are in their section
 
 SECTIONS = (  # (context key, section id, navigation label), in the page's order
     ("decide", "decide", "Decide"),
-    ("headline", "headline", "Headline"),
+    ("headline", "headline", "In short"),
     ("tables", "table", "Table"),
     ("sweep", "lr-sweep", "Sweep"),
     ("paired", "paired", "Paired"),

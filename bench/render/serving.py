@@ -18,9 +18,9 @@ from bench.analysis.fleets import (
     validation,
     widest_group,
 )
-from bench.render.figures import _plt, log_scale, to_svg
+from bench.render.figures import _plt, legend_below, legend_right, log_scale, method_gid, panel_grid, to_svg, wrap
 from bench.render.outline import NAMED_APART, model_label, serve_differing
-from bench.render.palette import strategy_colour
+from bench.render.palette import colour
 from bench.serving import P99_REQUESTS, STRATEGIES
 
 
@@ -45,7 +45,8 @@ def _line_panel(ax, rows: list[dict], x: str, y, log_x: int = 0) -> None:
     for s in strategies(rows):
         pts = sorted((r[x], y(r)) for r in rows if r["strategy"] == s and y(r) is not None)
         if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s, color=strategy_colour(s))
+            (line,) = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=4, label=s, color=colour(s))
+            line.set_gid(method_gid(s))
     if log_x:
         log_scale(ax, "x", log_x)
 
@@ -56,14 +57,14 @@ def rate_at_slo_figure(rows: list[dict]) -> str:
     group, fixed = widest_group(serve_rows(rows), "n_tasks")
     if not group:
         return ""
-    plt, _ = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.4, 3.3))
     _line_panel(ax, group, "n_tasks", lambda r: r.get("rate_vs_base"), log_x=2)
     ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
-    ax.set_xlabel("tasks (adapters) N")
-    ax.set_ylabel("rate at the SLO / base model's")
-    ax.set_title(_held(fixed, "model", "rank", "popularity"), fontsize=9)
-    ax.legend(fontsize=7, ncol=2)
+    ax.set_xlabel("tasks (adapters) N (count)")
+    ax.set_ylabel("rate at the SLO / base model's (ratio)")
+    ax.set_title(wrap(_held(fixed, "model", "rank", "popularity"), 60), fontsize=9)
+    legend_right(ax)
     return to_svg(fig)
 
 
@@ -83,38 +84,39 @@ def scaling_figure(rows: list[dict]) -> str:
             panels.append((vary, group, fixed))
     if not panels:
         return ""
-    plt, _ = _plt()
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels) + 0.6, 4.0), squeeze=False)
-    for ax, (what, group, fixed) in zip(axes[0], panels):
+    plt = _plt()
+    fig, axes = panel_grid(plt, len(panels), 4.4, 3.2)
+    for ax, (what, group, fixed) in zip(axes, panels):
         if what == "batch":
             for s in strategies(group):
                 r = next(r for r in group if r["strategy"] == s)
                 pts = sorted(
                     (b, ms / b) for b, ms in _full_distinct(r.get("service_ms") or {}, r["n_tasks"], r["mixed"])
                 )
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s, color=strategy_colour(s))
+                (line,) = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=4, label=s, color=colour(s))
+                line.set_gid(method_gid(s))
             log_scale(ax, "x", 2)
             log_scale(ax, "y")
-            ax.set(xlabel="batch size", ylabel="ms per request (service)")
-            ax.set_title(_held(fixed, "model", "rank", "n_tasks"), fontsize=8)
+            ax.set(xlabel="batch size (requests)", ylabel="ms per request (service)")
+            ax.set_title(wrap(_held(fixed, "model", "rank", "n_tasks"), 44), fontsize=8.5)
         elif what == "n_tasks":
             mib = lambda r: r["adapter_bytes_resident"] / 2**20 if r.get("adapter_bytes_resident") else None  # noqa: E731
             _line_panel(ax, group, "n_tasks", mib, 2)
             log_scale(ax, "y", 2)
-            ax.set(xlabel="tasks (adapters) N", ylabel="resident adapter MiB")
-            ax.set_title(_held(fixed, "model", "rank"), fontsize=8)
+            ax.set(xlabel="tasks (adapters) N (count)", ylabel="resident adapters (MiB)")
+            ax.set_title(wrap(_held(fixed, "model", "rank"), 44), fontsize=8.5)
         else:
             _line_panel(ax, group, what, lambda r: _vs_base(r, full, "batch_ms_full"), 2 if what == "rank" else 0)
             ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
-            ax.set(xlabel="LoRA rank" if what == "rank" else "hidden size", ylabel="full batch / base model's")
+            xlabel = "LoRA rank (r)" if what == "rank" else "hidden size (units)"
+            ax.set(xlabel=xlabel, ylabel="full batch time / base model's (ratio)")
             held = ("model", "n_tasks") if what == "rank" else ("rank", "n_tasks", "layers")
-            ax.set_title(_held(fixed, *held), fontsize=8)
+            ax.set_title(wrap(_held(fixed, *held), 44), fontsize=8.5)
     seen = {}  # every strategy of every panel, once (a panel may lack one: base holds no adapter bytes)
-    for ax in axes[0]:
+    for ax in axes:
         seen.update(zip(*reversed(ax.get_legend_handles_labels())))
-    labels, handles = list(seen), list(seen.values())
-    fig.legend(handles, labels, fontsize=7, ncol=min(4, len(labels)), loc="lower center", frameon=False)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.tight_layout()
+    legend_below(fig, list(seen.values()), list(seen), ncol=4)
     return to_svg(fig)
 
 
@@ -134,23 +136,20 @@ def latency_curve_figure(rows: list[dict]) -> str:
     rows, fixed = reference_fleet([r for r in serve_rows(rows) if r.get("curve")])
     if not rows:
         return ""
-    plt, _ = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.4, 3.3))
     for r in rows:
         pts = sorted((c["rate_rps"], c["p99_ms"]) for c in r["curve"])
-        ax.plot(
-            [p[0] for p in pts],
-            [p[1] for p in pts],
-            marker=".",
-            label=r["strategy"],
-            color=strategy_colour(r["strategy"]),
+        (line,) = ax.plot(
+            [p[0] for p in pts], [p[1] for p in pts], marker=".", label=r["strategy"], color=colour(r["strategy"])
         )
+        line.set_gid(method_gid(r["strategy"]))
     ax.axhline(rows[0]["slo_ms"], color="grey", linestyle="--", linewidth=1)
-    ax.set_title(f"{_held(fixed, 'model', 'rank', 'n_tasks')}; dashed: the SLO", fontsize=9)
+    ax.set_title(wrap(f"{_held(fixed, 'model', 'rank', 'n_tasks')}; dashed: the SLO", 60), fontsize=9)
     log_scale(ax, "y")
     ax.set_xlabel("offered rate (requests/s)")
     ax.set_ylabel("p99 latency (ms)")
-    ax.legend(fontsize=7, ncol=2)
+    legend_right(ax)
     return to_svg(fig)
 
 

@@ -6,8 +6,12 @@ import json
 import re
 
 from bench.cli import main
+from bench.render.figures import short_number
 from bench.render.html import render
-from bench.render.palette import KNOWN, method_colour
+from bench.render.palette import KNOWN, colour, colours
+from bench.render.palette import METHODS as METHOD_COLOURS
+from bench.render.palette import STRATEGIES as STRATEGY_COLOURS
+from bench.switching import STRATEGIES
 from tests.history.test_history import commit_rows
 from tests.render.test_html import METHODS, ROWS, run_row
 
@@ -34,9 +38,9 @@ def test_every_method_has_one_colour_in_every_figure_of_the_report():
     got, drawn = colours_by_method(html)
     assert drawn >= 4  # three Pareto figures and the history figure
     assert set(METHODS) <= set(got)
-    for method, colours in got.items():
-        assert colours == {method_colour(method)}, (method, colours)
-    assert len({method_colour(m) for m in METHODS}) == len(METHODS)
+    for method, found in got.items():
+        assert found == {colour(method)}, (method, found)
+    assert len({colour(m) for m in METHODS}) == len(METHODS)
 
 
 def test_history_report_uses_the_same_colours(tmp_path):
@@ -51,6 +55,28 @@ def test_history_report_uses_the_same_colours(tmp_path):
 
 
 def test_unknown_methods_keep_a_colour_of_their_own_name():
-    assert method_colour("my_adapter.json") == method_colour("my_adapter.json")
-    assert method_colour("lora (epochs=2)") == KNOWN["lora"]
-    assert re.fullmatch(r"#[0-9A-Fa-f]{6}", method_colour("x"))
+    assert colour("my_adapter.json") == colour("my_adapter.json")
+    assert re.fullmatch(r"#[0-9A-Fa-f]{6}", colour("x"))
+
+
+def test_methods_and_strategies_share_one_palette_with_no_colour_twice():
+    assert set(METHOD_COLOURS) & set(STRATEGY_COLOURS) == set()
+    assert len(set(KNOWN.values())) == len(KNOWN) == len(METHOD_COLOURS) + len(STRATEGY_COLOURS)
+    assert set(STRATEGIES) <= set(STRATEGY_COLOURS)  # every strategy the suite ships has its fixed colour
+    assert all(colour(name) == c for name, c in KNOWN.items())
+
+
+def test_settings_of_one_method_differ_and_keep_their_colour_in_any_order():
+    names = ["lora", "lora (lr=0.001)", "lora (lr=0.003)", "lora (lr=0.01)", "full (lr=0.001)", "prompt_tuning"]
+    got = colours(names)
+    assert len(set(got.values())) == len(names)  # two learning rates of one method differ
+    assert got["lora"] == KNOWN["lora"] and got["prompt_tuning"] == KNOWN["prompt_tuning"]
+    assert colours(reversed(names)) == got  # the same names: the same colours, whatever the order
+    assert colour("lora (epochs=2)") != KNOWN["lora"] and colour("lora (epochs=2)") == colour("lora (epochs=2)")
+
+
+def test_tick_labels_are_short_plain_numbers():
+    assert [short_number(v, 1e3) for v in (770, 1e3, 1e4, 1e5, 1e6, 1e7, 2.27e7)] == [
+        "770", "1k", "10k", "100k", "1M", "10M", "22.7M",
+    ]  # fmt: skip
+    assert [short_number(v) for v in (1200, 0.01, 12_000)] == ["1200", "0.01", "12k"]

@@ -71,7 +71,7 @@ def test_scaling_panels_each_vary_one_setting_and_hold_the_rest():
     assert {r["hidden_size"] for r in group} == {64, 128, 256}
     assert widest_group(rows[:2], "rank") == ([], {})  # one rank only: no panel
     svg = scaling_figure(rows)
-    for label in ("batch size", "LoRA rank", "hidden size", "resident adapter MiB"):
+    for label in ("batch size", "LoRA rank", "hidden size", "resident adapters (MiB)"):
         assert label in svg, label
     assert "mathdefault" not in svg and ">256<" in svg  # log axes read as plain numbers
     assert "LoRA rank" not in scaling_figure([r for r in rows if r["rank"] == 16])
