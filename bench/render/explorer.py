@@ -26,7 +26,7 @@ from bench.analysis.fleets import serve_rows
 from bench.analysis.selection import main_rows
 from bench.analysis.settings import setting_labels, settings
 from bench.render import CSP
-from bench.render.palette import method_colour, strategy_colour
+from bench.render.palette import colour as palette_colour
 from bench.rows.memory import own_peak
 from bench.rows.metric import Metric
 from bench.rows.schema import metrics
@@ -142,7 +142,7 @@ def run_dataset(rows: list[dict]) -> dict | None:
         [axis(m) for m in run_metrics],
         facets=("task", "model", "method"),
         colour_by="method",
-        colour=method_colour,
+        colour=palette_colour,
         x="trainable_params",
         y="accuracy",
         front_by=("task", "model"),
@@ -172,7 +172,7 @@ def serve_dataset(rows: list[dict]) -> dict | None:
         [axis(m) for m in metrics(kind="serve")] + list(SERVE_SETTINGS),
         facets=(*SERVE_FACETS, *differ),
         colour_by="strategy",
-        colour=strategy_colour,
+        colour=palette_colour,
         x="adapter_bytes_resident",
         y="rate_at_slo_rps",
         front_by=("model", "n_tasks", "rank", *differ),

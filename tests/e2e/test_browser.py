@@ -252,7 +252,7 @@ def test_explorer_from_file_redraws_on_an_axis_a_filter_and_a_data_set(browser, 
     figures' Pareto front, hovering names the run ids, the serve rows draw in the strategies' colours, and
     the view is left out of print. No console error throughout."""
     from bench.render.figures import pareto_front
-    from bench.render.palette import strategy_colour
+    from bench.render.palette import colour as strategy_colour
 
     page = write_report(ROWS + SWITCH + read_rows(SERVE), tmp_path / "explore.html")
     browser.console()  # drain

@@ -23,7 +23,8 @@ from bench.render.explorer import (
     serve_dataset,
 )
 from bench.render.html import render
-from bench.render.palette import method_colour, strategy_colour
+from bench.render.palette import colour as method_colour
+from bench.render.palette import colour as strategy_colour
 from bench.rows.schema import metrics
 from bench.rows.store import read_rows
 from tests.render.test_html import ROWS, SWITCH, run_row
