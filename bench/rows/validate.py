@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 
 from bench.errors import BenchError
-from bench.rows import kinds
 from bench.rows.fields import Field
+from bench.rows.kinds import SERVE, of
 from bench.rows.schema import KINDS
 
 # What a reader refuses follows from each kind's declaration (bench/rows/kinds.py): a row without a field its
@@ -99,7 +99,7 @@ def row_problem(row, directions, statuses) -> str | None:
     """What is wrong with one parsed row (`field: problem`), or None when every reader can take it."""
     if not isinstance(row, dict):
         return f"not a result row but {_kind_of(row)}"
-    decl = kinds.of(row)
+    decl = of(row)
     if decl is None:
         return f"kind: {row.get('kind')!r}; valid kinds: {', '.join(KINDS)}"
     missing = [k for k in decl.needs if k not in row]
@@ -117,7 +117,7 @@ def row_problem(row, directions, statuses) -> str | None:
         if key in row and not _is_number(row[key]):
             return f"{key}: expected a number or null, got {_kind_of(row[key])}"
     for key, value in row.items():  # raw timing samples (a serve row keeps its profile's per batch size)
-        if key.endswith("_samples") and value is not None and decl is not kinds.SERVE:
+        if key.endswith("_samples") and value is not None and decl is not SERVE:
             if not isinstance(value, list) or not all(_is_number(x) for x in value):
                 return f"{key}: expected a list of numbers, got {_kind_of(value)}"
     if row["status"] not in statuses:
