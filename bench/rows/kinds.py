@@ -118,6 +118,9 @@ def label(row: dict) -> str:
 
 def identity_line(decl: RowKind) -> str:
     """The sentence of docs/rows.md that names what identifies a row of the kind."""
-    names = ", ".join(f"`{f}`" for f in decl.key)
-    shape = f"; for a shape-only model also {', '.join(f'`{f}`' for f in decl.shape_key)}" if decl.shape_key else ""
-    return f"Identity (what `compare` matches rows on, besides `kind`, `schema_version` and the device kind): {names}{shape}."
+    names = lambda fields: ", ".join(f"`{f}`" for f in fields)  # noqa: E731
+    shape = f"; for a shape-only model also {names(decl.shape_key)}" if decl.shape_key else ""
+    line = f"Identity: `compare` matches rows on `kind`, `schema_version`, the device kind, {names(decl.key)}{shape}."
+    if decl.hashed:
+        line += f" `--resume` matches on `config_hash`, made of {names(decl.hashed)}{shape}."
+    return line
