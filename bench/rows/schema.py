@@ -22,6 +22,7 @@ def kind_of(row: dict) -> str:
     """A row's kind: its `kind`, or "run" for the oldest rows, written before there was another kind."""
     return row.get("kind", "run")
 
+
 METRICS: tuple[Metric, ...] = (
     # ------------------------------------------------------------------ quality
     Metric(
