@@ -122,5 +122,5 @@ def identity_line(decl: RowKind) -> str:
     shape = f"; for a shape-only model also {names(decl.shape_key)}" if decl.shape_key else ""
     line = f"Identity: `compare` matches rows on `kind`, `schema_version`, the device kind, {names(decl.key)}{shape}."
     if decl.hashed:
-        line += f" `--resume` matches on `config_hash`, made of {names(decl.hashed)}{shape}."
+        line += f" `--resume` matches on `config_hash`, a hash drawn from {names(decl.hashed)}{shape} (see `config_hash` below)."
     return line
