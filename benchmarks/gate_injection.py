@@ -33,6 +33,7 @@ from pathlib import Path
 from bench.analysis import compare as cmp
 from bench.execute.identity import match_key
 from bench.rows import schema
+from bench.rows.schema import kind_of
 from bench.rows.store import read_rows
 
 FACTORS = (1.1, 1.25, 1.5, 2.0, 10.0)
@@ -240,7 +241,7 @@ def main() -> None:
     ap.add_argument("--alpha", type=float, default=cmp.ALPHA)
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    ok = lambda rows: [r for r in rows if r.get("kind", "run") == "run" and r.get("status") == "ok"]
+    ok = lambda rows: [r for r in rows if kind_of(r) == "run" and r.get("status") == "ok"]
     smoke, llm = ok(read_rows(args.baseline[0])), ok(read_rows(args.llm))
     reruns = [ok(read_rows(p)) for p in args.reruns]
     thousand = [r for r in llm if len(r.get("test_correct") or "") == 1000]

@@ -16,15 +16,15 @@ from collections import defaultdict
 from bench.analysis.selection import main_rows, speed_only
 from bench.analysis.settings import setting_labels
 from bench.rows.memory import OWN_PEAK, own_peak
-from bench.rows.schema import metrics
+from bench.rows.schema import kind_of, metrics
 
 
 def run_rows(rows: list[dict]) -> list[dict]:
-    return [r for r in rows if r.get("kind", "run") == "run"]
+    return [r for r in rows if kind_of(r) == "run"]
 
 
 def switch_rows(rows: list[dict]) -> list[dict]:
-    return [r for r in rows if r.get("kind") == "switch"]
+    return [r for r in rows if kind_of(r) == "switch"]
 
 
 def _num(v) -> float | None:

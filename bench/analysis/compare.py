@@ -33,8 +33,8 @@ from bench.analysis.gate import (
 )
 from bench.analysis.markdown import md_cell
 from bench.errors import BenchError
-from bench.execute.identity import KEYS, RUN_KEY, match_key
-from bench.rows import schema
+from bench.execute.identity import key_fields, match_key
+from bench.rows import kinds, schema
 
 __all__ = ["ALPHA", "BETTER", "FACTOR_ONLY", "FAILING", "INCOMPARABLE", "NOISE", "WORSE", "Verdict", "compare"]
 __all__ += ["accuracy_verdict", "exact_verdict", "factor_verdict", "size_verdict", "status_verdict", "timing_verdict"]
@@ -71,18 +71,8 @@ def _shared_parts(ka: tuple, kb: tuple) -> int:
 
 
 def describe(row: dict) -> str:
-    if row.get("kind", "run") == "run":
-        params = ", ".join(
-            f"{k}={v}"
-            for k, v in sorted((row.get("method_params") or {}).items())
-            if k in ("r", "num_virtual_tokens", "lr")
-        )
-        return (
-            f"{row.get('task')} / {row.get('method')}" + (f" ({params})" if params else "") + f" seed {row.get('seed')}"
-        )
-    if row.get("kind") == "serve":
-        return f"serve {row.get('strategy')} N={row.get('n_tasks')} r={row.get('rank')} {row.get('model')}"
-    return f"switch {row.get('strategy')} N={row.get('n_tasks')} b={row.get('batch_size')} {row.get('popularity')}/{row.get('order')}"
+    """A row's name in compare's table: its kind's label (bench/rows/kinds.py)."""
+    return kinds.label(row)
 
 
 def check_schema(baseline: list[dict], current: list[dict]) -> None:
@@ -182,20 +172,26 @@ def differing_keys(a: dict, b: dict) -> list[str]:
 
 
 def _differences(a: dict, b: dict) -> list[tuple[str, object, object, str]]:
-    """(key, a's value, b's value, the part of match_key it belongs to) for each key two rows disagree on;
-    a budget and the method parameters are compared key by key."""
+    """(key, a's value, b's value, the part of match_key it belongs to) for each key two rows disagree on,
+    over both rows' key fields (a shape-only model's layers and dtype among them, named by their options:
+    model.layers); a budget and the method parameters are compared key by key."""
     ka, kb = match_key(a), match_key(b)
-    parts = ["kind", "schema_version", "env.device_kind", *KEYS.get(ka[0], RUN_KEY)]
+    fa, fb = key_fields(a), key_fields(b)
+    va, vb = dict(zip(fa, ka[3:])), dict(zip(fb, kb[3:]))
+    null = json.dumps(None)
+    parts = [(p, x, y) for p, x, y in zip(("kind", "schema_version", "env.device_kind"), ka, kb)]
+    parts += [
+        (f, json.loads(va.get(f, null)), json.loads(vb.get(f, null))) for f in (*fa, *(f for f in fb if f not in fa))
+    ]
     out = []
-    for i, (part, va, vb) in enumerate(zip(parts, ka, kb)):
-        if va == vb:
+    for field, x, y in parts:
+        if x == y:
             continue
-        if i >= 3:  # the rest of the key is JSON text
-            va, vb = json.loads(va), json.loads(vb)
-        if isinstance(va, dict) and isinstance(vb, dict):
-            out += [(f"{part}.{k}", va.get(k), vb.get(k), part) for k in sorted({*va, *vb}) if va.get(k) != vb.get(k)]
+        part = (kinds.of(a) or kinds.RUN).key_names.get(field, field)
+        if isinstance(x, dict) and isinstance(y, dict):
+            out += [(f"{part}.{k}", x.get(k), y.get(k), part) for k in sorted({*x, *y}) if x.get(k) != y.get(k)]
         else:
-            out.append((part, va, vb, part))
+            out.append((part, x, y, part))
     return out
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bench.analysis.aggregate import switch_rows
 from bench.analysis.selection import main_rows
+from bench.rows.schema import kind_of
 
 HOLDS, CAVEATS, FAILS, NOT_MEASURED = "holds", "holds with caveats", "does not hold", "not measured in this run"
 # the evidence exists but cannot carry a verdict: a simulated rate whose error against real time is too large or
@@ -36,11 +37,7 @@ def ok_switch(rows: list[dict]) -> list[dict]:
 def spectra(rows: list[dict]) -> list[dict]:
     """The ok run rows (selected settings only) that recorded full fine-tuning's update spectrum."""
 
-    return [
-        r
-        for r in main_rows(rows)
-        if r.get("kind", "run") == "run" and r.get("status") == "ok" and r.get("update_spectrum")
-    ]
+    return [r for r in main_rows(rows) if kind_of(r) == "run" and r.get("status") == "ok" and r.get("update_spectrum")]
 
 
 def comparable_slice(rows: list[dict]) -> list[dict]:

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.rows import kinds
+from bench.rows.schema import kind_of
 from bench.serving import P99_REQUESTS, STRATEGIES
 
 MAX_P99_ERR_PCT = 25.0  # a rate at the SLO whose simulated p99 erred by more than this is no evidence
 
-# what makes two serve rows the same experiment, the strategy aside
-SETTING = ("model", "layers", "dtype", "hidden_size", "rank", "n_tasks", "targets", "popularity", "arrivals")
-SETTING += ("cv", "tokens_per_request", "max_batch", "max_wait_ms", "slo_rule", "source")  # source: its file
+# what makes two serve rows the same experiment, the strategy aside: the serve key but the strategy, with the
+# model's hidden size, and the file a row was read from (bench/rows/kinds.py SERVE)
+SETTING = kinds.SERVE.setting()
 
 
 def serve_rows(rows: list[dict]) -> list[dict]:
-    return [r for r in rows if r.get("kind") == "serve" and r.get("status") == "ok"]
+    return [r for r in rows if kind_of(r) == "serve" and r.get("status") == "ok"]
 
 
 def strategies(rows: list[dict]) -> list[str]:

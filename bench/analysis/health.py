@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 from bench.analysis.selection import main_rows, speed_only
+from bench.rows.schema import kind_of
 
 ROSE = 1.1  # the last tenth of the steps averages this many times the first tenth's loss, or more
 MIN_STEPS = 20  # fewer steps: too few to tell a trend from noise
@@ -84,7 +85,7 @@ def _setting(row: dict) -> str:
 
 def run_warning(row: dict) -> str | None:
     """The warnings on one ok run row, joined ("" or None: nothing to say, or not an ok run)."""
-    if row.get("kind", "run") != "run" or row.get("status") != "ok" or speed_only(row):
+    if kind_of(row) != "run" or row.get("status") != "ok" or speed_only(row):
         return None  # random weights trained on random labels: nothing to read into the loss
     return "; ".join(filter(None, [loss_warning(row.get("loss_curve") or []), prediction_warning(row)])) or None
 

@@ -7,13 +7,15 @@ check` print its lines."""
 
 from __future__ import annotations
 
+from bench.rows.schema import kind_of
+
 MAX_DRIFT_PCT = 20.0  # the base model's speed moved more than this across one sweep: its ratios are suspect
 NAMED = 6  # rows named in one warning before "and k more"
 
 
 def row_label(row: dict) -> str:
     """A row as a warning names it: what it measured and when."""
-    kind = row.get("kind", "run")
+    kind = kind_of(row)
     when = str(row.get("created_at") or "")[:16].replace("T", " ")
     if kind == "serve":
         what = f"serve {row.get('strategy')} N={row.get('n_tasks')} r={row.get('rank')}"
@@ -48,7 +50,7 @@ def overloaded(rows: list[dict]) -> list[dict]:
 
 def _sweep_key(row: dict) -> tuple:
     """Rows of one sweep that measured the base model on the same work (its time should not differ)."""
-    if row.get("kind") == "serve":
+    if kind_of(row) == "serve":
         work = ("model", "layers", "dtype", "tokens_per_request", "max_batch")
     else:
         work = ("model", "batch_size", "length", "n_requests")
@@ -60,7 +62,7 @@ def derived_drift(rows: list[dict]) -> dict[tuple, float]:
     sweep (serve: a full batch's time; switch: the workload's time) across N, popularity and order."""
     times: dict[tuple, list[float]] = {}
     for r in rows:
-        if r.get("kind") not in ("serve", "switch") or r.get("strategy") != "base" or r.get("status") != "ok":
+        if kind_of(r) not in ("serve", "switch") or r.get("strategy") != "base" or r.get("status") != "ok":
             continue
         t = r.get("batch_ms_full") if r["kind"] == "serve" else r.get("total_ms_p50")
         if isinstance(t, (int, float)) and t > 0:
@@ -79,7 +81,7 @@ def drifted(rows: list[dict]) -> list[tuple[dict, float, str]]:
     derived = derived_drift(rows)
     out = []
     for r in rows:
-        if r.get("kind") in ("serve", "switch") and r.get("status") == "ok":
+        if kind_of(r) in ("serve", "switch") and r.get("status") == "ok":
             d, how = row_drift(r, derived)
             if d is not None and d > MAX_DRIFT_PCT:
                 out.append((r, d, how))
@@ -112,7 +114,7 @@ def state_warnings(rows: list[dict]) -> list[str]:
 def unrecorded(rows: list[dict]) -> list[str]:
     """A line for the report when rows record no load average (written before rows recorded it): their load
     is unknown, so state_warnings cannot vouch for them either way."""
-    measured = [r for r in rows if r.get("status") == "ok" or r.get("kind") in ("serve", "switch")]
+    measured = [r for r in rows if r.get("status") == "ok" or kind_of(r) in ("serve", "switch")]
     blind = [r for r in measured if row_load(r) is None]
     if not blind:
         return []

@@ -26,6 +26,7 @@ import numpy as np
 
 from bench.analysis.selection import main_rows
 from bench.analysis.significance import correct_vector
+from bench.rows.schema import kind_of
 
 DEFAULT_PAIR = ("lora", "prompt_tuning")
 RESAMPLES = 10_000
@@ -149,7 +150,7 @@ def paired(
     by: dict[tuple, dict[str, dict]] = {}
     for r in main_rows(rows):
         if (
-            r.get("kind", "run") == "run"
+            kind_of(r) == "run"
             and r.get("status") == "ok"
             and r.get("method") in pair
             and isinstance(r.get("accuracy"), (int, float))

@@ -25,6 +25,8 @@ import json
 import math
 from dataclasses import dataclass
 
+from bench.rows.schema import kind_of
+
 TIE = 1e-9  # mean validation accuracies this close are a tie
 
 
@@ -56,7 +58,7 @@ class SweepPoint:
 
 
 def _is_run(row: dict) -> bool:
-    return row.get("kind", "run") == "run"
+    return kind_of(row) == "run"
 
 
 def speed_only(row: dict) -> bool:

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING
 
 from bench.catalog import shapes
 from bench.config import Budget
-from bench.rows.schema import SCHEMA_VERSION
+from bench.rows import kinds
+from bench.rows.schema import SCHEMA_VERSION, kind_of
 
 if TYPE_CHECKING:
     from bench.execute.run import RunSpec
@@ -52,42 +53,12 @@ LATER_PARAM_KEYS = {"use_rslora": False, "projection": False}  # lora's rsLoRA, 
 # Run options added after rows were committed, with their defaults: in the hash only when set otherwise
 LATER_RUN_FIELDS = {"deterministic": False}  # torch deterministic algorithms (--deterministic)
 
-# a run row's fields its config hash is made of
-RUN_FIELDS = (
-    "schema_version",
-    "task",
-    "task_version",
-    "model",
-    "method",
-    "base_method",
-    "method_params",
-    "seed",
-    "budget",
-    "measure",
-    "layers",  # shape-only models only
-    "dtype",  # shape-only models only
-)
-SHAPE_FIELDS = ("layers", "dtype")  # in a shape-only model's hash and match key, no other model's
+# Derived from the row kinds' declarations (bench/rows/kinds.py), declared there once:
+RUN_FIELDS = kinds.RUN.hash_fields()  # a run row's fields its config hash is made of
+SHAPE_FIELDS = kinds.RUN.shape_key  # in a shape-only model's hash and match key, no other model's
 # the fields compare matches rows on, besides the row's kind, schema version and device kind
-RUN_KEY = ("task", "task_version", "model", "method", "method_params", "seed", "budget")
-SWITCH_KEY = ("model", "strategy", "n_tasks", "batch_size", "popularity", "order", "seed")
-SERVE_KEY = (
-    "model",
-    "layers",
-    "dtype",
-    "strategy",
-    "n_tasks",
-    "rank",
-    "targets",
-    "popularity",
-    "arrivals",
-    "cv",
-    "tokens_per_request",
-    "max_batch",
-    "max_wait_ms",
-    "slo_rule",
-)
-KEYS = {"run": RUN_KEY, "switch": SWITCH_KEY, "serve": SERVE_KEY}
+RUN_KEY, SWITCH_KEY, SERVE_KEY = kinds.RUN.key, kinds.SWITCH.key, kinds.SERVE.key
+KEYS = {name: decl.key for name, decl in kinds.BY_NAME.items()}
 
 
 def params_identity(params: dict) -> dict:
@@ -128,18 +99,11 @@ def planned_fields(spec: RunSpec, method_params: dict) -> dict:
 def config_hash(run: Mapping, every_param: bool = False) -> str:
     """sha256 of a run's RUN_FIELDS (a planned run's, or a row's own). Later parameters at their defaults
     are left out; with `every_param`, later method parameters are written out (the also_hash form)."""
-    params = run["method_params"] or {}
-    payload = {
-        "schema_version": run["schema_version"],
-        "task": run["task"],
-        "task_version": run["task_version"],
-        "model": run["model"],
-        "method": run["method"],
-        "method_params": params if every_param else params_identity(params),
-        "seed": run["seed"],
-        "budget": budget_identity(run["budget"]),
-        "measure": run["measure"],
+    as_hashed = {
+        "method_params": lambda p: (p or {}) if every_param else params_identity(p or {}),
+        "budget": budget_identity,
     }
+    payload = {f: as_hashed[f](run[f]) if f in as_hashed else run[f] for f in kinds.RUN.hashed if f != "base_method"}
     base = run.get("base_method")
     if base and base != run["method"]:  # a variant (plain methods keep their old hashes)
         payload["base_method"] = base
@@ -165,7 +129,7 @@ def ok_runs(rows: list[dict]) -> dict[str, dict]:
     """config_hash -> the first `ok` run row with it (what --resume skips)."""
     done: dict[str, dict] = {}
     for row in rows:
-        if row.get("kind", "run") == "run" and row.get("status") == "ok" and row.get("config_hash"):
+        if kind_of(row) == "run" and row.get("status") == "ok" and row.get("config_hash"):
             done.setdefault(row["config_hash"], row)
     return done
 
@@ -178,17 +142,21 @@ def finished(done: dict[str, dict], config_hash: str, also_hash: str) -> dict | 
 # ----------------------------------------------------------------------------- compare's match key
 
 
+def key_fields(row: dict) -> tuple[str, ...]:
+    """The fields compare matches `row` on (its kind's key; a shape-only model's with its layers and dtype)."""
+    decl = kinds.of(row) or kinds.RUN
+    return decl.key_fields(shape=shapes.is_shape(row.get("model", "")))
+
+
 def match_key(row: dict) -> tuple:
-    """Rows are comparable only when they ran the same experiment on the same kind of device."""
-    kind = row.get("kind", "run")
-    fields = KEYS.get(kind, RUN_KEY)
+    """Rows are comparable only when they ran the same experiment on the same kind of device: (kind, schema
+    version, device kind, then each of key_fields(row) as JSON text)."""
+    fields = key_fields(row)
     env = row.get("env") or {}
     identity = {"budget": budget_identity, "method_params": lambda p: params_identity(p or {})}
-    if kind == "run" and shapes.is_shape(row.get("model", "")):
-        fields = (*fields, *SHAPE_FIELDS)
     values = {f: identity[f](row.get(f)) if f in identity else row.get(f) for f in fields}
     return (
-        kind,
+        kind_of(row),
         row.get("schema_version"),
         env.get("device_kind"),
         *(json.dumps(values[f], sort_keys=True, default=str) for f in fields),

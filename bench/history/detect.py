@@ -27,6 +27,7 @@ from bench.analysis.settings import setting_labels
 from bench.execute.identity import match_key
 from bench.history.store import Commit, commit_key, commits
 from bench.rows import schema
+from bench.rows.schema import kind_of
 
 # metric -> panel title: the metrics `bench compare` judges (bench/rows/schema.py), judged here the same way
 TRACKED = {m.name: m.header for m in schema.metrics("verdict")}
@@ -92,7 +93,7 @@ def _value(row: dict, metric: str) -> float | None:
 def build_series(rows: list[dict], machine_class: str, suite: str) -> list[Series]:
     """One series per run identity (task, model, method, settings, seed) and metric, its points in commit
     order; failed runs and metrics a row lacks are left out."""
-    ok = [r for r in rows if r.get("kind", "run") == "run" and r.get("status") == "ok"]
+    ok = [r for r in rows if kind_of(r) == "run" and r.get("status") == "ok"]
     order = {c.key: c for c in commits(rows)}
     labels = setting_labels(ok)
     runs: dict[tuple, list[tuple[dict, str]]] = {}

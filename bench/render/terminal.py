@@ -12,7 +12,7 @@ from bench.analysis.paired import fmt_gap, fmt_p, paired
 from bench.analysis.selection import main_rows, sweep_points
 from bench.render.sections import column_header, shape_model
 from bench.rows.memory import OWN_PEAK, own_peak
-from bench.rows.schema import metric, metrics
+from bench.rows.schema import kind_of, metric, metrics
 
 
 def _mean(values):
@@ -36,7 +36,7 @@ def summary_table(rows: list[dict]) -> str:
 
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in main_rows(rows):  # a learning-rate sweep: its selected rate only
-        if r.get("kind", "run") == "run":
+        if kind_of(r) == "run":
             groups[(r["task"], r["method"])].append(r)
     columns = metrics("terminal")
     header = ["task", "method", "status"] + [m.terminal for m in columns]

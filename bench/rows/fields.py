@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from bench import __version__
 from bench.measure import environment
-from bench.rows.schema import KINDS, METRICS, SCHEMA_VERSION
+from bench.rows.schema import KINDS, METRICS, SCHEMA_VERSION, kind_of
 
 _JSON = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict, "null": type(None)}
 
@@ -224,8 +224,8 @@ error           str|null   yes  why the row is not ok; null when it is
 model           str        yes  the backbone's name in the catalog (shape:<name> for random weights), or its path
 weights         str        yes  pretrained, or random for a shape-only model (speed only, never accuracy)
 layers          int|null   yes  the layers kept of a shape-only model; null for a pretrained one
-hidden_size     int        no   the model's hidden size (the width every adapter's matrices scale with)
 dtype           str        yes  the weights' dtype: fp32, bf16 or fp16
+hidden_size     int        no   the model's hidden size (the width every adapter's matrices scale with)
 strategy        str        yes  how adapters are served (bench/serving STRATEGIES)
 mixed           bool       yes  the strategy batches requests of several tasks together (else one task per batch, swapping)
 n_tasks         int        yes  tasks, one adapter each, in the fleet (N)
@@ -268,7 +268,7 @@ FIELDS = {"run": RUN_FIELDS, "switch": SWITCH_FIELDS, "serve": SERVE_FIELDS}
 def undeclared(row: dict) -> list[str]:
     """What in a row the schema does not declare: unknown fields, values of another type, required fields
     missing (one line each; empty when the row is as declared)."""
-    fields = FIELDS.get(row.get("kind", "run"))
+    fields = FIELDS.get(kind_of(row))
     if fields is None:
         return [f"kind {row.get('kind')!r} is not one of {', '.join(KINDS)}"]
     out = [f"{k}: not a declared field" for k in row if k not in fields]

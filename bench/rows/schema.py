@@ -17,6 +17,12 @@ KINDS = (
     "serve",
 )  # a run of one method on one task; one (workload, strategy) of the switching sweep; one (strategy, N) of `bench serve`
 
+
+def kind_of(row: dict) -> str:
+    """A row's kind: its `kind`, or "run" for the oldest rows, written before there was another kind."""
+    return row.get("kind", "run")
+
+
 METRICS: tuple[Metric, ...] = (
     # ------------------------------------------------------------------ quality
     Metric(

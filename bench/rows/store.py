@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.rows.schema import METRICS, STATUSES
+from bench.rows.schema import METRICS, STATUSES, kind_of
 from bench.rows.validate import check_row, row_problem
 
 METRIC_NAMES = tuple(m.name for m in METRICS)  # numbers (or null) wherever a row has them
@@ -126,7 +126,7 @@ def check_appendable(path: Path, kinds: tuple[str, ...], what: str = "--output")
         rows = read_rows(path)
         if not rows:
             raise BenchError(f"{what} {path} is not empty and holds no result rows; give a .jsonl results file")
-        other = sorted({r.get("kind", "run") for r in rows} - set(kinds))
+        other = sorted({kind_of(r) for r in rows} - set(kinds))
         if other:
             raise BenchError(f"{what} {path} holds {', '.join(other)} rows; give a file of {' or '.join(kinds)} rows")
 

@@ -8,44 +8,52 @@ from __future__ import annotations
 import math
 
 from bench.errors import BenchError
+from bench.rows.fields import Field
+from bench.rows.kinds import SERVE, of
 from bench.rows.schema import KINDS
 
-REQUIRED = {
-    "run": ("schema_version", "task", "method", "status"),
-    "switch": ("schema_version", "strategy", "n_tasks", "batch_size", "popularity", "order", "status"),
-    "serve": ("schema_version", "strategy", "n_tasks", "status"),
-}
-STRINGS = (
-    "task",
-    "method",
-    "base_method",
-    "model",
-    "suite",
-    "config_hash",
-    "also_hash",
-    "task_digest",
-    "machine_class",
-    "machine_id",
-    "run_id",
-    "created_at",
-    "metric",
-    "model_kind",
-    "strategy",
-    "popularity",
-    "order",
-    "length",
-)
-OPTIONAL_STRINGS = ("error", "git_sha", "lr_source")  # may be null
-INTEGERS = ("schema_version", "seed", "task_version", "n_tasks", "batch_size")
-MAPPINGS = ("env", "budget", "measure", "method_params", "gates")
+# What a reader refuses follows from each kind's declaration (bench/rows/kinds.py): a row without a field its
+# kind `needs`, and a declared field of another JSON type (null reads as absent, but in a needed field; an int is
+# a number; an optional count may be a float).
 MAX_DEPTH = 32  # nesting of lists and mappings a row may have (real rows: 3)
 MAX_INT = 2**63  # counts beyond 64 bits are not measurements
 
 
 def number_fields(directions) -> tuple[str, ...]:
-    """The fields that hold a number or null: every metric with a direction and its interval bounds."""
-    extra = ("total_params", "wall_s", "n_eval", "n_val", "train_steps", "loss_first", "loss_last")
-    return (*directions, *(f"{m}_ci_{side}" for m in directions for side in ("low", "high")), *extra)
+    """The metrics, with a direction or not, and their interval bounds: a number or null in a row of any kind."""
+    return (*directions, *(f"{m}_ci_{side}" for m in directions for side in ("low", "high")))
+
+
+_EXPECTED = {
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    "number": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+    "bool": (lambda v: isinstance(v, bool), "a boolean"),
+    "list": (lambda v: isinstance(v, list), "a list"),
+    "dict": (lambda v: isinstance(v, dict), "a mapping"),
+}
+
+
+def expected(f: Field) -> str | None:
+    """What a reader takes for a declared field: a key of _EXPECTED (None: a field of several JSON types, which
+    only its declaration checks). A count (an int) read back as a float is a number, unless every row has it."""
+    types = set(f.type.split("|")) - {"null"}
+    if types <= {"int", "float"}:
+        return "int" if types == {"int"} and f.required else "number"
+    return types.pop() if len(types) == 1 else None
+
+
+def field_problem(f: Field, value, needed: bool = False) -> str | None:
+    """`field: expected ..., got ...` when a reader would refuse `value` for the declared field `f`. Null reads
+    as absent, except in a field the row's kind `needs` whose declaration has no null."""
+    kind = expected(f)
+    if kind is None:
+        return None
+    ok, what = _EXPECTED[kind]
+    nullable = not needed or "null" in f.type
+    if ok(value) or (nullable and value is None):
+        return None
+    return f"{f.name}: expected {what}{' or null' if nullable else ''}, got {_kind_of(value)}"
 
 
 def _kind_of(value) -> str:
@@ -91,29 +99,25 @@ def row_problem(row, directions, statuses) -> str | None:
     """What is wrong with one parsed row (`field: problem`), or None when every reader can take it."""
     if not isinstance(row, dict):
         return f"not a result row but {_kind_of(row)}"
-    kind = row.get("kind", "run")
-    if kind not in KINDS:
-        return f"kind: {kind!r}; valid kinds: {', '.join(KINDS)}"
-    missing = [k for k in REQUIRED[kind] if k not in row]
+    decl = of(row)
+    if decl is None:
+        return f"kind: {row.get('kind')!r}; valid kinds: {', '.join(KINDS)}"
+    missing = [k for k in decl.needs if k not in row]
     if missing:
-        return f"{missing[0]}: missing (a {kind} row needs {', '.join(REQUIRED[kind])})"
+        return f"{missing[0]}: missing (a {decl.name} row needs {', '.join(decl.needs)})"
     for key, value in row.items():
         problem = _walk(value, key)
         if problem:
             return problem
-    checks = (
-        (STRINGS, lambda v: isinstance(v, str), "a string"),
-        (OPTIONAL_STRINGS, lambda v: v is None or isinstance(v, str), "a string or null"),
-        (INTEGERS, lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
-        (MAPPINGS, lambda v: v is None or isinstance(v, dict), "a mapping or null"),
-        (number_fields(directions), _is_number, "a number or null"),
-    )
-    for keys, ok, what in checks:
-        for key in keys:
-            if key in row and not ok(row[key]):
-                return f"{key}: expected {what}, got {_kind_of(row[key])}"
+    for key, value in row.items():
+        problem = field_problem(decl.fields[key], value, key in decl.needs) if key in decl.fields else None
+        if problem:
+            return problem
+    for key in number_fields(directions):
+        if key in row and not _is_number(row[key]):
+            return f"{key}: expected a number or null, got {_kind_of(row[key])}"
     for key, value in row.items():  # raw timing samples (a serve row keeps its profile's per batch size)
-        if key.endswith("_samples") and value is not None and kind != "serve":
+        if key.endswith("_samples") and value is not None and decl is not SERVE:
             if not isinstance(value, list) or not all(_is_number(x) for x in value):
                 return f"{key}: expected a list of numbers, got {_kind_of(value)}"
     if row["status"] not in statuses:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from bench.rows.schema import kind_of
 from bench.switching import STRATEGIES
 
 
 def switch_table(rows: list[dict]) -> str:
-    rows = [r for r in rows if r.get("kind") == "switch"]
+    rows = [r for r in rows if kind_of(r) == "switch"]
     if not rows:
         return "no switching rows"
     batch = max(r["batch_size"] for r in rows)

@@ -11,6 +11,7 @@ import torch
 
 from bench.analysis.selection import main_rows
 from bench.errors import BenchError
+from bench.rows.schema import kind_of
 from bench.rows.store import read_rows
 from bench.switching.fleet import ALPHA_PER_RANK
 
@@ -46,7 +47,7 @@ def load(rows: list[dict], model: str, rank: int, virtual_tokens: int, base_pref
     out = Trained()
     prefixes = (f"{base_prefix}.",) if base_prefix else ()
     for r in main_rows(rows):
-        if r.get("kind", "run") != "run" or r.get("status") != "ok" or r.get("model") != model:
+        if kind_of(r) != "run" or r.get("status") != "ok" or r.get("model") != model:
             continue
         path = r.get("adapter_path")
         if not path or not (Path(path) / "adapter_model.safetensors").is_file():

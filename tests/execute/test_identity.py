@@ -18,6 +18,7 @@ from bench.execute.identity import (
     run_hashes,
 )
 from bench.execute.suite import plan
+from bench.rows.schema import kind_of
 from bench.rows.store import read_rows
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
@@ -57,7 +58,7 @@ def committed_run_rows() -> list[tuple[str, dict]]:
         lines += sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
         out += [(str(path.relative_to(RESULTS)), row) for row in read_rows(path)]
     assert len(out) == lines  # no row skipped by the reader
-    return [(f, r) for f, r in out if r.get("kind", "run") == "run"]
+    return [(f, r) for f, r in out if kind_of(r) == "run"]
 
 
 def test_every_committed_row_rebuilds_its_config_hash():

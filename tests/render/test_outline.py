@@ -10,6 +10,7 @@ import pytest
 
 from bench.render.html import render
 from bench.render.outline import serving_decision, switching_decision
+from bench.rows.schema import kind_of
 from bench.rows.store import read_rows
 from tests.render.test_html import ROWS, SWITCH, run_row
 
@@ -39,7 +40,7 @@ def test_every_committed_file_reads_right(path):
     ids, nav = sections(html)
     assert ids == nav and len(set(ids)) == len(ids)
     assert not any(s in html for s in EMPTY)
-    kinds = {r.get("kind", "run") for r in rows}
+    kinds = {kind_of(r) for r in rows}
     if kinds == {"serve"}:
         assert ids[:2] == ["headline", "serving"]  # no choice of method, no empty table or Pareto panel
         assert "the highest rate within the SLO is" in headline_text(html)

@@ -1,6 +1,7 @@
-"""docs/rows.md and the schema (bench/rows/fields.py) agree: every field of RUN_FIELDS is in the run-row tables
-and every field of SWITCH_FIELDS in the switch-row table, with the same JSON type, and the tables list no field
-the schema does not declare. The docs may name a list's elements (`list[float]` for a `list`)."""
+"""docs/rows.md and the row kinds' declarations (bench/rows/kinds.py, fields in bench/rows/fields.py) agree:
+every field of a kind is in its section's tables with the same JSON type, the tables list no field the kind does
+not declare, and the section states the kind's identity as the declaration makes it (kinds.identity_line). The
+docs may name a list's elements (`list[float]` for a `list`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.rows import kinds
 from bench.rows.fields import RUN_FIELDS, SERVE_FIELDS, SWITCH_FIELDS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rows.md"
@@ -73,3 +75,27 @@ def test_the_parser_sees_what_it_checks():
     assert json_type("") == set()  # a row without a type matches no field
     with pytest.raises(AssertionError, match="listed twice"):
         documented(table + "| `a` | int | again |\n")
+
+
+HEADINGS = {"run": "Run rows", "switch": "Switch rows", "serve": "Serve rows"}
+
+
+def doc_problems(text: str, decl: kinds.RowKind) -> list[str]:
+    """Where docs/rows.md's section of a kind disagrees with its declaration (empty when it agrees)."""
+    part = section(text, HEADINGS[decl.name])
+    docs = documented(part)
+    out = [f"{n}: not documented" for n in decl.fields if n not in docs]
+    out += [
+        f"{n}: documented as {docs[n]}, declared {f.type}"
+        for n, f in decl.fields.items()
+        if n in docs and json_type(docs[n]) != declared(decl.fields)[n]
+    ]
+    out += [f"{n}: documented, not declared" for n in docs if n not in decl.fields]
+    if kinds.identity_line(decl) not in part:
+        out.append(f"no line: {kinds.identity_line(decl)}")
+    return out
+
+
+@pytest.mark.parametrize("name", list(kinds.BY_NAME))
+def test_each_kind_section_states_the_declared_identity(name):
+    assert doc_problems(DOC.read_text(encoding="utf-8"), kinds.BY_NAME[name]) == []
