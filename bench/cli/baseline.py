@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
     s.add_argument("--force", action="store_true", help="replace an existing baseline")
     s.set_defaults(func=cmd_save)
     w = bsub.add_parser("path", help="print this machine's baseline path for a suite (exit 1 if there is none)")
-    w.add_argument("--suite", default="smoke")
+    w.add_argument("--suite", default="smoke", help="the suite whose baseline (default: smoke)")
     w.add_argument("--root", type=Path, help="baselines folder (default: results/baselines)")
     w.set_defaults(func=cmd_path)
 

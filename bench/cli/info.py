@@ -17,7 +17,9 @@ from bench.measure import environment
 
 def add_parser(sub) -> None:
     ls = sub.add_parser("list", help=COMMANDS["list"][1])
-    ls.add_argument("--tasks-dir", action="append", type=Path, default=[])
+    ls.add_argument(
+        "--tasks-dir", action="append", type=Path, default=[], help="extra folder of task .yaml files to list too"
+    )
     ls.set_defaults(func=cmd_list)
     env = sub.add_parser("env", help=COMMANDS["env"][1])
     env.set_defaults(func=cmd_env)

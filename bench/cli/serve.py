@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument("--slo-ms", help="p99 latency target in ms (default: 4x the base model's full-batch time)")
     p.add_argument("--rates", help="extra request rates (req/s) to record each strategy's latency at")
     p.add_argument("--no-validate", action="store_true", help="skip the real-time runs that check the simulation")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: auto (cuda when available)")
     p.add_argument(
         "--set",
         dest="sets",

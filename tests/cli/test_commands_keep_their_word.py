@@ -50,3 +50,26 @@ def test_baseline_save_takes_a_finished_run(tmp_path, capsys):
     src = write(tmp_path / "done.jsonl", [make_row(seed=1)])
     assert main(["baseline", "save", str(src), "--root", str(tmp_path / "b")]) == 0
     assert not (tmp_path / "done.jsonl.lock").exists()  # asking about the lock leaves none behind
+
+
+def parsers(parser: argparse.ArgumentParser, path: str = "python -m bench"):
+    """The parser and every subcommand's parser under it, each with its command line."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from parsers(sub, f"{path} {name}")
+
+
+def test_every_option_and_argument_of_every_command_has_help():
+    seen, missing = set(), []
+    for path, parser in parsers(build_parser()):
+        seen.add(path)
+        for action in parser._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            if not (action.help or "").strip() or action.help == argparse.SUPPRESS:
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+    assert set(COMMANDS) <= {p.split()[3] for p in seen if len(p.split()) > 3}  # the walk reached every command
+    assert {"python -m bench assets bundle", "python -m bench history add"} <= seen
+    assert not missing, f"options without help text: {missing}"
