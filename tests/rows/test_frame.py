@@ -91,7 +91,9 @@ def test_every_nested_field_of_serve_and_switch_rows_is_a_dotted_column():
         assert serve[f"curve.{i}.rate_rps"] == point["rate_rps"] and serve[f"curve.{i}.p99_ms"] == point["p99_ms"]
     v = SERVE["validation"][0]
     assert serve["validation.0.fraction"] == v["fraction"] and serve["validation.0.real.p50_ms"] == v["real"]["p50_ms"]
-    assert serve["validation.0.sim.p50_ms"] == v["sim"]["p50_ms"] and serve["service_ms.8,1"] == SERVE["service_ms"]["8,1"]
+    assert (
+        serve["validation.0.sim.p50_ms"] == v["sim"]["p50_ms"] and serve["service_ms.8,1"] == SERVE["service_ms"]["8,1"]
+    )
     assert json.loads(serve["serve.strategies"]) == SERVE["serve"]["strategies"]
     assert switch["gates.outputs_match.ok"] is True and switch["sweep.profile.repeats"] == 3
     assert json.loads(switch["sweep.tasks_n"]) == [1, 4]
