@@ -73,3 +73,13 @@ def test_every_option_and_argument_of_every_command_has_help():
     assert set(COMMANDS) <= {p.split()[3] for p in seen if len(p.split()) > 3}  # the walk reached every command
     assert {"python -m bench assets bundle", "python -m bench history add"} <= seen
     assert not missing, f"options without help text: {missing}"
+
+
+def test_compare_only_changed_with_nothing_changed_says_so_in_one_line(tmp_path, capsys):
+    base = write(tmp_path / "base.jsonl", [make_row(seed=1)])
+    same = write(tmp_path / "same.jsonl", [make_row(seed=1)])
+    assert main(["compare", str(base), str(same), "--only-changed"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("nothing changed: all ") and "within noise" in out[0]
+    assert main(["compare", str(base), str(same)]) == 0
+    assert "| ~ |" in capsys.readouterr().out  # without the option, the verdicts are listed
