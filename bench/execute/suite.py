@@ -247,6 +247,8 @@ def run_suite(
             raise BenchError("a run timeout needs isolated runs (one process each): drop --no-isolate or the timeout")
     specs = plan(cfg, tasks_dirs, show_progress and ex.name == "local", device_for=_check_device_name)
     readiness.check_plan(cfg.model.name, list(cfg.tasks), tasks_dirs)  # what cannot be had: refused up front
+    if ex.name == "local":  # a device this machine lacks is refused before the results file or its lock exist
+        ex.resolve_device(cfg.device)
     check_writable(output)
     with locked(output):  # one writer for the life of the run: a second one is refused
         return _run_locked(cfg, ex, specs, output, show_progress, resume)

@@ -83,3 +83,17 @@ def test_compare_only_changed_with_nothing_changed_says_so_in_one_line(tmp_path,
     assert len(out) == 1 and out[0].startswith("nothing changed: all ") and "within noise" in out[0]
     assert main(["compare", str(base), str(same)]) == 0
     assert "| ~ |" in capsys.readouterr().out  # without the option, the verdicts are listed
+
+
+@pytest.mark.parametrize("command", ["run", "switch", "serve"])
+def test_device_cuda_without_cuda_leaves_nothing(command, tmp_path, capsys, monkeypatch):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    monkeypatch.chdir(tmp_path)
+    assert main([command, "--device", "cuda", "--output", str(tmp_path / "new" / "out.jsonl")]) == 2
+    assert main([command, "--device", "cuda"]) == 2  # the default output under results/runs/
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --device cuda: CUDA is not available on this machine; valid devices here: auto, cpu"] * 2
+    assert sorted(tmp_path.rglob("*")) == []  # no rows, no lock, no folder made for them
