@@ -71,13 +71,15 @@ def _refused(path: Path, probe) -> str:
 
 
 def cmd_env(args) -> int:
-    import torch
+    env = environment.environment_without_torch()  # a CPU-only torch: no need to import it to know its device
+    if env is None:
+        import torch
 
-    device = torch.device(resolve_device("auto"))
+        env = environment.environment(torch.device(resolve_device("auto")))
     info = {
         **environment.git_state(),
         "machine_id": environment.machine_id(),
-        **environment.environment(device),
+        **env,
         "cache_dir": str(cache_dir()),
     }
     print(json.dumps(info, indent=2))

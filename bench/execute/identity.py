@@ -41,7 +41,7 @@ from bench.config import Budget
 from bench.rows.schema import SCHEMA_VERSION
 
 if TYPE_CHECKING:
-    from bench.execute.run import RunSpec
+    from bench.execute.spec import RunSpec
 
 # Budget keys added after rows were committed: at their defaults they are left out of what identifies a
 # run (its config hash, the key `compare` matches on), so older rows still match.
