@@ -32,13 +32,13 @@ def add_parser(sub) -> None:
 
 
 def cmd_export(args) -> int:
-    check_format(args.format)
     out = args.output or Path(args.rows[0].stem + "." + args.format)  # the current folder, not the rows' own
     if out.resolve() in {p.resolve() for p in args.rows}:
         raise BenchError(f"--output {out} is one of the result files; give another path")
     check_output(out, args.format, args.force)
     if out.exists() and not args.force:
         raise BenchError(f"--output {out} exists; give another path, or --force to write over it")
+    check_format(args.format)  # pyarrow for parquet: before any row is read
     frame = load_frame(args.rows, raw=args.raw, skip_bad=True)
     print(f"{len(frame)} rows, {len(frame.columns)} columns: {write_frame(frame, out, args.format)}")
     return 0

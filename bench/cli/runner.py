@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench.analysis.health import warnings_text
 from bench.analysis.selection import speed_only
-from bench.execute.suite import run_suite
+from bench.execute.launch import run_suite
 from bench.render.html import report_after_run
 from bench.render.terminal import paired_table, speed_table, summary_table, sweep_table
 from bench.rows.store import read_rows

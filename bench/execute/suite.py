@@ -1,116 +1,217 @@
-"""A suite: validate everything up front, skip what a resumed store already has, prepare assets once,
-hand the runs to an executor (bench/executors.py), append each row to the store as soon as it exists."""
+"""A suite's plan: every run it asks for, with every name and setting checked up front (an unknown task, method or
+model, a bad --set: one line, exit 2), and each run's config hash. Nothing here imports torch, so bad input
+answers at once; bench/execute/launch.py runs the plan."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import replace
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
-from bench.catalog import models, readiness, shapes, tasks
-from bench.config import SuiteConfig
+from bench.catalog import methods, shapes, tasks
+from bench.config import SuiteConfig, learning_rates, update_dataclass
 from bench.errors import BenchError
-from bench.execute import executors
-from bench.execute.identity import finished, ok_runs
-from bench.execute.plan import check_device_name, plan
-from bench.execute.spec import RunSpec
-from bench.rows.store import append_rows, check_writable, drop_truncated_tail, locked, read_rows
-
-__all__ = ["plan", "prepare", "run_suite"]  # plan: bench/execute/plan.py, the suite's checks without torch
+from bench.execute.device import resolve_device
+from bench.execute.identity import planned_fields, run_hashes
+from bench.execute.spec import RunSpec, model_options, speed_overrides, train_count
+from bench.rows.validate import value_problem
 
 
-def prepare(specs: list[RunSpec]) -> None:
-    """Fetch and cache assets once in the parent, so children only read the cache (and a bad
-    checksum stops the suite before any run). Shape-only models' runs need neither weights nor examples."""
-    for name in sorted({s.model for s in specs if not shapes.is_shape(s.model)}):
-        spec = models.resolve(name)
-        if not spec.location and not models.is_cached(spec):
-            print(f"preparing model {name}: fetching and caching it once", flush=True)
-        models.local_path(spec)
-    for name in sorted({s.task for s in specs if not shapes.is_shape(s.model)}):  # a shape's runs read no examples
-        spec = next(s for s in specs if s.task == name)
-        tasks.load_examples(tasks.load_task(spec.task_path))
-
-
-def run_suite(
-    cfg: SuiteConfig,
-    output: Path,
-    tasks_dirs: list[Path] | None = None,
-    show_progress: bool = True,
-    resume: bool = False,
-    executor: str = "local",
-    ray_address: str = "",
-) -> list[dict]:
-    """Run the suite's runs (with `resume`, those without an `ok` row in `output` yet) and append each
-    row as it ends. Returns the suite's rows: those already there, then the new ones. Ctrl-C:
-    raises executors.Cancelled after recording the runs in flight as `cancelled`."""
-    ex = executors.make(executor, ray_address)
-    if ex.name == "local":
-        ex.isolate = cfg.isolate
-        if cfg.timeout_s and not cfg.isolate:
-            raise BenchError("a run timeout needs isolated runs (one process each): drop --no-isolate or the timeout")
-    specs = plan(cfg, tasks_dirs, show_progress and ex.name == "local", device_for=check_device_name)
-    readiness.check_plan(cfg.model.name, list(cfg.tasks), tasks_dirs)  # what cannot be had: refused up front
-    if ex.name == "local":  # a device this machine lacks is refused before the results file or its lock exist
-        ex.resolve_device(cfg.device)
-    check_writable(output)
-    with locked(output):  # one writer for the life of the run: a second one is refused
-        return _run_locked(cfg, ex, specs, output, show_progress, resume)
-
-
-def _run_locked(cfg: SuiteConfig, ex, specs: list[RunSpec], output: Path, show_progress: bool, resume: bool):
-    done = ok_runs(read_rows(output)) if resume and output.exists() else {}
-    found = [(s, finished(done, s.config_hash, s.also_hash)) for s in specs]
-    todo = [s for s, row in found if not row]
-    kept = [row for _, row in found if row]
-    _check_tasks_unchanged(found, output)
-    if resume:
-        print(f"resume: {len(kept)} of {len(specs)} runs already ok in {output}; running {len(todo)}", flush=True)
-    if not todo:
-        return kept
-    adapters = output.with_name(output.stem + ".adapters")  # beside the rows: <results>.adapters/<run_id>/
-    ex.start()
-    try:
-        device = ex.resolve_device(cfg.device)
-        todo = [replace(s, adapters_dir=str(adapters) if cfg.keep_adapters else "", device=device) for s in todo]
-        prepare(todo)
-        drop_truncated_tail(output)
-        return kept + _collect(ex, todo, cfg, output, show_progress, initial=len(kept), total=len(specs))
-    finally:
-        ex.close()
-
-
-def _check_tasks_unchanged(found: list[tuple[RunSpec, dict | None]], output: Path) -> None:
-    """--resume must not keep rows measured on another definition of a task of the same version (rows
-    written before digests were recorded are kept)."""
-    for s, row in found:
-        if row and row.get("task_digest") and row["task_digest"] != s.task_digest:
-            raise BenchError(
-                f"--resume: task {s.task} (version {s.task_version}) changed since its rows in {output} "
-                f"were recorded (task digest {row['task_digest']}, now {s.task_digest}); bump the task's "
-                "version (the changed task then runs anew beside the old rows) or give a new --output"
-            )
-
-
-def _collect(
-    ex, specs: list[RunSpec], cfg: SuiteConfig, output: Path, show_progress: bool, initial: int, total: int
-) -> list[dict]:
-    rows = []
-    bar = tqdm(
-        total=total, initial=initial, desc=f"suite {cfg.name} ({ex.name})", unit="run", disable=not show_progress
-    )
-    try:
-        with executors.StopOnCtrlC() as stop:
-            for row in ex.rows(specs, cfg.timeout_s, stop):
-                append_rows(output, [row])
-                rows.append(row)
-                bar.update(1)
-                bar.set_postfix_str(f"last: {row['task']} / {row['method']} / seed {row['seed']}")
-                if row["status"] != "ok":
-                    tqdm.write(
-                        f"  {row['task']} / {row['method']} / seed {row['seed']}: {row['status']}: {row['error']}"
+def plan(
+    cfg: SuiteConfig, tasks_dirs: list[Path] | None = None, show_progress: bool = True, device_for=resolve_device
+) -> list[RunSpec]:
+    """Every run of the suite, with all names and parameters checked before anything runs, and each
+    run's config hash. `device_for` resolves the suite's device (an executor may defer it)."""
+    if not cfg.tasks or not cfg.methods or not cfg.seeds:
+        raise BenchError("a suite needs at least one task, one method and one seed")
+    for key, values in (("tasks", cfg.tasks), ("methods", cfg.methods), ("seeds", cfg.seeds)):
+        repeated = sorted({str(v) for v in values if values.count(v) > 1})
+        if repeated:
+            raise BenchError(f"{key}: {', '.join(repeated)} listed more than once; each run must be distinct")
+    unused = set(cfg.variants) - set(cfg.methods)
+    if unused:
+        raise BenchError(f"variants defined but not listed in methods: {', '.join(sorted(unused))}")
+    unknown = set(cfg.params) - set(cfg.methods)
+    if unknown:
+        raise BenchError(
+            f"params given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
+            f"suite methods: {', '.join(cfg.methods)}"
+        )
+    known = set(tasks.task_files(tasks_dirs)) | set(cfg.tasks)
+    tasks.check_task_files(tasks_dirs)
+    unknown = set(cfg.task_budget) - known
+    if unknown:
+        raise BenchError(
+            f"task_budget given for unknown task(s): {', '.join(sorted(unknown))}; "
+            f"valid tasks: {', '.join(sorted(known))}"
+        )
+    budgets = {t: update_dataclass(cfg.budget, cfg.task_budget.get(t, {}), f"task_budget.{t}.") for t in cfg.tasks}
+    loaded = {name: tasks.load_task(name, tasks_dirs) for name in cfg.tasks}
+    settings = {name: _method_settings(name, cfg) for name in cfg.methods}  # name -> (base method, overrides)
+    layers, dtype = model_options(cfg.model)  # a shape-only model's (checked); (0, "") for a pretrained one
+    if shapes.is_shape(cfg.model.name):  # random weights: speed only (bench/execute/shape_run.py)
+        settings = {m: (base, speed_overrides(base, o, m)) for m, (base, o) in settings.items()}
+        for t in cfg.tasks:
+            train_count(loaded[t], budgets[t])
+    prefix = {name: f"variants.{name}." if name in cfg.variants else "" for name in cfg.methods}
+    lr_sweeps, runs, points = _method_runs(cfg, settings, prefix)
+    for b in budgets.values():
+        if b.batch_size < 1 or b.max_length < 2 or b.epochs < 1 or b.max_steps < 0:
+            raise BenchError("budget: batch_size >= 1, max_length >= 2, epochs >= 1 and max_steps >= 0 are required")
+    m = cfg.measure
+    if (
+        min(m.latency_requests, m.infer_batch_size, m.infer_repeats, m.gen_new_tokens, m.gen_requests, m.gen_repeats)
+        < 1
+        or min(m.train_warmup_steps, m.latency_warmup, m.infer_warmup, m.gen_warmup, m.validation_examples) < 0
+    ):
+        raise BenchError(
+            "measure: request, repeat, batch and token counts must be >= 1, warm-ups and validation_examples >= 0"
+        )
+    if m.bootstrap_samples < 1:
+        raise BenchError(f"measure.bootstrap_samples: {m.bootstrap_samples}; give at least 1 (default 1000)")
+    _check_recordable(cfg, budgets.values(), runs)
+    if cfg.switch not in ("", "quick"):
+        raise BenchError(f"switch: {cfg.switch!r}; valid values: quick, or empty for no switching sweep")
+    if not cfg.timeout_s >= 0:
+        raise BenchError(f"timeout_s: {cfg.timeout_s}; give seconds > 0, or 0 for no timeout")
+    device = device_for(cfg.device)
+    specs = []
+    for t in cfg.tasks:
+        for m in cfg.methods:
+            for params, resolved in runs[m]:
+                for seed in cfg.seeds:
+                    spec = RunSpec(
+                        suite=cfg.name,
+                        task=loaded[t].name,
+                        task_path=loaded[t].path,
+                        model=cfg.model.name,
+                        layers=layers,
+                        dtype=dtype,
+                        method=m,
+                        base_method=settings[m][0],
+                        seed=seed,
+                        device=device,
+                        budget=budgets[t],
+                        measure=cfg.measure,
+                        params=params,
+                        show_progress=show_progress,
+                        task_version=loaded[t].version,
+                        task_digest=loaded[t].digest,
+                        lr_sweep=lr_sweeps.get(m, ()),
+                        sweep=points.get(m, ()),
+                        deterministic=cfg.deterministic,
                     )
-    finally:
-        bar.close()
-    return rows
+                    h, also = run_hashes(planned_fields(spec, resolved))
+                    specs.append(replace(spec, config_hash=h, also_hash=also))
+    return specs
+
+
+def _method_runs(cfg: SuiteConfig, settings: dict[str, tuple[str, dict]], prefix: dict[str, str]):
+    """Each method's runs, checked: (method -> its learning rates, method -> [(parameter overrides, resolved
+    parameters)] per run: its own setting once per swept rate (or once), then each `sweep` point on top of it;
+    method -> its `sweep` points as rows record them). The resolved parameters make each run's config hash,
+    so --resume tells the points apart."""
+    lr_sweeps = _lr_sweeps(cfg, settings)
+    unknown = set(cfg.sweep) - set(cfg.methods)
+    if unknown:
+        raise BenchError(
+            f"sweep given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
+            f"suite methods: {', '.join(cfg.methods)}"
+        )
+    runs, points = {}, {}
+    for m in cfg.methods:
+        base, overrides = settings[m]
+        extra = cfg.sweep.get(m, ())
+        if extra and base == "zero_shot":
+            raise BenchError(f"sweep.{m}: zero_shot does not train; sweep a method that does")
+        own = [{**overrides, "lr": lr} for lr in lr_sweeps.get(m, ())] or [overrides]
+        runs[m] = [(p, _resolved_params(base, p, prefix[m])) for p in own]
+        resolved = [_resolved_params(base, {**overrides, **p}, f"sweep.{m}[{i}].") for i, p in enumerate(extra)]
+        pts = [{k: r[k] for k in p} for p, r in zip(extra, resolved)]  # as the method reads them (YAML: 1e-3 is text)
+        runs[m] += [({**overrides, **p}, r) for p, r in zip(pts, resolved)]
+        seen = [json.dumps(r, sort_keys=True, default=str) for _, r in runs[m]]
+        if len(set(seen)) < len(seen):
+            raise BenchError(
+                f"sweep.{m}: two points of {m}'s sweep have the same parameters; each run must be distinct"
+            )
+        if pts:
+            points[m] = tuple(pts)
+    return lr_sweeps, runs, points
+
+
+def _check_recordable(cfg: SuiteConfig, budgets, runs: dict) -> None:
+    """Every setting a row records is one a reader takes (finite numbers, integers within 64 bits), and in its
+    range: seeds within 32 bits, a warm-up share from 0 to 1, decay and clipping >= 0, learning rates >= 0."""
+    problems = [value_problem(v, k) for k, v in dataclasses.asdict(cfg).items()]
+    problems += [value_problem(r, f"params.{m}") for m, rs in runs.items() for _, r in rs]
+    problem = next((p for p in problems if p), None)
+    if problem:
+        raise BenchError(f"{problem}; every number must be finite and every integer within 64 bits")
+    wrong = [s for s in cfg.seeds if not 0 <= s < 2**32]  # numpy's seeding takes no other
+    if wrong:
+        raise BenchError(f"seeds: {wrong[0]} is out of range; seeds are integers from 0 to 2**32-1 (4294967295)")
+    for b in budgets:
+        if not (0 <= b.warmup_ratio <= 1 and b.weight_decay >= 0 and b.grad_clip >= 0):
+            raise BenchError(
+                f"budget: warmup_ratio from 0 to 1 (got {b.warmup_ratio}), weight_decay >= 0 (got {b.weight_decay}) "
+                f"and grad_clip >= 0 (got {b.grad_clip}) are required"
+            )
+    for m, rs in runs.items():
+        for _, r in rs:
+            if isinstance(r.get("lr"), (int, float)) and r["lr"] < 0:
+                raise BenchError(f"params.{m}.lr: {r['lr']} is negative; give a learning rate > 0")
+
+
+def _method_settings(name: str, cfg: SuiteConfig) -> tuple[str, dict]:
+    """(base method, parameter overrides) of a suite's method entry: a variant's settings under its
+    `params.<name>` overrides, or a plain method with its overrides."""
+    overrides = dict(cfg.params.get(name, {}))
+    if name not in cfg.variants:
+        return name, overrides
+    variant = dict(cfg.variants[name])
+    base = variant.pop("method", None)
+    if not base or base in cfg.variants or not (base in methods.METHODS or methods.is_adapter_config(str(base))):
+        raise BenchError(
+            f"variants.{name}: `method` must name a method ({', '.join(sorted(methods.METHODS))}) "
+            f"or an adapter_config.json, got {base!r}"
+        )
+    return str(base), {**variant, **overrides}
+
+
+def _lr_sweeps(cfg: SuiteConfig, settings: dict[str, tuple[str, dict]]) -> dict[str, tuple[float, ...]]:
+    """method -> its learning rates, checked: a method of the suite that trains, without a fixed lr of its own."""
+    unknown = set(cfg.lr_sweep) - set(cfg.methods)
+    if unknown:
+        raise BenchError(
+            f"lr_sweep given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
+            f"suite methods: {', '.join(cfg.methods)}"
+        )
+    sweeps = {}
+    for m in dict.fromkeys(cfg.methods):
+        lrs = learning_rates(cfg.lr_sweep.get(m, ()), f"lr_sweep.{m}")
+        if not lrs:
+            continue
+        base, overrides = settings[m]
+        if base == "zero_shot":
+            raise BenchError(f"lr_sweep.{m}: zero_shot does not train; sweep a method that does")
+        if "lr" in overrides:
+            where = f"params.{m}.lr" if "lr" in cfg.params.get(m, {}) else f"variants.{m}.lr"
+            raise BenchError(f"lr_sweep.{m} and {where} both set the learning rate; drop one of them")
+        sweeps[m] = lrs
+    return sweeps
+
+
+def _resolved_params(method: str, overrides: dict, key_prefix: str = "") -> dict:
+    """The method's parameters with defaults filled in (and an adapter config's content, not just its path)."""
+    _, params = methods.resolve(method, overrides, key_prefix)
+    out = methods.params_dict(params)
+    if methods.is_adapter_config(method):
+        out["adapter_config_content"] = methods.read_adapter_config(method).to_dict()
+    return out
+
+
+def _check_device_name(requested: str) -> str:
+    if requested not in ("auto", "cpu", "cuda"):
+        raise BenchError(f"unknown device {requested!r}; valid devices: auto, cpu, cuda")
+    return requested  # resolved by the executor, where the runs execute
