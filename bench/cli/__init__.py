@@ -2,8 +2,10 @@
 
 One module per subcommand, each with `add_parser(sub)` (which sets `func`, its command function);
 argparse lives only in this package. Only the module of the command being run is imported (and with it
-what that command needs: torch for run, switch, serve), so `--help`, `--version` and a mistyped command
-answer at once.
+what that command needs: torch for switch and serve), so `--help`, `--version` and a mistyped command
+answer at once. `run` checks its suite first (bench.execute.suite.plan, no torch) and loads bench/cli/runner.py, with
+torch, only for a suite it can run: `list`, `env` and bad input never import torch
+(tests/cli/test_fast_commands.py).
 """
 
 from __future__ import annotations

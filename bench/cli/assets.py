@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("assets", help=COMMANDS["assets"][1])
     verbs = p.add_subparsers(dest="verb", required=True, parser_class=type(p))
     b = verbs.add_parser("bundle", help="write a cache folder to use offline through ADAPTER_BENCH_CACHE")
-    b.add_argument("dir", type=Path)
+    b.add_argument("dir", type=Path, help="the folder to write (created if missing)")
     b.add_argument("--dtype", choices=bundle.DTYPES, default="fp16", help="the models' weights (default fp16)")
     b.add_argument("--suite", default="gpu", help="the suite whose model and tasks to bundle (default: gpu)")
     b.set_defaults(func=cmd_bundle)

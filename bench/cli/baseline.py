@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.cli import COMMANDS
+from bench.errors import BenchError
 from bench.measure.environment import machine_class
 from bench.rows.baselines import baseline_path, newest_results, save_baseline
-from bench.rows.store import read_rows
+from bench.rows.store import in_progress, read_rows
 
 
 def add_parser(sub) -> None:
@@ -19,13 +20,19 @@ def add_parser(sub) -> None:
     s.add_argument("--force", action="store_true", help="replace an existing baseline")
     s.set_defaults(func=cmd_save)
     w = bsub.add_parser("path", help="print this machine's baseline path for a suite (exit 1 if there is none)")
-    w.add_argument("--suite", default="smoke")
+    w.add_argument("--suite", default="smoke", help="the suite whose baseline (default: smoke)")
     w.add_argument("--root", type=Path, help="baselines folder (default: results/baselines)")
     w.set_defaults(func=cmd_path)
 
 
 def cmd_save(args) -> int:
     results = args.results or newest_results()
+    if in_progress(results):  # a suite still running: its rows so far are not the suite's baseline
+        picked = "" if args.results else " (the newest in results/runs/)"
+        raise BenchError(
+            f"{results}{picked} is still being written by a run (it holds the file's lock); save the baseline "
+            "once that run has ended"
+        )
     rows = read_rows(results)
     path = save_baseline(rows, args.root, args.force)
     print(f"baseline: {path} ({len(rows)} rows)")

@@ -69,6 +69,8 @@ def cmd_compare(args) -> int:
     shown = [v for v in verdicts if v.mark != NOISE] if args.only_changed else verdicts
     if args.format == "json":
         print(to_json(shown, advisory, counts(verdicts), code))
+    elif args.only_changed and comparable and not shown:  # one line, not an empty table
+        print(f"nothing changed: all {len(verdicts)} verdicts are within noise (~); drop --only-changed to list them")
     else:
         print(to_markdown(shown, advisory, counts(verdicts)))
     for w in state_warnings(baseline + current):  # the machine each side was measured on (not a verdict)

@@ -64,6 +64,13 @@ def add_parser(sub) -> None:
 
 def cmd_add(args) -> int:
     rows = [r for path in args.rows for r in read_rows(path, skip_bad=True)]
+    unknown = sum(not store.has_sha(r) for r in rows)
+    if unknown:  # filed under one made-up commit, every such run would pool into one point of history
+        raise BenchError(
+            f"{unknown} of {len(rows)} rows have no git sha (recorded as unknown: the bench ran outside a git "
+            "checkout), and history files rows by commit; nothing added. Record one by running the bench from a "
+            "git checkout of it, or from inside the git work tree of the code being measured"
+        )
     got = store.add(args.store, rows)
     skipped = "; ".join(f"{n} skipped: {why}" for why, n in got.skipped.items())
     print(

@@ -17,7 +17,9 @@ from bench.measure import environment
 
 def add_parser(sub) -> None:
     ls = sub.add_parser("list", help=COMMANDS["list"][1])
-    ls.add_argument("--tasks-dir", action="append", type=Path, default=[])
+    ls.add_argument(
+        "--tasks-dir", action="append", type=Path, default=[], help="extra folder of task .yaml files to list too"
+    )
     ls.set_defaults(func=cmd_list)
     env = sub.add_parser("env", help=COMMANDS["env"][1])
     env.set_defaults(func=cmd_env)
@@ -69,13 +71,15 @@ def _refused(path: Path, probe) -> str:
 
 
 def cmd_env(args) -> int:
-    import torch
+    env = environment.environment_without_torch()  # a CPU-only torch: no need to import it to know its device
+    if env is None:
+        import torch
 
-    device = torch.device(resolve_device("auto"))
+        env = environment.environment(torch.device(resolve_device("auto")))
     info = {
         **environment.git_state(),
         "machine_id": environment.machine_id(),
-        **environment.environment(device),
+        **env,
         "cache_dir": str(cache_dir()),
     }
     print(json.dumps(info, indent=2))

@@ -1,24 +1,21 @@
-"""`python -m bench run`: run a suite, then its switching sweep; print the summary, results and report paths."""
+"""`python -m bench run`: check the suite the options describe, then run it and its switching sweep.
+
+The check (bench.execute.suite.plan: every task, method, model and setting) imports no torch, so bad input answers
+in one line at once; only then is bench/cli/runner.py loaded, with torch and all that measuring needs.
+"""
 
 from __future__ import annotations
 
-import sys
+import importlib
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.analysis.health import warnings_text
-from bench.analysis.selection import speed_only
 from bench.cli import COMMANDS
 from bench.config import apply_overrides, load_suite
 from bench.errors import BenchError
-from bench.execute.suite import run_suite
+from bench.execute.suite import _check_device_name, plan
 from bench.paths import confined
-from bench.render.html import report_after_run
-from bench.render.terminal import paired_table, speed_table, summary_table, sweep_table
-from bench.rows.store import read_rows
-from bench.switching.sweep import QUICK, run_sweep
-from bench.switching.table import switch_table
 
 
 def add_parser(sub) -> None:
@@ -140,55 +137,10 @@ def cmd_run(args) -> int:
     if args.resume and args.output is None:
         raise BenchError("--resume needs --output FILE: the results file whose finished runs are skipped")
     cfg = suite_from_args(args)
+    plan(cfg, args.tasks_dir, show_progress=False, device_for=_check_device_name)  # bad input: refused before torch
     output = args.output
     if output is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         output = confined(Path("results") / "runs", f"{stamp}-{cfg.name}.jsonl", f"suite name {cfg.name!r}")
-    rows = run_suite(
-        cfg,
-        output,
-        args.tasks_dir,
-        show_progress=not args.no_progress,
-        resume=args.resume,
-        executor=args.executor,
-        ray_address=args.ray_address,
-    )
-    switch_rows = []
-    if not (args.resume and _has_switch_rows(output)):  # a resumed suite keeps the sweep it already has
-        switch_rows = switch_sweep(cfg, output, show_progress=not args.no_progress)
-    print()
-    if not all(speed_only(r) for r in rows):  # runs on random weights have a table of their own
-        print(summary_table(rows))
-    failed = sum(r["status"] != "ok" for r in rows)
-    print(f"\n{len(rows)} runs, {len(rows) - failed} ok, {failed} not ok")
-    for extra in (speed_table(rows), sweep_table(rows), paired_table(rows), warnings_text(rows)):
-        if extra:
-            print("\n" + extra)
-    if switch_rows:
-        print("\n" + switch_table(switch_rows))
-    print(f"results: {output}")
-
-    print(f"report: {report_after_run(rows + switch_rows, output, default_location=args.output is None)}")
-    return 0
-
-
-def _has_switch_rows(output: Path) -> bool:
-    return output.exists() and any(r.get("kind") == "switch" for r in read_rows(output))
-
-
-def switch_sweep(cfg, output: Path, show_progress: bool) -> list[dict]:
-    """The suite's switching sweep (`switch: quick`), appended to the same results."""
-    if not cfg.switch:
-        return []
-    m = cfg.model
-    sweep = replace(QUICK, model=m.name, layers=m.layers, dtype=m.dtype, device=cfg.device, adapters_from=str(output))
-    print(
-        f"suite {cfg.name}: quick switching sweep on {m.name} (about a minute on MiniLM, far longer on a "
-        "larger model); --set switch= skips it",
-        flush=True,
-    )
-    try:
-        return run_sweep(sweep, output, show_progress=show_progress)
-    except Exception as e:  # noqa: BLE001 - the runs are recorded; a failed sweep must not hide them
-        print(f"warning: switching sweep failed: {type(e).__name__}: {e}", file=sys.stderr)
-        return []
+    runner = importlib.import_module("bench.cli.runner")  # torch, the executors, the sweep, the report
+    return runner.run(args, cfg, output)

@@ -10,6 +10,7 @@ from bench.catalog import models
 from bench.cli import COMMANDS
 from bench.config import apply_overrides, coerce
 from bench.errors import BenchError
+from bench.execute.device import resolve_device
 from bench.rows.store import check_appendable
 from bench.serving import STRATEGIES
 from bench.serving.run import ServeConfig, median_error, rows_table, run_serve, validate
@@ -29,7 +30,7 @@ def add_parser(sub) -> None:
     p.add_argument("--slo-ms", help="p99 latency target in ms (default: 4x the base model's full-batch time)")
     p.add_argument("--rates", help="extra request rates (req/s) to record each strategy's latency at")
     p.add_argument("--no-validate", action="store_true", help="skip the real-time runs that check the simulation")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: auto (cuda when available)")
     p.add_argument(
         "--set",
         dest="sets",
@@ -77,6 +78,7 @@ def config_from_args(args) -> ServeConfig:
 
 def cmd_serve(args) -> int:
     cfg = config_from_args(args)
+    resolve_device(cfg.device)  # a device this machine lacks: refused before the results file is touched
     output = args.output or Path("results") / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-serve.jsonl"
     check_appendable(output, ("serve",))
     rows = run_serve(cfg, output, log=lambda m: print(m, flush=True))

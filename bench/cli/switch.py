@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
     p.add_argument("--lengths", help="short,long")
     p.add_argument("--requests", type=int, help="requests per stream")
     p.add_argument("--repeats", type=int, help="interleaved repeats per workload")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: auto (cuda when available)")
     p.add_argument("--layers", type=int, help="shape-only models (shape:<name>): keep the first N layers")
     p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], help="shape-only models: weights' dtype")
     p.add_argument(
@@ -49,7 +49,7 @@ def add_parser(sub) -> None:
         "soft prompts (same model, rank, virtual tokens) fill the first slots",
     )
     p.add_argument("--output", type=Path, help="JSONL to append rows to (default: results/runs/<time>-switch.jsonl)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_switch)
 
 

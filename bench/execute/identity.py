@@ -42,7 +42,7 @@ from bench.rows import kinds
 from bench.rows.schema import SCHEMA_VERSION, kind_of
 
 if TYPE_CHECKING:
-    from bench.execute.run import RunSpec
+    from bench.execute.spec import RunSpec
 
 # Budget keys added after rows were committed: at their defaults they are left out of what identifies a
 # run (its config hash, the key `compare` matches on), so older rows still match.

@@ -8,14 +8,13 @@ from __future__ import annotations
 import dataclasses
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.catalog import methods, models, shapes, tasks
-from bench.config import Budget, Measure
 from bench.errors import BenchError, Unsupported
 from bench.execute.device import seed_everything
-from bench.execute.shape_run import execute_shape, model_fields
+from bench.execute.shape_run import execute_shape
+from bench.execute.spec import RunSpec, model_fields
 from bench.measure import environment, evaluate, machine, memory, spectrum
 from bench.measure.data import Encoded, encode_splits
 from bench.measure.generate import answer_text, generate_texts, generation_metrics
@@ -24,34 +23,6 @@ from bench.measure.train import predict, train_recorded
 from bench.rows.fields import stamp
 from bench.rows.memory import OWN_PEAK, own_peak
 from bench.rows.store import clean_floats
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    suite: str
-    task: str  # the task's name, as rows record it
-    model: str
-    method: str
-    seed: int
-    device: str  # "cpu" or "cuda" (resolved)
-    budget: Budget = field(default_factory=Budget)
-    measure: Measure = field(default_factory=Measure)
-    params: dict = field(default_factory=dict)  # overrides for this method
-    task_path: str = ""  # the task file the plan resolved (built-in, --tasks-dir, or a path)
-    adapters_dir: str = ""  # where trained PEFT adapters are kept (empty: measured, then discarded)
-    show_progress: bool = True
-    task_version: int = 0
-    task_digest: str = ""  # Task.digest: the task file's content, recorded so --resume sees an edited task
-    config_hash: str = ""  # what makes two runs the same run (bench/execute/identity.py); --resume matches on it
-    also_hash: str = ""  # the hash with later parameters written out (identity.run_hashes); --resume accepts it too
-    base_method: str = ""  # the registered method a variant runs (empty: `method` itself)
-    lr_sweep: tuple[float, ...] = ()  # the learning rates of the sweep this run is one point of (empty: no sweep)
-    sweep: tuple[dict, ...] = ()  # the sweep's other points (suite `sweep:`; empty: none)
-    deterministic: bool = False  # SuiteConfig.deterministic
-    # a shape-only model (shape:<name>, random weights): the layers it keeps and its weights' dtype (model.layers,
-    # model.dtype); 0 and "" for a pretrained model
-    layers: int = 0
-    dtype: str = ""
 
 
 def base_row(spec: RunSpec) -> dict:

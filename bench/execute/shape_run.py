@@ -21,9 +21,9 @@ memory, and no accuracy, score or validation field, so no accuracy table, claim 
 from __future__ import annotations
 
 from bench.catalog import methods, models, shapes, tasks
-from bench.config import Budget, Measure, ModelOptions
-from bench.errors import BenchError, choices
+from bench.config import Budget, Measure
 from bench.execute.device import seed_everything
+from bench.execute.spec import train_count
 from bench.measure import environment, memory
 from bench.measure.data import Encoded
 from bench.measure.generate import generation_metrics
@@ -32,54 +32,6 @@ from bench.measure.train import train_recorded
 from bench.rows.memory import OWN_PEAK, own_peak
 
 BACKBONE_SEED = 0  # every run's random backbone: the same base model for every method and seed
-
-
-def model_fields(model: str, layers: int, dtype: str) -> dict:
-    """What a run row records about its weights: `weights` (random for a shape-only model, else pretrained), and
-    for a shape-only model the layers it kept and its weights' dtype (part of its config hash)."""
-    if not shapes.is_shape(model):
-        return {"weights": "pretrained"}
-    return {"weights": "random", "layers": layers, "dtype": dtype}
-
-
-def model_options(opts: ModelOptions) -> tuple[int, str]:
-    """(layers, dtype) of the suite's runs, checked: a shape-only model's layers kept (its whole depth for
-    model.layers=0) and dtype; (0, "") for a pretrained model, which takes neither option."""
-    spec = models.resolve(opts.name)
-    if not spec.shape:
-        if opts.layers or opts.dtype != "fp32":
-            raise BenchError(
-                f"model.layers and model.dtype apply to shape-only models (shape:<name>), not {opts.name!r}"
-            )
-        return 0, ""
-    if opts.dtype not in shapes.DTYPES:
-        raise BenchError(f"unknown model.dtype {opts.dtype!r}; valid dtypes: {choices(shapes.DTYPES)}")
-    return shapes.config_dict(spec.shape, opts.layers)["num_hidden_layers"], opts.dtype
-
-
-def speed_overrides(base_method: str, overrides: dict, method: str) -> dict:
-    """A method's parameter overrides on a shape-only model: prompt tuning initialised at random (text
-    initialisation reads a tokenizer, which a shape has not)."""
-    if base_method != "prompt_tuning":
-        return overrides
-    if overrides.get("init", "random") != "random":
-        raise BenchError(
-            f"{method}: init {overrides['init']!r} needs a tokenizer; a shape-only model has none: "
-            f"use params.{method}.init=random"
-        )
-    return {**overrides, "init": "random"}
-
-
-def train_count(task: tasks.Task, budget: Budget) -> int:
-    """Training sequences of a shape-only run: budget.train_examples, else the task's training share of its
-    declared size, else max_steps batches; raises when none of them says."""
-    n = budget.train_examples or int(task.size * task.split.train) or budget.max_steps * budget.batch_size
-    if n < 1:
-        raise BenchError(
-            f"task {task.name} declares no size: a shape-only model's run needs budget.train_examples or "
-            "budget.max_steps (--max-steps N) to know how much to train"
-        )
-    return n
 
 
 def synthetic_sets(task: tasks.Task, budget: Budget, measure: Measure, seed: int, vocab: int, pad_id: int) -> dict:

@@ -64,8 +64,13 @@ def commit_key(row: dict) -> str:
     return str(row["git_sha"]) + ("+dirty" if row.get("git_dirty") else "")
 
 
+def has_sha(row: dict) -> bool:
+    """The row records the commit of the code that ran (rows made outside a git checkout record "unknown")."""
+    return bool(row.get("git_sha")) and row["git_sha"] != "unknown"
+
+
 def _unusable(row: dict) -> str | None:
-    if not row.get("git_sha"):
+    if not has_sha(row):
         return "no git sha (not run from a git checkout)"
     if not row.get("created_at"):
         return "no created_at"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import importlib.util
+import os
 import platform
+import re
 import socket
 import subprocess
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 from bench.paths import git_root, source_checkout
@@ -92,4 +97,66 @@ def environment(device) -> dict:
         "device_name": device_name(device),
         "num_threads": torch.get_num_threads(),
         "cuda": torch.version.cuda,
+    }
+
+
+def package_version(name: str) -> str | None:
+    """An installed package's version from its metadata (the package itself is not imported)."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def torch_build() -> dict | None:
+    """torch.version's `cuda` and `hip` as the installed torch's version.py writes them, read without importing
+    torch; None when they cannot be read."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.origin:
+        return None
+    try:
+        text = (Path(spec.origin).parent / "version.py").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    build = {}
+    for key in ("cuda", "hip"):
+        found = re.search(rf"^{key}\s*(?::[^=\n]*)?=\s*(.+)$", text, re.M)
+        try:
+            build[key] = ast.literal_eval(found.group(1).strip()) if found else None
+        except (ValueError, SyntaxError):
+            return None
+        if not found:
+            return None
+    return build
+
+
+def default_threads() -> int:
+    """The intra-op threads torch starts with, by its own rule: MKL_NUM_THREADS, else OMP_NUM_THREADS, else the
+    physical cores."""
+    for var in ("MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    import psutil
+
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
+def environment_without_torch() -> dict | None:
+    """environment()'s fields for the device `auto` picks, without importing torch, transformers or peft (seconds
+    on a busy machine): for a CPU-only torch build, whose device can only be the CPU. None for a CUDA or ROCm
+    build, or a torch whose build cannot be read: only torch can say whether a GPU is there."""
+    build = torch_build()
+    if build is None or build["cuda"] or build["hip"]:
+        return None
+    return {
+        "torch": package_version("torch"),
+        "transformers": package_version("transformers"),
+        "peft": package_version("peft"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device_kind": "cpu",
+        "device_name": cpu_model(),
+        "num_threads": default_threads(),
+        "cuda": None,
     }

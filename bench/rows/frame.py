@@ -1,29 +1,49 @@
-"""Result rows as a tidy pandas DataFrame: one row per result row, one column per field.
+"""Result rows as a tidy pandas DataFrame: one row per result row (run, switch or serve), one column per value.
 
-Nested settings are flattened with dotted names (`budget.epochs`, `method_params.r`, `env.torch`); raw
-samples, loss curves and per-example answers (lists and long strings) are left out unless `raw=True`;
-`source` names the file each row came from.
+Every nested value is flattened, at any depth, into dotted column names:
+- an object's fields: `budget.epochs`, `env.torch`, `at_slo.p99_ms`, `serve.model.layers`, `service_ms.8,1`;
+- a list of objects, one group of columns per item, numbered from 0 in the row's order: `curve.0.rate_rps`,
+  `curve.0.p99_ms`, `validation.1.real.p50_ms` (each item keeps its own rate or fraction beside its values);
+- a list of plain values (`serve.strategies`, `adapter_targets`): one cell holding the list as JSON text.
+Raw measurements (timing samples, loss curves, per-example answers, generated samples) are left out unless
+`raw=True`, then flattened by the same rules. `source` names the file each row came from.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bench.errors import BenchError
 from bench.rows.store import read_rows
 
-NESTED = ("budget", "measure", "method_params", "env")
-RAW = ("test_correct",)  # per-example answers: one character per test example
+RAW = ("test_correct", "loss_curve", "samples")  # with every `*_samples` field: raw measurements
+
+
+def is_raw(name: str) -> bool:
+    return name in RAW or name.endswith("_samples")
 
 
 def flat(row: dict, raw: bool = False) -> dict:
-    out = {}
+    """One result row as {dotted column: plain value} (the rules above)."""
+    out: dict = {}
     for k, v in row.items():
-        if k in NESTED and isinstance(v, dict):
-            out.update({f"{k}.{kk}": vv for kk, vv in v.items() if raw or not isinstance(vv, (list, dict))})
-        elif raw or not (isinstance(v, (list, dict)) or k in RAW):
-            out[k] = v
+        if raw or not is_raw(k):
+            _flatten(str(k), v, out)
     return out
+
+
+def _flatten(name: str, value, out: dict) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{name}.{k}", v, out)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        for i, v in enumerate(value):
+            _flatten(f"{name}.{i}", v, out)
+    elif isinstance(value, list):
+        out[name] = json.dumps(value, default=str)
+    else:
+        out[name] = value
 
 
 def load_frame(paths, raw: bool = False, skip_bad: bool = False):
@@ -45,16 +65,24 @@ def safe_cell(value):
     return value
 
 
-def write_frame(frame, out: Path, fmt: str) -> Path:
-    """CSV or Parquet (Parquet needs pyarrow: a one-line error names it when missing)."""
-    out = Path(out)
+def check_format(fmt: str) -> None:
+    """The format is known and can be written here (Parquet needs pyarrow, the `parquet` extra)."""
     if fmt not in ("csv", "parquet"):
         raise BenchError(f"unknown format {fmt!r}; valid: csv, parquet")
     if fmt == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise BenchError("--format parquet needs the pyarrow package (pip install pyarrow)") from None
+        import importlib.util
+
+        if importlib.util.find_spec("pyarrow") is None:
+            raise BenchError(
+                "--format parquet needs the pyarrow package: pip install '.[parquet]' in the bench's checkout, "
+                "or pip install pyarrow"
+            )
+
+
+def write_frame(frame, out: Path, fmt: str) -> Path:
+    """CSV or Parquet (Parquet needs pyarrow: a one-line error names it when missing)."""
+    out = Path(out)
+    check_format(fmt)
     import pandas as pd
 
     try:

@@ -101,6 +101,18 @@ def _take_lock(path: Path, lock: Path, wait: bool) -> int:
         os.close(fd)  # the writer before us removed this lock file as we took it: take the new one
 
 
+def in_progress(path: Path) -> bool:
+    """A writer holds the file's lock now (a run still appending to it). Asked through `locked`, so it follows
+    the one locking rule; a folder no lock can be made in has no writer holding one either."""
+    if not os.access(Path(path).resolve().parent, os.W_OK | os.X_OK):
+        return False
+    try:
+        with locked(path):
+            return False
+    except BenchError:
+        return True
+
+
 def check_writable(path: Path) -> None:
     """Before any run: the results file can be created or appended to (a file this check creates is removed
     again, so a suite refused later leaves nothing behind)."""

@@ -83,7 +83,9 @@ def test_an_existing_file_is_kept_unless_force_and_a_report_is_rewritten(rows, t
     assert cli(["report", rows, "-o", html], capsys)[0] == 0  # its own earlier report: rewritten
     csv = tmp_path / "t.csv"
     assert cli(["export", rows, "-o", csv], capsys)[0] == 0
-    assert cli(["export", rows, "-o", csv], capsys)[0] == 0
+    code, err = cli(["export", rows, "-o", csv], capsys)  # an export, unlike a report, is kept without --force
+    assert code == 2 and "--force" in err
+    assert cli(["export", rows, "-o", csv, "--force"], capsys)[0] == 0
 
 
 @pytest.mark.parametrize("bad", ["folder", "under-a-file"])
@@ -338,12 +340,12 @@ def test_the_history_report_carries_the_reports_csp(rows, tmp_path, capsys):
 
 def test_an_exit_2_inside_the_lock_leaves_no_lock_file(tiny_bert_dir, tiny_task, tmp_path, capsys, monkeypatch):
     from bench.errors import BenchError
-    from bench.execute import suite
+    from bench.execute import launch
 
     def mismatch(specs):
         raise BenchError("checksum mismatch for x.whl: expected sha256 a, got b; the file was discarded")
 
-    monkeypatch.setattr(suite, "prepare", mismatch)
+    monkeypatch.setattr(launch, "prepare", mismatch)
     out = tmp_path / "v.jsonl"
     assert cli(tiny_run(tiny_bert_dir, tiny_task, out), capsys)[0] == 2
     assert not list(tmp_path.glob("v.jsonl*"))

@@ -120,6 +120,17 @@ def test_rows_without_a_sha_are_bad_input(tmp_path, capsys):
     assert main(["history", "check", "--store", str(tmp_path / "missing")]) == 2
 
 
+def test_rows_whose_sha_is_unknown_are_refused_whole(tmp_path, capsys):
+    """An installed bench run outside a git checkout records git_sha "unknown": such rows would pool every
+    installed run into one made-up commit, so add refuses the lot, in one line saying how to record a sha."""
+    rows = commit_rows(1) + [dict(r, git_sha="unknown") for r in commit_rows(2)]
+    assert add(tmp_path, rows, "unknown") == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "4 of 8 rows have no git sha" in err and "nothing added" in err and "git checkout" in err
+    assert not (tmp_path / "store").exists()  # the rows that had a sha were not filed either
+
+
 def test_report_marks_the_step_at_commit_4(tmp_path):
     for n in range(1, 7):
         add(tmp_path, commit_rows(n), f"c{n}")
