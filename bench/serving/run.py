@@ -17,6 +17,7 @@ from bench.errors import BenchError, choices
 from bench.execute.device import resolve_device
 from bench.execute.run import quiet_libraries
 from bench.measure import environment, machine
+from bench.measure.timing import sync
 from bench.rows import store
 from bench.rows.fields import new_run_id, stamp
 from bench.rows.validate import value_problem
@@ -26,7 +27,7 @@ from bench.serving.profile import ProfileConfig, profile
 from bench.serving.search import at_rate, rate_at_slo
 from bench.serving.simulate import simulate, summarize
 from bench.switching import fleet as fleets
-from bench.switching.strategies import SERVERS, _sync, forms_for
+from bench.switching.strategies import SERVERS, forms_for
 
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 MLP = ("gate_proj", "up_proj", "down_proj")
@@ -149,7 +150,7 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
     @torch.inference_mode()
     def base_work():  # the base model's speed, probed at each fleet's start and end: the sweep's drift
         base(input_ids=probe_ids, attention_mask=torch.ones_like(probe_ids))
-        _sync(device)
+        sync(device)
 
     for rank in cfg.ranks:
         for n in cfg.tasks_n:
