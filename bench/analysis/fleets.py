@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.serving import P99_REQUESTS, STRATEGIES
-
 MAX_P99_ERR_PCT = 25.0  # a rate at the SLO whose simulated p99 erred by more than this is no evidence
+# the fewest requests of a real-time run at the rate at the SLO whose 99th percentile is more than their two
+# slowest: a validation of the simulation's p99 (what the rate at the SLO rests on) needs at least this many
+P99_REQUESTS = 200
 
 # what makes two serve rows the same experiment, the strategy aside
 SETTING = ("model", "layers", "dtype", "hidden_size", "rank", "n_tasks", "targets", "popularity", "arrivals")
@@ -17,12 +18,6 @@ SETTING += ("cv", "tokens_per_request", "max_batch", "max_wait_ms", "slo_rule", 
 
 def serve_rows(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r.get("kind") == "serve" and r.get("status") == "ok"]
-
-
-def strategies(rows: list[dict]) -> list[str]:
-    """The strategies in the rows, in STRATEGIES order (unknown ones last)."""
-    seen = {r["strategy"] for r in rows}
-    return [s for s in STRATEGIES if s in seen] + sorted(seen - set(STRATEGIES))
 
 
 def fleet_key(row: dict) -> tuple:

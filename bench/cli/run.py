@@ -15,10 +15,9 @@ from bench.errors import BenchError
 from bench.execute.suite import run_suite
 from bench.paths import confined
 from bench.render.html import report_after_run
-from bench.render.terminal import paired_table, speed_table, summary_table, sweep_table
+from bench.render.terminal import paired_table, speed_table, summary_table, sweep_table, switch_table
 from bench.rows.store import read_rows
 from bench.switching.sweep import QUICK, run_sweep
-from bench.switching.table import switch_table
 
 
 def add_parser(sub) -> None:

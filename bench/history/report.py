@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from bench.history.detect import PENALTY, TRACKED, Series, Step, steps
 from bench.render import CSP
-from bench.render.figures import _plt, method_gid, to_svg
+from bench.render.figures import method_gid, pyplot, to_svg
 from bench.render.palette import method_colour
 
 LINESTYLES = ("-", "--", ":", "-.")
@@ -20,7 +20,7 @@ LINESTYLES = ("-", "--", ":", "-.")
 def metric_figure(series: list[Series], found: list[Step], commit_labels: list[str]) -> str:
     """One metric: a panel per task, x = commit order (ticks name the commits), a line per run; each
     detected step a dotted vertical line labelled with its first commit."""
-    plt, _ = _plt()
+    plt, _ = pyplot()
     tasks = list(dict.fromkeys(s.task for s in series))
     fig, axes = plt.subplots(
         1, len(tasks), figsize=(max(4.8, 0.42 * len(commit_labels) + 2.6) * len(tasks), 3.2), squeeze=False

@@ -19,7 +19,8 @@ _figure_ids = itertools.count()
 _LINESTYLES = ("-", "--", ":", "-.")
 
 
-def _plt():
+def pyplot():
+    """matplotlib's pyplot and seaborn, on the Agg backend and themed for the report (text stays text)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -48,7 +49,7 @@ def log_scale(ax, axis: str = "x", base: int = 10) -> None:
 
 def to_svg(fig) -> str:
     """The figure as an <svg> element: no XML prolog, no DOCTYPE, no metadata with dates."""
-    plt, _ = _plt()
+    plt, _ = pyplot()
     plt.rcParams["svg.hashsalt"] = f"figure-{next(_figure_ids)}"  # clip-path ids unique within one page
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
@@ -86,7 +87,7 @@ def pareto_figure(records: list[dict], x: str, x_label: str, log_x: bool = False
     """The task's metric against `x`: one panel per task (its own y axis: accuracy and exact match never
     share one), each with its own frontier; a point per method, in the method's colour in every figure,
     labelled with its name (and the settings that set it apart)."""
-    plt, _ = _plt()
+    plt, _ = pyplot()
     recs = [r for r in records if r.get(x) is not None and _score(r) is not None]
     tasks = list(dict.fromkeys(r["task"] for r in recs)) or [None]
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks) + 1.2, 3.4), squeeze=False)
@@ -124,7 +125,7 @@ def _score(rec: dict):
 
 def switch_latency_figure(rows: list[dict]) -> str:
     """Per-swap latency p50 (bar) and p95 (tick) by strategy."""
-    plt, sns = _plt()
+    plt, sns = pyplot()
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     p50 = [min(r["switch_ms_p50"] for r in rows if r["strategy"] == s) for s in strategies]
     p95 = [min((r.get("switch_ms_p95") or 0) for r in rows if r["strategy"] == s) for s in strategies]
@@ -141,7 +142,7 @@ def switch_curve_figure(
 ) -> str:
     """A metric against the number of tasks in the stream (log2 x axis), one line per strategy. The rows
     should be one slice (batch size, popularity, order, length): mixing slices would zig-zag the lines."""
-    plt, sns = _plt()
+    plt, sns = pyplot()
     recs = sorted(
         (r for r in rows if r.get(y) is not None and r.get("n_tasks") is not None), key=lambda r: r["n_tasks"]
     )
@@ -163,7 +164,7 @@ def switch_curve_figure(
 def spectrum_figure(rows: list[dict]) -> str:
     """Singular values of dW (normalised by the largest, mean over LoRA's target matrices), one line per
     task, log y; the dotted line marks LoRA's rank 8."""
-    plt, sns = _plt()
+    plt, sns = pyplot()
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
     for r in rows:
         per = r["update_spectrum"]["per_matrix"].values()
@@ -185,7 +186,7 @@ def history_figure(points: list[dict], set_labels: list[str] | None = None) -> s
     """points: {"set": index from 1, "series": "task / label", "method": name, metric: value...}; one panel
     per metric, x = result set in order (ticks: `set_labels`, e.g. commits). A series keeps its colour (its
     method's) and line style in every panel, so the one legend beside the panels is right for each."""
-    plt, _ = _plt()
+    plt, _ = pyplot()
     panels = [(m.name, m.history) for m in metrics("history")]  # the metric table's `history` titles
     fig, axes = plt.subplots(1, len(panels), figsize=(10, 3.2))
     n_sets = max((p["set"] for p in points), default=0)
