@@ -1,5 +1,5 @@
 """A suite: validate everything up front, skip what a resumed store already has, prepare assets once,
-hand the runs to an executor (bench/executors.py), append each row to the store as soon as it exists."""
+hand the runs to an executor (bench/execute/executors.py), append each row to the store as soon as it exists."""
 
 from __future__ import annotations
 

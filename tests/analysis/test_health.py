@@ -1,4 +1,4 @@
-"""Warnings on ok runs whose training went wrong (bench/health.py), in the terminal and the report."""
+"""Warnings on ok runs whose training went wrong (bench/analysis/health.py), in the terminal and the report."""
 
 import math
 
