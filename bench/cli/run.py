@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.analysis.health import warnings_text
 from bench.analysis.selection import speed_only
 from bench.cli import COMMANDS
 from bench.config import apply_overrides, load_suite
@@ -15,7 +14,14 @@ from bench.errors import BenchError
 from bench.execute.suite import run_suite
 from bench.paths import confined
 from bench.render.html import report_after_run
-from bench.render.terminal import paired_table, speed_table, summary_table, sweep_table, switch_table
+from bench.render.terminal import (
+    paired_table,
+    speed_table,
+    summary_table,
+    sweep_table,
+    switch_table,
+    warnings_text,
+)
 from bench.rows.store import read_rows
 from bench.switching.sweep import QUICK, run_sweep
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 import numpy as np
 
 from bench.analysis.aggregate import SPEED_METRICS, speed_records
+from bench.analysis.health import warnings
 from bench.analysis.paired import fmt_gap, fmt_p, paired
 from bench.analysis.selection import main_rows, sweep_points
 from bench.render.sections import column_header, shape_model
@@ -218,3 +219,13 @@ def serve_table(rows: list[dict]) -> str:
         each = ", ".join(f"{ms:.0f} ms (N = {n}, r = {rank})" for (n, rank), ms in slos.items())
         lines.append(f"SLO: p99 latency <= {each}; latency = queueing + service, simulated on profiled times")
     return "\n".join(lines)
+
+
+def warnings_text(rows: list[dict]) -> str:
+    """The terminal's list of warnings ("" when none)."""
+    found = warnings(rows)
+    if not found:
+        return ""
+    return "warnings (ok runs to read with care):\n" + "\n".join(
+        f"  {w['method']} {w['task']} seed {w['seed']} ({w['setting']}): {w['warning']}" for w in found
+    )
