@@ -1,7 +1,7 @@
 """Suite configuration: frozen dataclasses, merged as defaults < suite YAML < CLI `--set key=value`.
 
 Every key is type-checked against its dataclass field; unknown keys fail with the valid choices.
-Method hyperparameters live under `params.<method>.<key>` (see bench/methods.py for each
+Method hyperparameters live under `params.<method>.<key>` (see bench/catalog/methods.py for each
 method's fields and defaults).
 """
 
@@ -99,7 +99,7 @@ class SuiteConfig:
     variants: dict = field(default_factory=dict)
     switch: str = ""  # "quick": also run the quick multi-task switching sweep (bench/switching) on the model
     # method name -> learning rates: one run per rate (x tasks x seeds); reports keep the rate with the best
-    # mean validation accuracy (bench/selection.py). Set as lr_sweep.<method>=1e-4,3e-4,1e-3
+    # mean validation accuracy (bench/analysis/selection.py). Set as lr_sweep.<method>=1e-4,3e-4,1e-3
     lr_sweep: dict = field(default_factory=dict)
     # method name -> more points of its sweep, each a mapping of parameters (a LoRA rank point: {r: 64,
     # alpha: 128, lr: 1e-3}); one run per point (x tasks x seeds), not crossed with lr_sweep's rates, selected

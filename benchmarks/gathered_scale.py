@@ -19,10 +19,10 @@ def main() -> None:
     from bench.catalog import shapes
     from bench.execute.device import resolve_device
     from bench.execute.run import quiet_libraries
+    from bench.measure.timing import timed
     from bench.serving.run import ATTENTION
     from bench.switching import gathered
     from bench.switching.fleet import _copy
-    from bench.switching.strategies import _timed
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--shape", default="llama-3.2-1b")
@@ -59,12 +59,12 @@ def main() -> None:
     samples: dict = {"base": [], **{n: [] for n in models}}
     with torch.inference_mode():
         for round_ in range(args.rounds + 1):  # the first round warms up
-            ms = _timed(lambda: base(input_ids=ids), device)
+            ms = timed(lambda: base(input_ids=ids), device)
             if round_:
                 samples["base"].append(ms)
             for n, (model, selection, _) in models.items():
                 with gathered.use_adapters(selection, rows[n]):
-                    ms = _timed(lambda model=model: model(input_ids=ids), device)
+                    ms = timed(lambda model=model: model(input_ids=ids), device)
                 if round_:
                     samples[n].append(ms)
     b = statistics.median(samples["base"])

@@ -156,9 +156,9 @@ def main() -> None:
     print(f"load average at start: {_load()}")
     w, c = time.perf_counter(), time.process_time()
     from bench.render import html
-    from bench.render.figures import _plt
+    from bench.render.figures import pyplot
 
-    _plt()  # the plotting libraries the figures need, as the first figure would load them
+    pyplot()  # the plotting libraries the figures need, as the first figure would load them
     imports = (time.perf_counter() - w, time.process_time() - c)
     print(f"imports (bench.render.html + plotting): {imports[0]:.2f} s wall, {imports[1]:.2f} s CPU")
     if args.rows:

@@ -179,3 +179,26 @@ def isolated_cache(tmp_path, monkeypatch):
     nothing of the network and say "unknown", unless a test sets ADAPTER_BENCH_PIP_ARGS itself."""
     monkeypatch.setenv("ADAPTER_BENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("ADAPTER_BENCH_PIP_ARGS", f"--index-url {CLOSED_INDEX}")
+
+
+def ok_run_row(**over) -> dict:
+    """A hand-built ok LoRA run row on task t (accuracy 0.8 [0.7, 0.9], its own peak 1 GiB over a 256 MiB
+    baseline); keyword arguments replace or add fields."""
+    return {
+        "schema_version": 1,
+        "kind": "run",
+        "task": "t",
+        "method": "lora",
+        "status": "ok",
+        "accuracy": 0.8,
+        "accuracy_ci_low": 0.7,
+        "accuracy_ci_high": 0.9,
+        "trainable_params": 74498,
+        "trainable_pct": 0.33,
+        "train_tokens_per_s": 700.0,
+        "infer_tokens_per_s": 2000.0,
+        "infer_tokens_per_s_batch": 5000.0,
+        "peak_mem_bytes": 2**30 + 2**28,
+        "mem_baseline_bytes": 2**28,
+        "peak_mem_own_bytes": 2**30,
+    } | over

@@ -2,7 +2,7 @@
 
 One seed: the row's bootstrap 95 % CI. Several seeds: the envelope of their intervals (lowest low,
 highest high), which covers both the test-set and the seed noise. A learning-rate sweep contributes
-only its selected rate's rows (bench/selection.py), so rates are never averaged together.
+only its selected rate's rows (bench/analysis/selection.py), so rates are never averaged together.
 
 Runs on random weights (shape-only models) have no accuracy: they are left out of those records and get their
 own, per model, layers and dtype (speed_records).

@@ -77,7 +77,7 @@ class Need:
     `methods`), or, for switching rows, `python -m bench switch` or a suite whose `switch:` names a sweep."""
 
     rows: str  # the rows, in words
-    suite: str  # the shipped suite that writes them (tests/test_claims_health.py checks it does)
+    suite: str  # the shipped suite that writes them (tests/analysis/test_claims_health.py checks it does)
     methods: tuple[str, ...] = ()  # the methods whose ok runs the claim compares
     switch: bool = False  # switching rows: the suite's `switch:` sweep, or the switch command
 

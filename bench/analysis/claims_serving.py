@@ -257,7 +257,7 @@ def _paired_relation(c) -> tuple[str, str] | None:
 def claim_prompt_tuning(rows: list[dict]) -> Claim:
     """Accuracy beside LoRA at the same budget decides first: clearly worse on every task -> does not hold; on
     some -> caveats. Otherwise it holds when mixed-prompt batches are measured as cheap. "Clearly worse": a
-    paired test (bench/paired.py: over test examples, else over seeds) below PAIRED_ALPHA with LoRA ahead;
+    paired test (bench/analysis/paired.py: over test examples, else over seeds) below PAIRED_ALPHA with LoRA ahead;
     without one (a single seed and no per-example results), disjoint 95 % intervals."""
 
     title, statement = (

@@ -31,7 +31,6 @@ from bench.analysis.gate import (
     status_verdict,
     timing_verdict,
 )
-from bench.analysis.markdown import md_cell
 from bench.errors import BenchError
 from bench.execute.identity import key_fields, match_key
 from bench.rows import kinds, schema
@@ -244,16 +243,6 @@ def compared_any(verdicts: list[Verdict]) -> bool:
 # ----------------------------------------------------------------------------- output
 
 
-def _fmt(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}"
-    return str(v)
-
-
 def counts(verdicts: list[Verdict]) -> dict[str, int]:
     """Verdicts per mark, and (under BY_FACTOR) how many timings were judged by their factor alone."""
     return {m: sum(v.mark == m for v in verdicts) for m in MARKS} | {BY_FACTOR: sum(v.factor_only for v in verdicts)}
@@ -278,33 +267,3 @@ def to_json(verdicts: list[Verdict], advisory: tuple[str, ...], totals: dict[str
     items = [verdict_doc(v, advisory) for v in verdicts]
     doc = {"verdicts": items, "counts": {NAMES[k]: n for k, n in totals.items()}, "legend": LEGEND, "exit_code": code}
     return json.dumps(doc, indent=2, default=str)
-
-
-def to_markdown(verdicts: list[Verdict], advisory: tuple[str, ...] = (), totals: dict[str, int] | None = None) -> str:
-    """A table (worst first): each verdict's test and the smallest change it could flag ("can flag"), then the
-    counts and the legend of marks."""
-    lines = [
-        "| | run | metric | baseline | current | ratio | test | can flag | note |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    order = {WORSE: 0, FAILING: 0, INCOMPARABLE: 1, BETTER: 2, FACTOR_ONLY: 3, NOISE: 4}
-    for v in sorted(verdicts, key=lambda v: order[v.mark]):
-        note = v.note + (" (advisory)" if v.regression and v.category in advisory else "")
-        ratio = f"{v.ratio:.3f}" if v.ratio is not None else ""
-        cells = [v.mark, v.run, v.metric, _fmt(v.baseline), _fmt(v.current), ratio, v.test, v.detectable, note]
-        lines.append("| " + " | ".join(map(md_cell, cells)) + " |")
-    lines += ["", summary(totals or counts(verdicts)), legend()]
-    return "\n".join(lines)
-
-
-def summary(c: dict[str, int]) -> str:
-    by_factor = c.get(BY_FACTOR, 0)
-    return (
-        f"{c[WORSE]} worse (+), {c[FAILING]} newly failing (!), {c[BETTER]} better (-), "
-        f"{c[NOISE]} within noise (~), {c.get(FACTOR_ONLY, 0)} factor-only within the stricter factor (?), "
-        f"{c[INCOMPARABLE]} incomparable (x); {by_factor} timing verdicts by factor alone (too few samples)"
-    )
-
-
-def legend() -> str:
-    return "marks: " + ", ".join(f"`{m}` {LEGEND[m]}" for m in MARKS)

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 from bench.rows import kinds
 from bench.rows.schema import kind_of
-from bench.serving import P99_REQUESTS, STRATEGIES
 
 MAX_P99_ERR_PCT = 25.0  # a rate at the SLO whose simulated p99 erred by more than this is no evidence
+# the fewest requests of a real-time run at the rate at the SLO whose 99th percentile is more than their two
+# slowest: a validation of the simulation's p99 (what the rate at the SLO rests on) needs at least this many
+P99_REQUESTS = 200
 
 # what makes two serve rows the same experiment, the strategy aside: the serve key but the strategy, with the
 # model's hidden size, and the file a row was read from (bench/rows/kinds.py SERVE)
@@ -19,12 +21,6 @@ SETTING = kinds.SERVE.setting()
 
 def serve_rows(rows: list[dict]) -> list[dict]:
     return [r for r in rows if kind_of(r) == "serve" and r.get("status") == "ok"]
-
-
-def strategies(rows: list[dict]) -> list[str]:
-    """The strategies in the rows, in STRATEGIES order (unknown ones last)."""
-    seen = {r["strategy"] for r in rows}
-    return [s for s in STRATEGIES if s in seen] + sorted(seen - set(STRATEGIES))
 
 
 def fleet_key(row: dict) -> tuple:

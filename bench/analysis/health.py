@@ -113,13 +113,3 @@ def warnings(rows: list[dict]) -> list[dict]:
                 }
             )
     return out
-
-
-def warnings_text(rows: list[dict]) -> str:
-    """The terminal's list of warnings ("" when none)."""
-    found = warnings(rows)
-    if not found:
-        return ""
-    return "warnings (ok runs to read with care):\n" + "\n".join(
-        f"  {w['method']} {w['task']} seed {w['seed']} ({w['setting']}): {w['warning']}" for w in found
-    )

@@ -12,7 +12,7 @@ Both methods run on the same seeds and the same test examples, so their results 
   t-interval over seeds (two seeds or more).
 
 A method that does not train (zero-shot) pairs its one row with every seed of the other method.
-Learning-rate sweeps count with their selected rate only (bench/selection.py). When a seed has several
+Learning-rate sweeps count with their selected rate only (bench/analysis/selection.py). When a seed has several
 ok rows of one method (stores concatenated), the last one counts.
 """
 

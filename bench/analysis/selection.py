@@ -1,6 +1,6 @@
 """Hyper-parameter sweeps: which setting each swept method keeps, and the rows the main numbers use (pure).
 
-A (task, model, method) group is swept when any of its run rows carries `lr_sweep` or `sweep` (bench/suite.py
+A (task, model, method) group is swept when any of its run rows carries `lr_sweep` or `sweep` (bench/execute/suite.py
 writes them on every run of a suite with `lr_sweep:` or `sweep:` points). Within a swept group every run row
 is one point of the sweep, keyed by its setting: `method_params.lr` and every other parameter whose value
 differs between the group's rows (a LoRA rank point: r and alpha). A plain run of the same method with one

@@ -15,10 +15,10 @@ from bench.analysis.compare import (
     differing_key,
     exit_code,
     to_json,
-    to_markdown,
 )
 from bench.analysis.machine import state_warnings
 from bench.cli import COMMANDS
+from bench.render.verdicts import to_markdown
 from bench.rows.store import read_rows
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.cli import COMMANDS
 from bench.config import apply_overrides, load_suite
 from bench.errors import BenchError
-from bench.execute.suite import _check_device_name, plan
+from bench.execute.suite import check_device_name, plan
 from bench.paths import confined
 
 
@@ -137,7 +137,7 @@ def cmd_run(args) -> int:
     if args.resume and args.output is None:
         raise BenchError("--resume needs --output FILE: the results file whose finished runs are skipped")
     cfg = suite_from_args(args)
-    plan(cfg, args.tasks_dir, show_progress=False, device_for=_check_device_name)  # bad input: refused before torch
+    plan(cfg, args.tasks_dir, show_progress=False, device_for=check_device_name)  # bad input: refused before torch
     output = args.output
     if output is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

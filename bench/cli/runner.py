@@ -7,14 +7,19 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from bench.analysis.health import warnings_text
 from bench.analysis.selection import speed_only
 from bench.execute.launch import run_suite
 from bench.render.html import report_after_run
-from bench.render.terminal import paired_table, speed_table, summary_table, sweep_table
+from bench.render.terminal import (
+    paired_table,
+    speed_table,
+    summary_table,
+    sweep_table,
+    switch_table,
+    warnings_text,
+)
 from bench.rows.store import read_rows
 from bench.switching.sweep import QUICK, run_sweep
-from bench.switching.table import switch_table
 
 
 def run(args, cfg, output: Path) -> int:

@@ -11,9 +11,10 @@ from bench.cli import COMMANDS
 from bench.config import apply_overrides, coerce
 from bench.errors import BenchError
 from bench.execute.device import resolve_device
+from bench.render.terminal import serve_table
 from bench.rows.store import check_appendable
 from bench.serving import STRATEGIES
-from bench.serving.run import ServeConfig, median_error, rows_table, run_serve, validate
+from bench.serving.run import ServeConfig, median_error, run_serve, validate
 
 
 def add_parser(sub) -> None:
@@ -83,7 +84,7 @@ def cmd_serve(args) -> int:
     check_appendable(output, ("serve",))
     rows = run_serve(cfg, output, log=lambda m: print(m, flush=True))
     print()
-    print(rows_table(rows))
+    print(serve_table(rows))
     err = median_error(rows)
     if err is not None:
         fixed, tput = median_error(rows, "p50_err_pct_drift_corrected"), median_error(rows, "throughput_err_pct")

@@ -10,10 +10,10 @@ from bench.catalog import models
 from bench.cli import COMMANDS
 from bench.errors import BenchError
 from bench.execute.device import resolve_device
+from bench.render.terminal import switch_table
 from bench.rows.store import check_appendable
 from bench.switching import STRATEGIES
 from bench.switching.sweep import QUICK, SweepConfig, run_sweep, validate
-from bench.switching.table import switch_table
 
 
 def _ints(text: str, flag: str) -> tuple[int, ...]:

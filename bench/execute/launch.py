@@ -14,7 +14,7 @@ from bench.errors import BenchError
 from bench.execute import executors
 from bench.execute.identity import finished, ok_runs
 from bench.execute.spec import RunSpec
-from bench.execute.suite import _check_device_name, plan
+from bench.execute.suite import check_device_name, plan
 from bench.rows.store import append_rows, check_writable, drop_truncated_tail, locked, read_rows
 
 
@@ -48,7 +48,7 @@ def run_suite(
         ex.isolate = cfg.isolate
         if cfg.timeout_s and not cfg.isolate:
             raise BenchError("a run timeout needs isolated runs (one process each): drop --no-isolate or the timeout")
-    specs = plan(cfg, tasks_dirs, show_progress and ex.name == "local", device_for=_check_device_name)
+    specs = plan(cfg, tasks_dirs, show_progress and ex.name == "local", device_for=check_device_name)
     readiness.check_plan(cfg.model.name, list(cfg.tasks), tasks_dirs)  # what cannot be had: refused up front
     if ex.name == "local":  # a device this machine lacks is refused before the results file or its lock exist
         ex.resolve_device(cfg.device)

@@ -96,30 +96,12 @@ def _execute(spec: RunSpec, row: dict) -> dict:
 
     device = torch.device(spec.device)
     row["env"] = environment.environment(device)
-    task = tasks.load_task(spec.task_path or spec.task)
-    method, params = methods.resolve(spec.base_method or spec.method, spec.params)
-    row.update(
-        task_version=task.version,
-        task_digest=task.digest,
-        method_params=methods.params_dict(params),
-        lr_source=method.lr_source,
-    )
-    splits = tasks.split_examples(tasks.load_examples(task), task.split)
-    if task.data_revision is None and "hf" in task.source:  # fetched just now: its commit is known from here on
-        task = dataclasses.replace(task)  # a fresh digest, naming that commit as later plans will
-    row.update(task_digest=task.digest, data_revision=task.data_revision)
+    task, splits, method, params = _task_and_method(spec, row)
 
     memory.reset_peak(device)
     row["mem_baseline_bytes"] = memory.current_rss_bytes() if device.type == "cpu" else 0
     seed_everything(spec.seed, spec.deterministic)
-    model_spec = models.resolve(spec.model)
-    _causal_only(task, spec, model_spec.kind)  # known before loading for built-in models and local folders
-    model, tok, kind = models.load(model_spec, num_labels=max(2, len(task.labels)))
-    row["model_revision"] = models.revision(model_spec, model)
-    ctx = methods.BuildContext(
-        kind=kind, task_text=task.description or task.name, tokenizer_path=models.local_path(model_spec)
-    )
-    model = method.build(model, params, ctx).to(device)
+    model, tok, kind = _model(spec, task, method, params, device, row)
     targets = _lora_targets(model) if spec.method == "full" else ()
     before = spectrum.target_weights(model, targets) if targets else {}  # claim 2: dW = W_ft - W0 after training
     virtual = virtual_tokens(model)
@@ -149,6 +131,45 @@ def _execute(spec: RunSpec, row: dict) -> dict:
     )
     if before:
         row["update_spectrum"] = spectrum.update_spectrum(before, spectrum.target_weights(model, targets))
+    _evaluate(model, tok, task, spec, sets, fwd, virtual, row)
+    row["peak_mem_bytes"] = memory.peak_bytes(device)
+    row[OWN_PEAK] = own_peak(row)
+    row.update(adapter_size(model, method.peft, spec.adapters_dir, row["run_id"]))
+    return row
+
+
+def _task_and_method(spec: RunSpec, row: dict):
+    """The task, its split examples, the method and its parameters; what the row records of them."""
+    task = tasks.load_task(spec.task_path or spec.task)
+    method, params = methods.resolve(spec.base_method or spec.method, spec.params)
+    row.update(
+        task_version=task.version,
+        task_digest=task.digest,
+        method_params=methods.params_dict(params),
+        lr_source=method.lr_source,
+    )
+    splits = tasks.split_examples(tasks.load_examples(task), task.split)
+    if task.data_revision is None and "hf" in task.source:  # fetched just now: its commit is known from here on
+        task = dataclasses.replace(task)  # a fresh digest, naming that commit as later plans will
+    row.update(task_digest=task.digest, data_revision=task.data_revision)
+    return task, splits, method, params
+
+
+def _model(spec: RunSpec, task, method, params, device, row: dict):
+    """The model loaded and the method built on it, on the device: (model, tokenizer, kind)."""
+    model_spec = models.resolve(spec.model)
+    _causal_only(task, spec, model_spec.kind)  # known before loading for built-in models and local folders
+    model, tok, kind = models.load(model_spec, num_labels=max(2, len(task.labels)))
+    row["model_revision"] = models.revision(model_spec, model)
+    ctx = methods.BuildContext(
+        kind=kind, task_text=task.description or task.name, tokenizer_path=models.local_path(model_spec)
+    )
+    return method.build(model, params, ctx).to(device), tok, kind
+
+
+def _evaluate(model, tok, task, spec: RunSpec, sets: dict, fwd: dict, virtual: int, row: dict) -> None:
+    """Score the test split and time inference on it (generation or classification), then score validation."""
+    device = fwd["device"]
     test = sets["test"]
     if task.is_generation:
         score = lambda split: _score_generation(model, tok, split, task, spec, device, virtual)  # noqa: E731
@@ -180,14 +201,8 @@ def _execute(spec: RunSpec, row: dict) -> dict:
             )
         )
     if sets["validation"].ids:
-        val = score(sets["validation"])
-        row.update(
-            val_accuracy=val["score"], n_val=val["n_eval"]
-        )  # the task's metric; its per-example vector is not kept
-    row["peak_mem_bytes"] = memory.peak_bytes(device)
-    row[OWN_PEAK] = own_peak(row)
-    row.update(adapter_size(model, method.peft, spec.adapters_dir, row["run_id"]))
-    return row
+        val = score(sets["validation"])  # the task's metric; its per-example vector is not kept
+        row.update(val_accuracy=val["score"], n_val=val["n_eval"])
 
 
 def _score(model, split: Encoded, num_labels: int, spec: RunSpec, fwd: dict) -> dict:

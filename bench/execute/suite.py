@@ -211,7 +211,7 @@ def _resolved_params(method: str, overrides: dict, key_prefix: str = "") -> dict
     return out
 
 
-def _check_device_name(requested: str) -> str:
+def check_device_name(requested: str) -> str:
     if requested not in ("auto", "cpu", "cuda"):
         raise BenchError(f"unknown device {requested!r}; valid devices: auto, cpu, cuda")
     return requested  # resolved by the executor, where the runs execute

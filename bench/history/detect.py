@@ -26,6 +26,7 @@ from bench.analysis import compare, gate, significance
 from bench.analysis.settings import setting_labels
 from bench.execute.identity import match_key
 from bench.history.store import Commit, commit_key, commits
+from bench.render.verdicts import fmt_value
 from bench.rows import schema
 from bench.rows.schema import kind_of
 
@@ -210,8 +211,8 @@ class Finding:
         how = "; ".join(x for x in (v.test, v.note, f"can flag {v.detectable}" if v.detectable else "") if x)
         note = f" ({how})" if how else ""
         return (
-            f"{self.series.metric} of {self.series.run}: {compare._fmt(self.verdict.baseline)} over commits {span} "
-            f"-> {compare._fmt(self.verdict.current)} at commit {self.head.short}{note}"
+            f"{self.series.metric} of {self.series.run}: {fmt_value(self.verdict.baseline)} over commits {span} "
+            f"-> {fmt_value(self.verdict.current)} at commit {self.head.short}{note}"
         )
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from bench.history.detect import PENALTY, TRACKED, Series, Step, steps
 from bench.render import CSP
-from bench.render.figures import _plt, legend_below, log_scale, method_gid, panel_grid, plain_numbers, to_svg
+from bench.render.figures import legend_below, log_scale, method_gid, panel_grid, plain_numbers, pyplot, to_svg
 from bench.render.palette import colours
 from bench.rows import schema
 
@@ -32,7 +32,7 @@ def metric_figure(series: list[Series], found: list[Step], commit_labels: list[s
     """One metric: a panel per task (two to a row), x = commit order (ticks name the commits), a line per run
     in a colour of its own (its method's, a shade of it for each further setting: two learning rates differ),
     one legend under the panels; each detected step a dotted vertical line labelled with its first commit."""
-    plt = _plt()
+    plt = pyplot()
     _, unit, scale = chart_title(series[0].metric) if series else ("", "", 1.0)
     tasks = list(dict.fromkeys(s.task for s in series))
     palette = colours(s.label for s in series)

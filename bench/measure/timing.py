@@ -4,6 +4,7 @@ caller's (it discards samples), samples are kept raw, summaries are medians and 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -46,6 +47,15 @@ class Timer:
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], object], device: torch.device) -> float:
+    """One call of `fn` in milliseconds: the wall clock between device synchronisations (GPU work included)."""
+    sync(device)
+    t0 = time.perf_counter_ns()
+    fn()
+    sync(device)
+    return (time.perf_counter_ns() - t0) / 1e6
 
 
 def summarize(samples_ms: list[float]) -> dict[str, float | None]:

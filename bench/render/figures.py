@@ -45,7 +45,7 @@ STYLE = {
 _styled = []
 
 
-def _plt():
+def pyplot():
     """pyplot on Agg with the report's style, set once per process (matplotlib alone: no seaborn, no scipy)."""
     import matplotlib
 
@@ -119,7 +119,7 @@ def wrap(text: str, width: int = 48) -> str:
 
 def to_svg(fig) -> str:
     """The figure as an <svg> element: no XML prolog, no DOCTYPE, no metadata with dates."""
-    plt = _plt()
+    plt = pyplot()
     plt.rcParams["svg.hashsalt"] = f"figure-{next(_figure_ids)}"  # clip-path ids unique within one page
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.05, metadata={"Date": None, "Creator": None})
@@ -169,7 +169,7 @@ def pareto_figure(records: list[dict], x: str, x_label: str, log_x: bool = False
     """The task's metric against `x`: one panel per task (its own y axis: accuracy and exact match never
     share one), each with its own frontier; a point per method in its colour (the same in every figure), named
     in the one legend under the panels (labels beside the points would collide)."""
-    plt = _plt()
+    plt = pyplot()
     recs = [r for r in records if r.get(x) is not None and _score(r) is not None]
     tasks = list(dict.fromkeys(r["task"] for r in recs)) or [None]
     palette = colours(_label(r) for r in recs)
@@ -212,7 +212,7 @@ def _score(rec: dict):
 
 def switch_latency_figure(rows: list[dict]) -> str:
     """Per-swap latency p50 (bar) and p95 (tick) by strategy, each bar in its strategy's colour."""
-    plt = _plt()
+    plt = pyplot()
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     p50 = [min(r["switch_ms_p50"] for r in rows if r["strategy"] == s) for s in strategies]
     p95 = [min((r.get("switch_ms_p95") or 0) for r in rows if r["strategy"] == s) for s in strategies]
@@ -235,7 +235,7 @@ def switch_curve_figure(
     """A metric against the number of tasks in the stream (log2 x axis), one line per strategy (the mean of
     the rows at each N). The rows should be one slice (batch size, popularity, order, length): mixing slices
     would zig-zag the lines."""
-    plt = _plt()
+    plt = pyplot()
     recs = [r for r in rows if r.get(y) is not None and r.get("n_tasks") is not None]
     fig, ax = plt.subplots(figsize=(5.4, 3.3))
     present = {r["strategy"] for r in recs}
@@ -257,7 +257,7 @@ def switch_curve_figure(
 def spectrum_figure(rows: list[dict]) -> str:
     """Singular values of dW (normalised by the largest, mean over LoRA's target matrices), one line per
     task, log y; the dotted line marks LoRA's rank 8."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.4, 3.3))
     for r in rows:
         per = r["update_spectrum"]["per_matrix"].values()
@@ -280,7 +280,7 @@ def history_figure(points: list[dict], set_labels: list[str] | None = None) -> s
     per metric, x = result set in order (ticks: `set_labels`, e.g. commits). A series keeps its colour (its
     label's: two settings of one method differ) and its task's line style in every panel, so the one legend
     under the panels is right for each."""
-    plt = _plt()
+    plt = pyplot()
     panels = [(m.name, m.history, m.unit) for m in metrics("history")]  # the metric table's `history` titles
     n_sets = max((p["set"] for p in points), default=0)
     labels = set_labels or [str(i) for i in range(1, n_sets + 1)]

@@ -42,7 +42,7 @@ def sweep_section(rows: list[dict]) -> list[dict]:
 
 
 def paired_section(rows: list[dict], pair: tuple[str, str]) -> dict | None:
-    """The paired comparison of `pair` per task and model (bench/paired.py); None when no seed pairs up."""
+    """The paired comparison of `pair` per task and model (bench/analysis/paired.py); None when no seed pairs up."""
 
     found = paired(rows, pair)
     if not found:

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from bench.analysis.fleets import (
     MAX_P99_ERR_PCT,
+    P99_REQUESTS,
     fleet_key,
     reference_fleet,
     serve_rows,
-    strategies,
     validation,
     widest_group,
 )
-from bench.render.figures import _plt, legend_below, legend_right, log_scale, method_gid, panel_grid, to_svg, wrap
+from bench.render.figures import legend_below, legend_right, log_scale, method_gid, panel_grid, pyplot, to_svg, wrap
 from bench.render.outline import NAMED_APART, model_label, serve_differing
 from bench.render.palette import colour
-from bench.serving import P99_REQUESTS, STRATEGIES
+from bench.serving import STRATEGIES
 
 
 def _held(fixed: dict, *keys: str) -> str:
@@ -41,6 +41,12 @@ def _vs_base(row: dict, base: dict, field: str) -> float | None:
     return row[field] / ref if ref and row.get(field) is not None else None
 
 
+def strategies(rows: list[dict]) -> list[str]:
+    """The strategies in the rows, in STRATEGIES order (unknown ones last)."""
+    seen = {r["strategy"] for r in rows}
+    return [s for s in STRATEGIES if s in seen] + sorted(seen - set(STRATEGIES))
+
+
 def _line_panel(ax, rows: list[dict], x: str, y, log_x: int = 0) -> None:
     for s in strategies(rows):
         pts = sorted((r[x], y(r)) for r in rows if r["strategy"] == s and y(r) is not None)
@@ -57,7 +63,7 @@ def rate_at_slo_figure(rows: list[dict]) -> str:
     group, fixed = widest_group(serve_rows(rows), "n_tasks")
     if not group:
         return ""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.4, 3.3))
     _line_panel(ax, group, "n_tasks", lambda r: r.get("rate_vs_base"), log_x=2)
     ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
@@ -84,7 +90,7 @@ def scaling_figure(rows: list[dict]) -> str:
             panels.append((vary, group, fixed))
     if not panels:
         return ""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = panel_grid(plt, len(panels), 4.4, 3.2)
     for ax, (what, group, fixed) in zip(axes, panels):
         if what == "batch":
@@ -136,7 +142,7 @@ def latency_curve_figure(rows: list[dict]) -> str:
     rows, fixed = reference_fleet([r for r in serve_rows(rows) if r.get("curve")])
     if not rows:
         return ""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.4, 3.3))
     for r in rows:
         pts = sorted((c["rate_rps"], c["p99_ms"]) for c in r["curve"])

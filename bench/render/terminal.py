@@ -8,11 +8,13 @@ from collections import defaultdict
 import numpy as np
 
 from bench.analysis.aggregate import SPEED_METRICS, speed_records
+from bench.analysis.health import warnings
 from bench.analysis.paired import fmt_gap, fmt_p, paired
 from bench.analysis.selection import main_rows, sweep_points
 from bench.render.sections import column_header, shape_model
 from bench.rows.memory import OWN_PEAK, own_peak
 from bench.rows.schema import kind_of, metric, metrics
+from bench.switching import STRATEGIES
 
 
 def _mean(values):
@@ -148,3 +150,82 @@ def paired_table(rows: list[dict], pair: tuple[str, str] = ("lora", "prompt_tuni
         for c in found
     ]
     return f"{pair[0]} vs {pair[1]}, paired (gap = {pair[0]} - {pair[1]} accuracy)\n" + _columns(lines, 2)
+
+
+def switch_table(rows: list[dict]) -> str:
+    """The terminal summary of a switching sweep: strategies x (order, N) at the largest batch."""
+    rows = [r for r in rows if kind_of(r) == "switch"]
+    if not rows:
+        return "no switching rows"
+    batch = max(r["batch_size"] for r in rows)
+    pop, length = rows[0]["popularity"], rows[0]["length"]
+    view = [r for r in rows if (r["batch_size"], r["popularity"], r["length"]) == (batch, pop, length)]
+    cols = sorted({(r["order"], r["n_tasks"]) for r in view})
+    cell = {(r["strategy"], r["order"], r["n_tasks"]): r for r in view}
+    header = ["strategy"] + [f"{o} N={n}" for o, n in cols] + ["gates"]
+    lines = [header]
+    for s in [s for s in STRATEGIES if any(r["strategy"] == s for r in view)]:
+        line = [s]
+        for o, n in cols:
+            r = cell.get((s, o, n))
+            if r is None:
+                line.append("")
+            elif r["status"] == "unsupported":
+                line.append("unsupported")
+            else:
+                pct = r.get("overhead_vs_base_pct")
+                line.append(
+                    f"{r['requests_per_s']:.0f}/s" + (f" ({pct:+.0f}%)" if pct is not None and s != "base" else "")
+                )
+        gated = [r.get("gate_ok") for r in rows if r["strategy"] == s and r.get("gate_ok") is not None]
+        line.append("-" if not gated else ("ok" if all(gated) else "FAILED"))
+        lines.append(line)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = [f"requests/s (time vs base) at batch {batch}, {pop} popularity, {length} inputs"]
+    out += [
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines
+    ]
+    out.insert(2, "  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def serve_table(rows: list[dict]) -> str:
+    """The terminal summary of a `serve` run: one line per strategy (rate at the SLO, against base and merge_swap,
+    p99, batch and swap times, the simulation's errors), then the SLO."""
+    head = (
+        f"{'strategy':20} {'N':>5} {'r':>3} {'req/s@SLO':>10} {'x base':>7} {'x merge':>8} {'p99 ms':>9} "
+        f"{'batch ms':>9} {'swap ms':>8}  sim p50 error [at the run's measured speed] (rate)"
+    )
+    lines = [head]
+    for r in rows:
+        if kind_of(r) != "serve":
+            continue
+        ratio = [f"{r[k]:.2f}" if r.get(k) is not None else "-" for k in ("rate_vs_base", "rate_vs_merge_swap")]
+        p99 = r["at_slo"]["p99_ms"] if r.get("at_slo") else float("nan")
+        swap = f"{r['swap_ms_p50']:.1f}" if r.get("swap_ms_p50") is not None else "-"
+        errs = ", ".join(
+            f"{c['p50_err_pct']:+.0f} % [{c.get('p50_err_pct_drift_corrected', float('nan')):+.0f} %] "
+            f"({c['rate_rps']:.2f}/s)"
+            for c in r.get("validation") or []
+        )
+        if r.get("sim_p99_err_pct") is not None:
+            errs += f"; p99 at the SLO rate {r['sim_p99_err_pct']:+.0f} % ({r['sim_p99_requests']} requests)"
+        lines.append(
+            f"{r['strategy']:20} {r['n_tasks']:>5} {r['rank']:>3} {r['rate_at_slo_rps']:>10.3f} {ratio[0]:>7} {ratio[1]:>8} "
+            f"{p99:>9.0f} {r['batch_ms_full']:>9.1f} {swap:>8}  {errs or '-'}"
+        )
+    slos = {(r["n_tasks"], r["rank"]): r["slo_ms"] for r in rows if kind_of(r) == "serve"}
+    if slos:
+        each = ", ".join(f"{ms:.0f} ms (N = {n}, r = {rank})" for (n, rank), ms in slos.items())
+        lines.append(f"SLO: p99 latency <= {each}; latency = queueing + service, simulated on profiled times")
+    return "\n".join(lines)
+
+
+def warnings_text(rows: list[dict]) -> str:
+    """The terminal's list of warnings ("" when none)."""
+    found = warnings(rows)
+    if not found:
+        return ""
+    return "warnings (ok runs to read with care):\n" + "\n".join(
+        f"  {w['method']} {w['task']} seed {w['seed']} ({w['setting']}): {w['warning']}" for w in found
+    )

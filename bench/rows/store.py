@@ -9,11 +9,12 @@ Rows are checked on read (bench/rows/validate.py).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import sys
 from pathlib import Path
+
+from filelock import lock_descriptor
 
 from bench.errors import BenchError
 from bench.rows.schema import METRICS, STATUSES, kind_of
@@ -62,8 +63,9 @@ def _unsaved(path: Path, fd: int, start: int, rows: list[dict], e: Exception) ->
 
 @contextlib.contextmanager
 def locked(path: Path, wait: bool = False):
-    """Hold the store's exclusive lock (<path>.lock, fcntl.flock) for the `with` block; the lock file is removed
-    when the block ends. A second writer is refused at once (BenchError): waiting could run a run twice when
+    """Hold the store's exclusive lock (<path>.lock, filelock's native lock: flock, LockFileEx on Windows) for the
+    `with` block; the lock file is removed when the block ends (where the system lets an open file be removed).
+    A second writer is refused at once (BenchError): waiting could run a run twice when
     both had read the rows first. `wait`: wait for the lock instead, for a writer that reads what it needs only
     once it holds the lock (`history add`)."""
     path = Path(path).resolve()  # one lock per file, whatever link it is reached through
@@ -86,13 +88,16 @@ def _take_lock(path: Path, lock: Path, wait: bool) -> int:
         except OSError as e:
             raise BenchError(f"cannot write results {path}: {e.strerror} (creating its lock {lock.name})") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
+            taken = lock_descriptor(fd, blocking=wait)
+        except OSError as e:  # no native lock on this file system
+            os.close(fd)
+            raise BenchError(f"cannot write results {path}: cannot lock {lock.name}: {e.strerror or e}") from None
+        if not taken:
             os.close(fd)
             raise BenchError(
                 f"results {path} are being written by another run (it holds {lock.name}); refusing a second "
                 "writer: wait for that run to end, then --resume, or give another --output"
-            ) from None
+            )
         try:
             if os.stat(lock).st_ino == os.fstat(fd).st_ino:
                 return fd

@@ -22,6 +22,3 @@ STRATEGIES = (
 )
 # strategies that batch requests of different tasks together (the rest serve one adapter at a time)
 MIXED = ("base", "peft_mixed_batch", "gathered_lora", "mixed_prompt_batch")
-# the fewest requests of a real-time run at the rate at the SLO whose 99th percentile is more than their two
-# slowest: a validation of the simulation's p99 (what the rate at the SLO rests on) needs at least this many
-P99_REQUESTS = 200

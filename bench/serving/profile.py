@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
+from bench.measure.timing import timed
 from bench.serving.simulate import ServiceModel
-from bench.switching.strategies import Server, _timed
+from bench.switching.strategies import Server
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,13 @@ def profile(
                     server.swap(0)
                 for b, d in points[s]:
                     ids, tasks = inputs[:b], row_tasks(b, d, n_tasks, device)
-                    ms = _timed(lambda ids=ids, tasks=tasks: server.forward(ids, tasks), device)
+                    ms = timed(lambda ids=ids, tasks=tasks: server.forward(ids, tasks), device)
                     if keep:
                         samples[s][(b, d)].append(ms)
                 if not server.mixed and n_tasks > 1:
                     for k in range(cfg.swaps):
                         task = 1 + (round_ * cfg.swaps + k) % (n_tasks - 1)
-                        ms = _timed(lambda task=task: server.swap(task), device)
+                        ms = timed(lambda task=task: server.swap(task), device)
                         if keep:
                             swaps[s].append(ms)
             finally:

@@ -9,9 +9,10 @@ import time
 import numpy as np
 import torch
 
+from bench.measure.timing import sync
 from bench.serving.policy import Policy, Served, serve_stream
 from bench.serving.simulate import ServiceModel
-from bench.switching.strategies import Server, _sync
+from bench.switching.strategies import Server
 
 
 class WallClock:
@@ -34,11 +35,11 @@ class WallClock:
         t0 = time.perf_counter()
         if swap:
             self.server.swap(task)
-            _sync(self.inputs.device)
+            sync(self.inputs.device)
         t1 = time.perf_counter()
         sel = torch.tensor(batch, device=self.inputs.device)
         self.server.forward(self.inputs.index_select(0, sel), self.tasks.index_select(0, sel))
-        _sync(self.inputs.device)
+        sync(self.inputs.device)
         distinct = 1 if task is not None else len(set(self.np_tasks[batch].tolist()))
         self.log.append((len(batch), distinct, (time.perf_counter() - t1) * 1000, (t1 - t0) * 1000 if swap else -1.0))
 

@@ -11,22 +11,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.analysis.fleets import P99_REQUESTS
 from bench.catalog import models, shapes
 from bench.config import ModelOptions
 from bench.errors import BenchError, choices
 from bench.execute.device import resolve_device
 from bench.execute.run import quiet_libraries
 from bench.measure import environment, machine
+from bench.measure.timing import sync
 from bench.rows import store
 from bench.rows.fields import new_run_id, stamp
 from bench.rows.validate import value_problem
-from bench.serving import P99_REQUESTS, STRATEGIES, arrivals, realtime
+from bench.serving import STRATEGIES, arrivals, realtime
 from bench.serving.policy import Policy
 from bench.serving.profile import ProfileConfig, profile
 from bench.serving.search import at_rate, rate_at_slo
 from bench.serving.simulate import simulate, summarize
 from bench.switching import fleet as fleets
-from bench.switching.strategies import SERVERS, _sync, forms_for
+from bench.switching.strategies import SERVERS, forms_for
 
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 MLP = ("gate_proj", "up_proj", "down_proj")
@@ -149,7 +151,7 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
     @torch.inference_mode()
     def base_work():  # the base model's speed, probed at each fleet's start and end: the sweep's drift
         base(input_ids=probe_ids, attention_mask=torch.ones_like(probe_ids))
-        _sync(device)
+        sync(device)
 
     for rank in cfg.ranks:
         for n in cfg.tasks_n:
@@ -312,36 +314,6 @@ def _ratios(rows: list[dict]) -> None:
     for r in rows:
         for ref in ("base", "merge_swap"):
             r[f"rate_vs_{ref}"] = r["rate_at_slo_rps"] / by[ref] if by.get(ref) else None
-
-
-def rows_table(rows: list[dict]) -> str:
-    head = (
-        f"{'strategy':20} {'N':>5} {'r':>3} {'req/s@SLO':>10} {'x base':>7} {'x merge':>8} {'p99 ms':>9} "
-        f"{'batch ms':>9} {'swap ms':>8}  sim p50 error [at the run's measured speed] (rate)"
-    )
-    lines = [head]
-    for r in rows:
-        if r.get("kind") != "serve":
-            continue
-        ratio = [f"{r[k]:.2f}" if r.get(k) is not None else "-" for k in ("rate_vs_base", "rate_vs_merge_swap")]
-        p99 = r["at_slo"]["p99_ms"] if r.get("at_slo") else float("nan")
-        swap = f"{r['swap_ms_p50']:.1f}" if r.get("swap_ms_p50") is not None else "-"
-        errs = ", ".join(
-            f"{c['p50_err_pct']:+.0f} % [{c.get('p50_err_pct_drift_corrected', float('nan')):+.0f} %] "
-            f"({c['rate_rps']:.2f}/s)"
-            for c in r.get("validation") or []
-        )
-        if r.get("sim_p99_err_pct") is not None:
-            errs += f"; p99 at the SLO rate {r['sim_p99_err_pct']:+.0f} % ({r['sim_p99_requests']} requests)"
-        lines.append(
-            f"{r['strategy']:20} {r['n_tasks']:>5} {r['rank']:>3} {r['rate_at_slo_rps']:>10.3f} {ratio[0]:>7} {ratio[1]:>8} "
-            f"{p99:>9.0f} {r['batch_ms_full']:>9.1f} {swap:>8}  {errs or '-'}"
-        )
-    slos = {(r["n_tasks"], r["rank"]): r["slo_ms"] for r in rows if r.get("kind") == "serve"}
-    if slos:
-        each = ", ".join(f"{ms:.0f} ms (N = {n}, r = {rank})" for (n, rank), ms in slos.items())
-        lines.append(f"SLO: p99 latency <= {each}; latency = queueing + service, simulated on profiled times")
-    return "\n".join(lines)
 
 
 def median_error(rows: list[dict], key: str = "p50_err_pct") -> float | None:

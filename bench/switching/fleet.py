@@ -94,23 +94,10 @@ def build(
     layers, scaling = _lora_layers(single)
     adapters = _draw_adapters(layers, n, gen, list(trained.lora) if trained is not None else [])
 
-    multi = None
-    if "multi" in forms:
-        multi = get_peft_model(_copy(base, share_linear=False), lora_cfg, adapter_name=adapter_name(0))
-        _add_adapters(multi, [adapter_name(i) for i in range(1, n)])
-        for name, m in _lora_layers(multi)[0].items():
-            with torch.no_grad():
-                for i in range(n):
-                    m.lora_A[adapter_name(i)].weight.copy_(adapters[i][name][0])
-                    m.lora_B[adapter_name(i)].weight.copy_(adapters[i][name][1])
+    multi = _multi(base, lora_cfg, adapters) if "multi" in forms else None
     gathered = selection = None
     if "gathered" in forms:
-        weights = {
-            name: (torch.stack([a[name][0] for a in adapters]), torch.stack([a[name][1] for a in adapters]), scaling)
-            for name in layers
-        }
-        gathered = _copy(base, share_linear=True)
-        selection = gathered_lora.install(gathered, weights)
+        gathered, selection = _gathered(base, layers, adapters, scaling)
     states = [
         {f"{PEFT_PREFIX}{name}.lora_{ab}.weight": t for name, (a, b) in ad.items() for ab, t in (("A", a), ("B", b))}
         for ad in adapters
@@ -123,15 +110,7 @@ def build(
             dirs.append(Path(workdir.name) / adapter_name(i))
             _save_adapter(dirs[-1], sd, single.peft_config["default"])
 
-    hidden = base.get_input_embeddings().weight
-    token_ids = torch.randint(0, hidden.shape[0], (n, virtual_tokens), generator=gen)
-    prompt_table = hidden.detach()[token_ids].clone()  # initialised from vocabulary embeddings, as PEFT's text init
-    prompt_table += torch.randn(prompt_table.shape, generator=gen) * 0.02
-    trained_prompts = 0
-    for i, p in enumerate((trained.prompts if trained is not None else [])[:n]):
-        if p.shape == prompt_table[i].shape:
-            prompt_table[i] = p
-            trained_prompts += 1
+    prompt_table, trained_prompts = _prompt_table(base, n, virtual_tokens, gen, trained)
     prompt = None
     if "prompt" in forms:
         prompt = get_peft_model(
@@ -162,6 +141,45 @@ def build(
             m.to(device).eval()
     fleet.prompt_table = fleet.prompt_table.to(device)
     return fleet
+
+
+def _multi(base: torch.nn.Module, lora_cfg, adapters: list[dict]):
+    """One PEFT model holding every adapter (task0 .. taskN-1), their weights copied in."""
+    from peft import get_peft_model
+
+    n = len(adapters)
+    multi = get_peft_model(_copy(base, share_linear=False), lora_cfg, adapter_name=adapter_name(0))
+    _add_adapters(multi, [adapter_name(i) for i in range(1, n)])
+    for name, m in _lora_layers(multi)[0].items():
+        with torch.no_grad():
+            for i in range(n):
+                m.lora_A[adapter_name(i)].weight.copy_(adapters[i][name][0])
+                m.lora_B[adapter_name(i)].weight.copy_(adapters[i][name][1])
+    return multi
+
+
+def _gathered(base: torch.nn.Module, layers: dict, adapters: list[dict], scaling: float):
+    """The base model with every adapter stacked per layer for gathered LoRA: (model, its adapter selection)."""
+    weights = {
+        name: (torch.stack([a[name][0] for a in adapters]), torch.stack([a[name][1] for a in adapters]), scaling)
+        for name in layers
+    }
+    gathered = _copy(base, share_linear=True)
+    return gathered, gathered_lora.install(gathered, weights)
+
+
+def _prompt_table(base: torch.nn.Module, n: int, virtual_tokens: int, gen: torch.Generator, trained):
+    """N soft prompts [N, virtual, hidden], trained ones of earlier runs first: (table, how many were trained)."""
+    hidden = base.get_input_embeddings().weight
+    token_ids = torch.randint(0, hidden.shape[0], (n, virtual_tokens), generator=gen)
+    prompt_table = hidden.detach()[token_ids].clone()  # initialised from vocabulary embeddings, as PEFT's text init
+    prompt_table += torch.randn(prompt_table.shape, generator=gen) * 0.02
+    trained_prompts = 0
+    for i, p in enumerate((trained.prompts if trained is not None else [])[:n]):
+        if p.shape == prompt_table[i].shape:
+            prompt_table[i] = p
+            trained_prompts += 1
+    return prompt_table, trained_prompts
 
 
 def _add_adapters(model, names: list[str]) -> None:

@@ -9,13 +9,12 @@ each change of task. Mixed (`peft_mixed_batch`, `gathered_lora`, `mixed_prompt_b
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
 from bench.errors import Unsupported
+from bench.measure.timing import timed
 from bench.switching import STRATEGIES, gathered, prompts
 from bench.switching.fleet import Fleet, adapter_name
 from bench.switching.workload import homogeneous_batches, mixed_batches
@@ -29,19 +28,6 @@ class Served:
     batch_ms: list[float] = field(default_factory=list)
     batch_sizes: list[int] = field(default_factory=list)
     switch_ms: list[float] = field(default_factory=list)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _timed(fn: Callable[[], object], device: torch.device) -> float:
-    _sync(device)
-    t0 = time.perf_counter_ns()
-    fn()
-    _sync(device)
-    return (time.perf_counter_ns() - t0) / 1e6
 
 
 class Server:
@@ -282,10 +268,10 @@ def serve(server: Server, inputs: torch.Tensor, tasks: list[int], batch_size: in
             plan = homogeneous_batches(tasks, batch_size)
         for task, idx in plan:
             if task is not None and task != server.current:
-                out.switch_ms.append(_timed(lambda: server.swap(task), device))
+                out.switch_ms.append(timed(lambda: server.swap(task), device))
             sel = torch.tensor(idx, device=device)
             ids, row_tasks = inputs.index_select(0, sel), task_t.index_select(0, sel)
-            out.batch_ms.append(_timed(lambda: server.forward(ids, row_tasks), device))
+            out.batch_ms.append(timed(lambda: server.forward(ids, row_tasks), device))
             out.batch_sizes.append(len(idx))
     finally:
         server.finish()

@@ -19,11 +19,12 @@ from bench.errors import BenchError, Unsupported, choices
 from bench.execute.device import resolve_device
 from bench.execute.run import quiet_libraries
 from bench.measure import environment, machine, memory
+from bench.measure.timing import sync
 from bench.rows import store
 from bench.rows.fields import new_run_id, stamp
 from bench.switching import fleet as fleets
 from bench.switching import gates
-from bench.switching.strategies import PROMPT_STRATEGIES, SERVERS, STRATEGIES, Served, _sync, serve
+from bench.switching.strategies import PROMPT_STRATEGIES, SERVERS, STRATEGIES, Served, serve
 from bench.switching.trained import from_results
 from bench.switching.workload import LENGTHS, ORDERS, POPULARITIES, Workload, switches, task_sequence
 
@@ -227,7 +228,7 @@ def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar, probe: ma
     @torch.inference_mode()
     def base_work():
         fleet.plain(input_ids=ids, attention_mask=torch.ones_like(ids))
-        _sync(device)
+        sync(device)
 
     probe.measure(base_work)
     rows = []

@@ -11,6 +11,7 @@ import pytest
 from bench.analysis import compare as cmp
 from bench.analysis.compare import BETTER, FAILING, INCOMPARABLE, NOISE, WORSE
 from bench.cli import main
+from bench.render.verdicts import to_markdown
 
 
 def timing_samples(rng: random.Random, median_ms: float, n: int) -> list[float]:
@@ -194,7 +195,7 @@ def test_newly_failing_row_without_details_still_matches():
 
 def test_markdown_table():
     verdicts = cmp.compare([make_row(seed=1)], [make_row(seed=2, accuracy=0.5)])
-    md = cmp.to_markdown(verdicts)
+    md = to_markdown(verdicts)
     assert md.splitlines()[0].startswith("| | run | metric |")
     assert "| + | rotten_tomatoes / lora (lr=0.003, r=8) seed 0 | accuracy | 0.72 | 0.5 |" in md
     assert "1 worse (+)" in md

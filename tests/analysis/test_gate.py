@@ -14,8 +14,9 @@ import pytest
 
 from bench.analysis import gate
 from bench.analysis import significance as sig
-from bench.analysis.compare import compare, counts, to_json, to_markdown
+from bench.analysis.compare import compare, counts, to_json
 from bench.cli import main
+from bench.render.verdicts import to_markdown
 from bench.rows.store import read_rows
 
 ROOT = Path(__file__).resolve().parents[2]

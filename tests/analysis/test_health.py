@@ -1,10 +1,11 @@
-"""Warnings on ok runs whose training went wrong (bench/health.py), in the terminal and the report."""
+"""Warnings on ok runs whose training went wrong (bench/analysis/health.py), in the terminal and the report."""
 
 import math
 
 from bench.analysis import health
 from bench.measure.evaluate import accuracy, macro_f1
 from bench.render.html import render
+from bench.render.terminal import warnings_text
 
 
 def curve(start: float, end: float, n: int = 100) -> list[float]:
@@ -50,11 +51,11 @@ def test_only_ok_runs_are_warned_about_and_the_setting_is_named():
     ]
     (w,) = health.warnings(rows)
     assert (w["seed"], w["setting"]) == (0, "r=64, alpha=128, lr 0.001")
-    text = health.warnings_text(rows)
+    text = warnings_text(rows)
     assert text.splitlines()[1].startswith(
         "  lora rotten_tomatoes seed 0 (r=64, alpha=128, lr 0.001): training loss rose"
     )
-    assert health.warnings_text(rows[1:]) == ""
+    assert warnings_text(rows[1:]) == ""
 
 
 def test_the_report_lists_the_warning_beside_the_failures():

@@ -11,29 +11,7 @@ from bench.render import terminal
 from bench.render.terminal import summary_table
 from bench.rows import schema
 from bench.rows.schema import metrics
-
-
-def _row(**kw):
-    base = {
-        "schema_version": 1,
-        "kind": "run",
-        "task": "t",
-        "method": "lora",
-        "status": "ok",
-        "accuracy": 0.8,
-        "accuracy_ci_low": 0.7,
-        "accuracy_ci_high": 0.9,
-        "trainable_params": 74498,
-        "trainable_pct": 0.33,
-        "train_tokens_per_s": 700.0,
-        "infer_tokens_per_s": 2000.0,
-        "infer_tokens_per_s_batch": 5000.0,
-        "peak_mem_bytes": 2**30 + 2**28,
-        "mem_baseline_bytes": 2**28,
-        "peak_mem_own_bytes": 2**30,
-    }
-    base.update(kw)
-    return base
+from tests.conftest import ok_run_row as _row
 
 
 def cells(line: str) -> list[str]:

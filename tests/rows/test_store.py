@@ -7,27 +7,7 @@ import pytest
 from bench.errors import BenchError
 from bench.rows.schema import METRICS
 from bench.rows.store import append_rows, clean_floats, read_rows
-
-
-def _row(**kw):
-    base = {
-        "schema_version": 1,
-        "kind": "run",
-        "task": "t",
-        "method": "lora",
-        "status": "ok",
-        "accuracy": 0.8,
-        "accuracy_ci_low": 0.7,
-        "accuracy_ci_high": 0.9,
-        "trainable_params": 74498,
-        "trainable_pct": 0.33,
-        "train_tokens_per_s": 700.0,
-        "infer_tokens_per_s": 2000.0,
-        "infer_tokens_per_s_batch": 5000.0,
-        "peak_mem_bytes": 2**30,
-    }
-    base.update(kw)
-    return base
+from tests.conftest import ok_run_row as _row
 
 
 def test_append_and_read_round_trip(tmp_path):
