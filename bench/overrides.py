@@ -20,6 +20,7 @@ NESTED_MAPS = ("params", "task_budget", "variants")  # name -> {key: value} fiel
 LIST_MAPS = ("lr_sweep",)  # name -> list of numbers, set as NAME.<name>=a,b,c
 MAX_SET = 10_000  # characters of one --set item
 POINT_MAPS = ("sweep",)  # name -> list of {key: value}, set as NAME.<name>='[{key: value}, ...]' (YAML)
+PLURALS = {int: "integers", float: "numbers"}  # what a list of them is called in an error
 # a suite's study sections: name -> (their options, named presets); a mapping, a preset's name, or empty for none
 SECTIONS = {"switch": (SweepConfig, SWITCH_PRESETS), "serve": (ServeConfig, {})}
 
@@ -50,7 +51,12 @@ def coerce(value, tp, key: str):
             items = list(value)
         else:
             items = [value]
-        return tuple(coerce(v, item_tp, key) for v in items)
+        try:
+            return tuple(coerce(v, item_tp, key) for v in items)
+        except BenchError:
+            if len(items) < 2 or item_tp not in PLURALS:
+                raise
+            raise BenchError(f"{key}: expected comma-separated {PLURALS[item_tp]}, got {value!r}") from None
     if origin is typing.Literal:
         allowed = typing.get_args(tp)
         if value not in allowed:

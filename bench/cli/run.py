@@ -10,14 +10,16 @@ from pathlib import Path
 from bench.analysis.health import warnings_text
 from bench.analysis.selection import speed_only
 from bench.cli import COMMANDS
-from bench.config import apply_overrides, load_suite
+from bench.cli.options import add_device, add_set, not_ok_lines
+from bench.config import apply_overrides, load_suite, serve_of, switch_of
 from bench.errors import BenchError
 from bench.execute.suite import run_suite
 from bench.paths import confined
 from bench.render.html import report_after_run
 from bench.render.terminal import paired_table, speed_table, summary_table, sweep_table
 from bench.rows.store import read_rows
-from bench.switching.sweep import QUICK, run_sweep
+from bench.serving.run import rows_table, run_serve
+from bench.switching.sweep import run_sweep
 from bench.switching.table import switch_table
 
 
@@ -34,15 +36,8 @@ def add_parser(sub) -> None:
         "only; --set model.layers=N, model.dtype=bf16)",
     )
     r.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
-    r.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: auto (cuda when available)")
-    r.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, dotted (budget.batch_size=16, params.lora.r=16); repeatable",
-    )
+    add_device(r)
+    add_set(r, "budget.batch_size=16, params.lora.r=16, switch.requests=32, serve.tasks_n=16")
     r.add_argument("--limit", type=int, metavar="N", help="quick look: at most N train and N test examples")
     r.add_argument("--max-steps", type=int, metavar="N", help="stop training after N steps")
     r.add_argument(
@@ -153,9 +148,7 @@ def cmd_run(args) -> int:
         executor=args.executor,
         ray_address=args.ray_address,
     )
-    switch_rows = []
-    if not (args.resume and _has_switch_rows(output)):  # a resumed suite keeps the sweep it already has
-        switch_rows = switch_sweep(cfg, output, show_progress=not args.no_progress)
+    study = study_rows(cfg, output, resume=args.resume, show_progress=not args.no_progress)
     print()
     if not all(speed_only(r) for r in rows):  # runs on random weights have a table of their own
         print(summary_table(rows))
@@ -164,31 +157,42 @@ def cmd_run(args) -> int:
     for extra in (speed_table(rows), sweep_table(rows), paired_table(rows), warnings_text(rows)):
         if extra:
             print("\n" + extra)
-    if switch_rows:
-        print("\n" + switch_table(switch_rows))
+    for kind, table in (("switch", switch_table), ("serve", rows_table)):
+        done = [r for r in study if r.get("kind") == kind]
+        if done:
+            print("\n" + table(done) + "\n" + "\n".join(not_ok_lines(done, f"{kind} rows")))
     print(f"results: {output}")
 
-    print(f"report: {report_after_run(rows + switch_rows, output, default_location=args.output is None)}")
+    print(f"report: {report_after_run(rows + study, output, default_location=args.output is None)}")
     return 0
 
 
-def _has_switch_rows(output: Path) -> bool:
-    return output.exists() and any(r.get("kind") == "switch" for r in read_rows(output))
+def _has_rows(output: Path, kind: str) -> bool:
+    return output.exists() and any(r.get("kind") == kind for r in read_rows(output))
 
 
-def switch_sweep(cfg, output: Path, show_progress: bool) -> list[dict]:
-    """The suite's switching sweep (`switch: quick`), appended to the same results."""
-    if not cfg.switch:
-        return []
-    m = cfg.model
-    sweep = replace(QUICK, model=m.name, layers=m.layers, dtype=m.dtype, device=cfg.device, adapters_from=str(output))
-    print(
-        f"suite {cfg.name}: quick switching sweep on {m.name} (about a minute on MiniLM, far longer on a "
-        "larger model); --set switch= skips it",
-        flush=True,
-    )
+def study_rows(cfg, output: Path, resume: bool, show_progress: bool) -> list[dict]:
+    """The suite's switching sweep and serving run (its `switch:` and `serve:` sections) on its model, appended
+    to the same results; a resumed suite keeps those it already has. A strategy that fails is a row of its
+    own; a sweep that cannot start at all is a warning, and the runs stay recorded."""
+    rows = []
+    sweep, serve = switch_of(cfg, output), serve_of(cfg)
+    if sweep and not (resume and _has_rows(output, "switch")):
+        print(
+            f"suite {cfg.name}: switching sweep on {cfg.model.name} (the quick one: about a minute on MiniLM, far "
+            "longer on a larger model); --set switch= skips it",
+            flush=True,
+        )
+        rows += _guarded("switching sweep", run_sweep, sweep, output, show_progress=show_progress)
+    if serve and not (resume and _has_rows(output, "serve")):
+        print(f"suite {cfg.name}: serving run on {cfg.model.name}; --set serve= skips it", flush=True)
+        rows += _guarded("serving run", run_serve, serve, output, log=lambda m: print(m, flush=True))
+    return rows
+
+
+def _guarded(what: str, fn, *args, **kw) -> list[dict]:
     try:
-        return run_sweep(sweep, output, show_progress=show_progress)
-    except Exception as e:  # noqa: BLE001 - the runs are recorded; a failed sweep must not hide them
-        print(f"warning: switching sweep failed: {type(e).__name__}: {e}", file=sys.stderr)
+        return fn(*args, **kw)
+    except Exception as e:  # noqa: BLE001 - the runs are recorded; a sweep that cannot start must not hide them
+        print(f"warning: {what} failed: {type(e).__name__}: {e}", file=sys.stderr)
         return []

@@ -22,8 +22,8 @@ def switch_table(rows: list[dict]) -> str:
             r = cell.get((s, o, n))
             if r is None:
                 line.append("")
-            elif r["status"] == "unsupported":
-                line.append("unsupported")
+            elif r.get("requests_per_s") is None:  # unsupported, failed or oom: not served
+                line.append(r["status"])
             else:
                 pct = r.get("overhead_vs_base_pct")
                 line.append(
