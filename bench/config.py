@@ -1,23 +1,45 @@
-"""Suite configuration: frozen dataclasses, merged as defaults < suite YAML < CLI `--set key=value`.
+"""Suite configuration: frozen dataclasses, merged as defaults < suite YAML < CLI `--set key=value`
+(bench/overrides.py), and the checks a suite must pass before anything runs (validate_suite).
 
 Every key is type-checked against its dataclass field; unknown keys fail with the valid choices.
 Method hyperparameters live under `params.<method>.<key>` (see bench/catalog/methods.py for each
-method's fields and defaults).
+method's fields and defaults). A suite may also carry the study's `switch:` and `serve:` sections
+(bench/options.py), run on the suite's model and device after its runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
 from bench import safe_yaml
 from bench.errors import BenchError, choices
+from bench.options import (
+    QUICK,
+    ModelOptions,
+    ServeConfig,
+    SweepConfig,
+    check_device,
+    section_problem,
+    validate_serve,
+    validate_switch,
+)
+from bench.overrides import (  # noqa: F401 - how options are set: these names are imported from here too
+    LIST_MAPS,
+    MAX_SET,
+    NESTED_MAPS,
+    POINT_MAPS,
+    apply_overrides,
+    coerce,
+    learning_rates,
+    parse_set,
+    sweep_points,
+    update_dataclass,
+)
 from bench.paths import builtin_suites_dir
 
 
@@ -64,16 +86,6 @@ class Measure:
 
 
 @dataclass(frozen=True)
-class ModelOptions:
-    """The model a suite (or `bench serve`) runs on. `model: NAME` in YAML (or `--set model=NAME`) sets the name
-    alone. `layers` and `dtype` apply to shape-only models (shape:<name>, random weights) only."""
-
-    name: str = "minilm"
-    layers: int = 0  # shape-only models: keep the first N layers (0: all)
-    dtype: str = "fp32"  # shape-only models: the weights' dtype, fp32, bf16 or fp16
-
-
-@dataclass(frozen=True)
 class SuiteConfig:
     name: str = "custom"
     description: str = ""
@@ -97,7 +109,11 @@ class SuiteConfig:
     # variant name -> {method: BASE, key: value, ...}: one method under several settings in one suite
     # (a LoRA rank sweep: lora_r4: {method: lora, r: 4}); listed in `methods` like any method
     variants: dict = field(default_factory=dict)
-    switch: str = ""  # "quick": also run the quick multi-task switching sweep (bench/switching) on the model
+    # the study's switching sweep and serving run, on the suite's model and device after its runs: `switch: quick`
+    # (the small sweep), or a mapping of `switch` options (bench/options.py SweepConfig); `serve:` a mapping of
+    # `serve` options (ServeConfig). Empty: none
+    switch: SweepConfig | None = None
+    serve: ServeConfig | None = None
     # method name -> learning rates: one run per rate (x tasks x seeds); reports keep the rate with the best
     # mean validation accuracy (bench/analysis/selection.py). Set as lr_sweep.<method>=1e-4,3e-4,1e-3
     lr_sweep: dict = field(default_factory=dict)
@@ -109,193 +125,86 @@ class SuiteConfig:
     def __post_init__(self):
         if isinstance(self.model, str):  # SuiteConfig(model="minilm"), as `model: minilm` in YAML
             object.__setattr__(self, "model", ModelOptions(self.model))
+        if self.switch in ("", "quick"):  # SuiteConfig(switch="quick"), as `switch: quick` in YAML
+            object.__setattr__(self, "switch", QUICK if self.switch else None)
 
 
-NESTED_MAPS = ("params", "task_budget", "variants")  # name -> {key: value} fields, set as NAME.<name>.<key>=value
-LIST_MAPS = ("lr_sweep",)  # name -> list of numbers, set as NAME.<name>=a,b,c
-MAX_SET = 10_000  # characters of one --set item
-POINT_MAPS = ("sweep",)  # name -> list of {key: value}, set as NAME.<name>='[{key: value}, ...]' (YAML)
+# ----------------------------------------------------------------------------- checks
 
 
-# ----------------------------------------------------------------------------- typed values
-
-
-def _unwrap_optional(tp):
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return tp
-
-
-def coerce(value, tp, key: str):
-    """Convert `value` (a CLI string or a YAML value) to type `tp`, or raise BenchError."""
-    tp = _unwrap_optional(tp)
-    origin = typing.get_origin(tp)
-    if origin is tuple:
-        (item_tp, *_rest) = typing.get_args(tp)
-        if isinstance(value, str):  # "a,b", or as YAML writes a list: "[a, b]", "['a', 'b']"
-            text = value.strip()
-            text = text[1:-1] if text[:1] + text[-1:] in ("[]", "()") else text
-            items = [v.strip().strip("'\"") for v in text.split(",") if v.strip().strip("'\"")]
-        elif isinstance(value, (list, tuple)):
-            items = list(value)
-        else:
-            items = [value]
-        return tuple(coerce(v, item_tp, key) for v in items)
-    if origin is typing.Literal:
-        allowed = typing.get_args(tp)
-        if value not in allowed:
-            raise BenchError(f"{key}: unknown value {value!r}; valid values: {choices(allowed)}")
-        return value
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
-            return value.lower() in ("true", "1", "yes", "on")
-        raise BenchError(f"{key}: expected true or false, got {value!r}")
-    if tp is int:
-        if isinstance(value, bool):
-            raise BenchError(f"{key}: expected an integer, got {value!r}")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                pass
-        raise BenchError(f"{key}: expected an integer, got {value!r}")
-    if tp is float:
-        if isinstance(value, bool):
-            raise BenchError(f"{key}: expected a number, got {value!r}")
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise BenchError(f"{key}: expected a number, got {value!r}")
-    if tp is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
-        raise BenchError(f"{key}: expected a string, got {value!r}")
-    return value
-
-
-def learning_rates(value, key: str) -> tuple[float, ...]:
-    """A sweep's learning rates: a list (or "a,b,c") of positive finite numbers -> sorted, without repeats.
-    Empty: no sweep."""
-    rates = coerce(value, tuple[float, ...], key)
-    for lr in rates:
-        if not (math.isfinite(lr) and lr > 0):
-            raise BenchError(f"{key}: learning rates must be positive numbers, got {lr!r} (e.g. {key}=1e-4,3e-4,1e-3)")
-    return tuple(sorted(set(rates)))
-
-
-def parse_set(item: str) -> tuple[list[str], str]:
-    """'budget.batch_size=16' -> (['budget', 'batch_size'], '16')."""
-    if len(item) > MAX_SET:
-        raise BenchError(f"--set {item[:40]!r}...: {len(item)} characters; at most {MAX_SET}")
-    key, sep, value = item.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise BenchError(f"--set {item!r}: expected key=value, e.g. budget.batch_size=16")
-    parts = key.split(".")
-    if any(not p for p in parts):
-        raise BenchError(f"--set {item!r}: empty part in dotted key {key!r}")
-    return parts, value
-
-
-def update_dataclass(obj, updates: dict, prefix: str):
-    """Type-checked dataclasses.replace for nested updates {field: value or dict}."""
-    if not isinstance(updates, dict):
-        raise BenchError(f"{prefix or 'config'}: expected a mapping, got {updates!r}")
-    fields = {f.name: f for f in dataclasses.fields(obj)}
-    hints = typing.get_type_hints(type(obj))
-    changes = {}
-    for name, value in updates.items():
-        key = f"{prefix}{name}"
-        if name not in fields:
-            raise BenchError(f"unknown key {key!r}; valid keys: {choices(prefix + f for f in fields)}")
-        current = getattr(obj, name)
-        if dataclasses.is_dataclass(current):
-            if not isinstance(value, dict) and "name" in {f.name for f in dataclasses.fields(current)}:
-                value = {"name": value}  # `model: minilm` is short for `model: {name: minilm}`
-            changes[name] = update_dataclass(current, value, f"{key}.")
-        elif name in NESTED_MAPS:
-            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-                raise BenchError(f"{key}: expected a mapping of name -> {{key: value}}")
-            merged = {m: dict(p) for m, p in current.items()}
-            for method, p in value.items():
-                merged.setdefault(str(method), {}).update(p)
-            changes[name] = merged
-        elif name in LIST_MAPS:
-            changes[name] = _merge_per_method(
-                current, value, key, learning_rates, "learning rates", "[1e-4, 3e-4, 1e-3]"
-            )
-        elif name in POINT_MAPS:
-            changes[name] = _merge_per_method(current, value, key, sweep_points, "points", "[{r: 64, alpha: 128}]")
-        else:
-            changes[name] = coerce(value, hints[name], key)
-    return dataclasses.replace(obj, **changes)
-
-
-def sweep_points(value, key: str) -> tuple[dict, ...]:
-    """A sweep's extra points: a list (or its YAML text) of non-empty {parameter: value} mappings."""
-    if isinstance(value, str):
-        try:
-            value = safe_yaml.load(value, key) if value.strip() else []
-        except (yaml.YAMLError, ValueError) as e:  # ValueError: an integer past the digit limit
-            raise BenchError(
-                f"{key}: not valid YAML ({str(e).splitlines()[0]}); e.g. {key}='[{{r: 64, alpha: 128}}]'"
-            ) from None
-    value = [] if value is None else value
-    if not isinstance(value, list) or not all(isinstance(p, dict) and p for p in value):
-        got = repr(value)[:80]
-        raise BenchError(f"{key}: expected a list of parameter mappings, e.g. [{{r: 64, alpha: 128}}], got {got}")
-    return tuple({str(k): v for k, v in p.items()} for p in value)
-
-
-def _merge_per_method(current: dict, value, key: str, parse, what: str, example: str) -> dict:
-    """method -> list (lr_sweep, sweep): each method's list parsed and replaced; an empty list drops it."""
-    if not isinstance(value, dict):
-        raise BenchError(f"{key}: expected a mapping of method -> {what}, e.g. {{lora: {example}}}")
-    merged = dict(current)
-    for method, items in value.items():
-        items = parse(items, f"{key}.{method}")
-        if items:
-            merged[str(method)] = items
-        else:  # an empty list drops the method's sweep
-            merged.pop(str(method), None)
-    return merged
-
-
-def apply_overrides(cfg, sets: list[str], flags: dict[str, str] | None = None):
-    """Apply CLI `--set key=value` items (dotted keys) on top of a config. `flags`: {key: the option a user typed
-    for it} for items a command built from its options; an error on such an item names the option."""
-    for item in sets:
-        parts, value = parse_set(item)
-        nested: dict = {}
-        cursor = nested
-        for p in parts[:-1]:
-            cursor = cursor.setdefault(p, {})
-        cursor[parts[-1]] = value
-        if parts[0] in NESTED_MAPS and len(parts) != 3:
-            raise BenchError(f"--set {item!r}: {parts[0]} is set as {parts[0]}.<name>.<key>=value")
-        if parts[0] in LIST_MAPS and len(parts) != 2:
-            raise BenchError(f"--set {item!r}: {parts[0]} is set as {parts[0]}.<method>=1e-4,3e-4,1e-3")
-        if parts[0] in POINT_MAPS and len(parts) != 2:
-            raise BenchError(f"--set {item!r}: {parts[0]} is set as {parts[0]}.<method>='[{{r: 64, alpha: 128}}]'")
-        key = ".".join(parts)
-        try:
-            cfg = update_dataclass(cfg, nested, "")
-        except BenchError as e:
-            if not (flags and key in flags and str(e).startswith(f"{key}:")):
-                raise
-            raise BenchError(f"{flags[key]}{str(e)[len(key) :]}") from None
+def validate_suite(cfg: SuiteConfig) -> SuiteConfig:
+    """Every check a suite's options need on their own (one line naming the problem); what needs the catalog
+    (task files, methods, models) is checked when the suite is planned (bench/execute/suite.py). Returns cfg."""
+    if not cfg.tasks or not cfg.methods or not cfg.seeds:
+        raise BenchError("a suite needs at least one task, one method and one seed")
+    for key, values in (("tasks", cfg.tasks), ("methods", cfg.methods), ("seeds", cfg.seeds)):
+        repeated = sorted({str(v) for v in values if values.count(v) > 1})
+        if repeated:
+            raise BenchError(f"{key}: {', '.join(repeated)} listed more than once; each run must be distinct")
+    unused = set(cfg.variants) - set(cfg.methods)
+    if unused:
+        raise BenchError(f"variants defined but not listed in methods: {', '.join(sorted(unused))}")
+    unknown = set(cfg.params) - set(cfg.methods)
+    if unknown:
+        raise BenchError(
+            f"params given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
+            f"suite methods: {', '.join(cfg.methods)}"
+        )
+    wrong = [s for s in cfg.seeds if not 0 <= s < 2**32]  # numpy's seeding takes no other
+    if wrong:
+        raise BenchError(f"seeds: {wrong[0]} is out of range; seeds are integers from 0 to 2**32-1 (4294967295)")
+    _check_measure(cfg.measure)
+    if not cfg.timeout_s >= 0:
+        raise BenchError(f"timeout_s: {cfg.timeout_s}; give seconds > 0, or 0 for no timeout")
+    check_device(cfg.device)
+    for key, section, check in (("switch", switch_of(cfg), validate_switch), ("serve", serve_of(cfg), validate_serve)):
+        value = getattr(cfg, key)
+        if value is not None and section is None:
+            raise BenchError(section_problem(key, value))
+        if section is not None:
+            check(section)
     return cfg
+
+
+def check_budget(b: Budget) -> Budget:
+    """A training budget in range (a suite's, or one task's with its task_budget overrides)."""
+    if b.batch_size < 1 or b.max_length < 2 or b.epochs < 1 or b.max_steps < 0:
+        raise BenchError("budget: batch_size >= 1, max_length >= 2, epochs >= 1 and max_steps >= 0 are required")
+    if not (0 <= b.warmup_ratio <= 1 and b.weight_decay >= 0 and b.grad_clip >= 0):
+        raise BenchError(
+            f"budget: warmup_ratio from 0 to 1 (got {b.warmup_ratio}), weight_decay >= 0 (got {b.weight_decay}) "
+            f"and grad_clip >= 0 (got {b.grad_clip}) are required"
+        )
+    return b
+
+
+def _check_measure(m: Measure) -> None:
+    if (
+        min(m.latency_requests, m.infer_batch_size, m.infer_repeats, m.gen_new_tokens, m.gen_requests, m.gen_repeats)
+        < 1
+        or min(m.train_warmup_steps, m.latency_warmup, m.infer_warmup, m.gen_warmup, m.validation_examples) < 0
+    ):
+        raise BenchError(
+            "measure: request, repeat, batch and token counts must be >= 1, warm-ups and validation_examples >= 0"
+        )
+    if m.bootstrap_samples < 1:
+        raise BenchError(f"measure.bootstrap_samples: {m.bootstrap_samples}; give at least 1 (default 1000)")
+
+
+def switch_of(cfg: SuiteConfig, output: Path | None = None) -> SweepConfig | None:
+    """The suite's switching sweep as it runs: on the suite's model and device; without adapters of its own, on
+    the adapters the suite's runs kept beside `output`. None: the suite has none."""
+    if not isinstance(cfg.switch, SweepConfig):
+        return None
+    given = cfg.switch.adapters_from or (str(output) if output else "")
+    return replace(cfg.switch, model=cfg.model, device=cfg.device, adapters_from=given)
+
+
+def serve_of(cfg: SuiteConfig) -> ServeConfig | None:
+    """The suite's serving run as it runs: on the suite's model and device. None: the suite has none."""
+    if not isinstance(cfg.serve, ServeConfig):
+        return None
+    return replace(cfg.serve, model=cfg.model, device=cfg.device)
 
 
 # ----------------------------------------------------------------------------- suites

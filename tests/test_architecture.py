@@ -17,7 +17,7 @@ MAX_LINES = 400
 # Names are packages or modules under bench/ ("" is bench/__init__.py); docs/layout.md shows this list.
 LAYERS = (
     ("", "errors", "paths", "safe_yaml"),
-    ("config",),
+    ("options", "overrides", "config"),
     ("catalog",),
     ("measure",),
     ("rows",),

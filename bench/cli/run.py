@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.cli import COMMANDS
+from bench.cli.options import add_device, add_set
 from bench.config import apply_overrides, load_suite
 from bench.errors import BenchError
 from bench.execute.suite import check_device_name, plan
@@ -31,15 +32,8 @@ def add_parser(sub) -> None:
         "only; --set model.layers=N, model.dtype=bf16)",
     )
     r.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
-    r.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: auto (cuda when available)")
-    r.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, dotted (budget.batch_size=16, params.lora.r=16); repeatable",
-    )
+    add_device(r)
+    add_set(r, "budget.batch_size=16, params.lora.r=16, switch.requests=32, serve.tasks_n=16")
     r.add_argument("--limit", type=int, metavar="N", help="quick look: at most N train and N test examples")
     r.add_argument("--max-steps", type=int, metavar="N", help="stop training after N steps")
     r.add_argument(

@@ -4,27 +4,31 @@ print the summary, results and report paths. Imported only then: it brings torch
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from bench.analysis.selection import speed_only
+from bench.cli.options import not_ok_lines
+from bench.config import serve_of, switch_of
 from bench.execute.launch import run_suite
 from bench.render.html import report_after_run
 from bench.render.terminal import (
     paired_table,
+    serve_table,
     speed_table,
     summary_table,
     sweep_table,
     switch_table,
     warnings_text,
 )
+from bench.rows.schema import kind_of
 from bench.rows.store import read_rows
-from bench.switching.sweep import QUICK, run_sweep
+from bench.serving.run import run_serve
+from bench.switching.sweep import run_sweep
 
 
 def run(args, cfg, output: Path) -> int:
-    """Run the checked suite `cfg` into `output` (the options in `args`), then its switching sweep; print the
-    tables, the results path and the report path."""
+    """Run the checked suite `cfg` into `output` (the options in `args`), then its switching sweep and serving
+    run; print the tables, the results path and the report path."""
     rows = run_suite(
         cfg,
         output,
@@ -34,9 +38,7 @@ def run(args, cfg, output: Path) -> int:
         executor=args.executor,
         ray_address=args.ray_address,
     )
-    switch_rows = []
-    if not (args.resume and _has_switch_rows(output)):  # a resumed suite keeps the sweep it already has
-        switch_rows = switch_sweep(cfg, output, show_progress=not args.no_progress)
+    study = study_rows(cfg, output, resume=args.resume, show_progress=not args.no_progress)
     print()
     if not all(speed_only(r) for r in rows):  # runs on random weights have a table of their own
         print(summary_table(rows))
@@ -45,31 +47,42 @@ def run(args, cfg, output: Path) -> int:
     for extra in (speed_table(rows), sweep_table(rows), paired_table(rows), warnings_text(rows)):
         if extra:
             print("\n" + extra)
-    if switch_rows:
-        print("\n" + switch_table(switch_rows))
+    for kind, table in (("switch", switch_table), ("serve", serve_table)):
+        done = [r for r in study if kind_of(r) == kind]
+        if done:
+            print("\n" + table(done) + "\n" + "\n".join(not_ok_lines(done, f"{kind} rows")))
     print(f"results: {output}")
 
-    print(f"report: {report_after_run(rows + switch_rows, output, default_location=args.output is None)}")
+    print(f"report: {report_after_run(rows + study, output, default_location=args.output is None)}")
     return 0
 
 
-def _has_switch_rows(output: Path) -> bool:
-    return output.exists() and any(r.get("kind") == "switch" for r in read_rows(output))
+def _has_rows(output: Path, kind: str) -> bool:
+    return output.exists() and any(kind_of(r) == kind for r in read_rows(output))
 
 
-def switch_sweep(cfg, output: Path, show_progress: bool) -> list[dict]:
-    """The suite's switching sweep (`switch: quick`), appended to the same results."""
-    if not cfg.switch:
-        return []
-    m = cfg.model
-    sweep = replace(QUICK, model=m.name, layers=m.layers, dtype=m.dtype, device=cfg.device, adapters_from=str(output))
-    print(
-        f"suite {cfg.name}: quick switching sweep on {m.name} (about a minute on MiniLM, far longer on a "
-        "larger model); --set switch= skips it",
-        flush=True,
-    )
+def study_rows(cfg, output: Path, resume: bool, show_progress: bool) -> list[dict]:
+    """The suite's switching sweep and serving run (its `switch:` and `serve:` sections) on its model, appended
+    to the same results; a resumed suite keeps those it already has. A strategy that fails is a row of its
+    own; a sweep that cannot start at all is a warning, and the runs stay recorded."""
+    rows = []
+    sweep, serve = switch_of(cfg, output), serve_of(cfg)
+    if sweep and not (resume and _has_rows(output, "switch")):
+        print(
+            f"suite {cfg.name}: switching sweep on {cfg.model.name} (the quick one: about a minute on MiniLM, far "
+            "longer on a larger model); --set switch= skips it",
+            flush=True,
+        )
+        rows += _guarded("switching sweep", run_sweep, sweep, output, show_progress=show_progress)
+    if serve and not (resume and _has_rows(output, "serve")):
+        print(f"suite {cfg.name}: serving run on {cfg.model.name}; --set serve= skips it", flush=True)
+        rows += _guarded("serving run", run_serve, serve, output, log=lambda m: print(m, flush=True))
+    return rows
+
+
+def _guarded(what: str, fn, *args, **kw) -> list[dict]:
     try:
-        return run_sweep(sweep, output, show_progress=show_progress)
-    except Exception as e:  # noqa: BLE001 - the runs are recorded; a failed sweep must not hide them
-        print(f"warning: switching sweep failed: {type(e).__name__}: {e}", file=sys.stderr)
+        return fn(*args, **kw)
+    except Exception as e:  # noqa: BLE001 - the runs are recorded; a sweep that cannot start must not hide them
+        print(f"warning: {what} failed: {type(e).__name__}: {e}", file=sys.stderr)
         return []

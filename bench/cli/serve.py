@@ -3,49 +3,33 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
-from pathlib import Path
 
 from bench.catalog import models
 from bench.cli import COMMANDS
-from bench.config import apply_overrides, coerce
+from bench.cli.options import (
+    add_device,
+    add_model,
+    add_output,
+    add_set,
+    add_shape_flags,
+    default_output,
+    from_flags,
+    not_ok_lines,
+)
+from bench.config import coerce
 from bench.errors import BenchError
 from bench.execute.device import resolve_device
+from bench.options import SERVE_STRATEGIES, ServeConfig, validate_serve
 from bench.render.terminal import serve_table
 from bench.rows.store import check_appendable
-from bench.serving import STRATEGIES
-from bench.serving.run import ServeConfig, median_error, run_serve, validate
+from bench.serving.run import median_error, run_serve
+from bench.switching.session import check
 
-
-def add_parser(sub) -> None:
-    p = sub.add_parser("serve", help=COMMANDS["serve"][1])
-    p.add_argument("--model", help="default: shape:llama-3.2-1b (random weights; model.layers=2)")
-    p.add_argument("--tasks-n", help="numbers of tasks (adapters), e.g. 16,64")
-    p.add_argument("--strategies", help=f"default: {','.join(STRATEGIES)}")
-    p.add_argument("--rank", help="LoRA ranks, e.g. 8,16,64 (default 16): one fleet per rank and number of tasks")
-    p.add_argument("--popularity", help="zipf (default) or uniform")
-    p.add_argument("--arrivals", help="poisson (default) or gamma (with --cv)")
-    p.add_argument("--cv", help="Gamma arrivals: coefficient of variation of the gaps")
-    p.add_argument("--max-batch", help="largest batch (default 32)")
-    p.add_argument("--max-wait-ms", help="how long a batch may wait to fill (default 0: start at once)")
-    p.add_argument("--slo-ms", help="p99 latency target in ms (default: 4x the base model's full-batch time)")
-    p.add_argument("--rates", help="extra request rates (req/s) to record each strategy's latency at")
-    p.add_argument("--no-validate", action="store_true", help="skip the real-time runs that check the simulation")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: auto (cuda when available)")
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any option, dotted: model.layers=4, model.dtype=bf16, profile.repeats=3, sim_requests=20000",
-    )
-    p.add_argument("--output", type=Path, help="JSONL to append rows to (default: results/runs/<time>-serve.jsonl)")
-    p.set_defaults(func=cmd_serve)
-
-
+# each flag is an alias of a `--set` key
 FLAGS = {
     "model": "model.name",
+    "layers": "model.layers",
+    "dtype": "model.dtype",
     "tasks_n": "tasks_n",
     "strategies": "strategies",
     "rank": "ranks",
@@ -59,28 +43,47 @@ FLAGS = {
 }
 
 
+def add_parser(sub) -> None:
+    p = sub.add_parser("serve", help=COMMANDS["serve"][1])
+    add_model(p, "shape:llama-3.2-1b with model.layers=2")
+    add_shape_flags(p)
+    p.add_argument("--tasks-n", help="numbers of tasks (adapters), e.g. 16,64")
+    p.add_argument("--strategies", help=f"default: {','.join(SERVE_STRATEGIES)}")
+    p.add_argument("--rank", help="LoRA ranks, e.g. 8,16,64 (default 16): one fleet per rank and number of tasks")
+    p.add_argument("--popularity", help="zipf (default) or uniform")
+    p.add_argument("--arrivals", help="poisson (default) or gamma (with --cv)")
+    p.add_argument("--cv", help="Gamma arrivals: coefficient of variation of the gaps")
+    p.add_argument("--max-batch", help="largest batch (default 32)")
+    p.add_argument("--max-wait-ms", help="how long a batch may wait to fill (default 0: start at once)")
+    p.add_argument("--slo-ms", help="p99 latency target in ms (default: 4x the base model's full-batch time)")
+    p.add_argument("--rates", help="extra request rates (req/s) to record each strategy's latency at")
+    p.add_argument("--no-validate", action="store_true", help="skip the real-time runs that check the simulation")
+    add_device(p)
+    add_set(p, "model.layers=4, model.dtype=bf16, profile.repeats=3, sim_requests=20000")
+    add_output(p, "serve")
+    p.set_defaults(func=cmd_serve)
+
+
 def config_from_args(args) -> ServeConfig:
-    sets = [f"{key}={getattr(args, flag)}" for flag, key in FLAGS.items() if getattr(args, flag) is not None]
+    cfg = ServeConfig()
     if args.slo_ms is not None:
         slo = coerce(args.slo_ms, float, "--slo-ms")
         if not 0 < slo < float("inf"):
             raise BenchError(f"--slo-ms must be more than 0 ms and finite, got {args.slo_ms}")
-        sets.append(f"slo_ms={slo}")
+        cfg = dataclasses.replace(cfg, slo_ms=slo)
     if args.no_validate:
-        sets.append("validate=")
-    typed = {key: f"--{flag.replace('_', '-')}" for flag, key in FLAGS.items()}  # errors name --rank, not ranks
-    cfg = apply_overrides(apply_overrides(ServeConfig(), sets, typed), list(args.sets))
+        cfg = dataclasses.replace(cfg, validate=())
+    cfg = from_flags(cfg, args, FLAGS)
     spec = models.resolve(cfg.model.name)
     if not spec.shape and cfg.model == dataclasses.replace(ServeConfig().model, name=cfg.model.name):
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, layers=0))  # layers: shapes only
-    validate(cfg)
-    return cfg
+    return check(cfg, validate_serve)
 
 
 def cmd_serve(args) -> int:
     cfg = config_from_args(args)
     resolve_device(cfg.device)  # a device this machine lacks: refused before the results file is touched
-    output = args.output or Path("results") / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-serve.jsonl"
+    output = args.output or default_output("serve")
     check_appendable(output, ("serve",))
     rows = run_serve(cfg, output, log=lambda m: print(m, flush=True))
     print()
@@ -92,5 +95,6 @@ def cmd_serve(args) -> int:
             f"simulation vs real time: median |p50 error| {err:.1f} % ({fixed:.1f} % with service times scaled "
             f"to the machine's speed during each run), median |throughput error| {tput:.1f} %"
         )
+    print("\n".join(not_ok_lines(rows, "rows")))
     print(f"results: {output}")
     return 0

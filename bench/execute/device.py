@@ -7,15 +7,13 @@ import os
 import random
 
 from bench.errors import BenchError
-
-DEVICES = ("auto", "cpu", "cuda")
+from bench.options import DEVICES, check_device  # noqa: F401 - DEVICES: the choices, declared once
 
 
 def resolve_device(requested: str) -> str:
     import torch
 
-    if requested not in DEVICES:
-        raise BenchError(f"unknown device {requested!r}; valid devices: auto, cpu, cuda")
+    check_device(requested)
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cuda" and not torch.cuda.is_available():

@@ -63,28 +63,34 @@ def quiet_libraries() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
-def execute(spec: RunSpec) -> dict:
+def failure(e: BaseException) -> tuple[str, str]:
+    """(status, error) of work that raised, as its row records them: `unsupported` (a method the model cannot
+    take), `oom` (out of memory) or `failed`, the error in one line (with where it raised, unless it is bad
+    input). The one rule for a run, a switching strategy and a served strategy."""
     import torch
 
+    first = str(e).splitlines()[0] if str(e) else ""
+    if isinstance(e, Unsupported):
+        return "unsupported", str(e)
+    if isinstance(e, (torch.OutOfMemoryError, MemoryError)):
+        return "oom", f"{type(e).__name__}: {first}"
+    if isinstance(e, BenchError):
+        return "failed", str(e)
+    where = traceback.extract_tb(e.__traceback__)[-1:]
+    at = f" (at {Path(where[0].filename).name}:{where[0].lineno})" if where else ""
+    return "failed", f"{type(e).__name__}: {first}{at}"
+
+
+def execute(spec: RunSpec) -> dict:
     quiet_libraries()
     row = {**base_row(spec), **machine.at_start()}
     t0 = time.perf_counter()
     try:
         row.update((execute_shape if shapes.is_shape(spec.model) else _execute)(spec, row))
         row["status"] = "ok"
-    except Unsupported as e:
-        row.update(status="unsupported", error=str(e))
-    except (torch.OutOfMemoryError, MemoryError) as e:
-        row.update(status="oom", error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-    except BenchError as e:
-        row.update(status="failed", error=str(e))
     except Exception as e:  # noqa: BLE001 - a failed run is a row, the suite goes on
-        tb = traceback.extract_tb(e.__traceback__)[-1]
-        row.update(
-            status="failed",
-            error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
-            f"(at {Path(tb.filename).name}:{tb.lineno})",
-        )
+        status, error = failure(e)
+        row.update(status=status, error=error)
     row["wall_s"] = round(time.perf_counter() - t0, 3)
     row.update(machine.at_end())
     return clean_floats(row)

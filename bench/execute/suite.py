@@ -10,11 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.catalog import methods, shapes, tasks
-from bench.config import SuiteConfig, learning_rates, update_dataclass
+from bench.config import SuiteConfig, check_budget, learning_rates, update_dataclass, validate_suite
 from bench.errors import BenchError
 from bench.execute.device import resolve_device
 from bench.execute.identity import planned_fields, run_hashes
 from bench.execute.spec import RunSpec, model_options, speed_overrides, train_count
+from bench.options import check_device
 from bench.rows.validate import value_problem
 
 
@@ -23,21 +24,7 @@ def plan(
 ) -> list[RunSpec]:
     """Every run of the suite, with all names and parameters checked before anything runs, and each
     run's config hash. `device_for` resolves the suite's device (an executor may defer it)."""
-    if not cfg.tasks or not cfg.methods or not cfg.seeds:
-        raise BenchError("a suite needs at least one task, one method and one seed")
-    for key, values in (("tasks", cfg.tasks), ("methods", cfg.methods), ("seeds", cfg.seeds)):
-        repeated = sorted({str(v) for v in values if values.count(v) > 1})
-        if repeated:
-            raise BenchError(f"{key}: {', '.join(repeated)} listed more than once; each run must be distinct")
-    unused = set(cfg.variants) - set(cfg.methods)
-    if unused:
-        raise BenchError(f"variants defined but not listed in methods: {', '.join(sorted(unused))}")
-    unknown = set(cfg.params) - set(cfg.methods)
-    if unknown:
-        raise BenchError(
-            f"params given for method(s) not in this suite: {', '.join(sorted(unknown))}; "
-            f"suite methods: {', '.join(cfg.methods)}"
-        )
+    validate_suite(cfg)
     known = set(tasks.task_files(tasks_dirs)) | set(cfg.tasks)
     tasks.check_task_files(tasks_dirs)
     unknown = set(cfg.task_budget) - known
@@ -46,7 +33,10 @@ def plan(
             f"task_budget given for unknown task(s): {', '.join(sorted(unknown))}; "
             f"valid tasks: {', '.join(sorted(known))}"
         )
-    budgets = {t: update_dataclass(cfg.budget, cfg.task_budget.get(t, {}), f"task_budget.{t}.") for t in cfg.tasks}
+    budgets = {
+        t: check_budget(update_dataclass(cfg.budget, cfg.task_budget.get(t, {}), f"task_budget.{t}."))
+        for t in cfg.tasks
+    }
     loaded = {name: tasks.load_task(name, tasks_dirs) for name in cfg.tasks}
     settings = {name: _method_settings(name, cfg) for name in cfg.methods}  # name -> (base method, overrides)
     layers, dtype = model_options(cfg.model)  # a shape-only model's (checked); (0, "") for a pretrained one
@@ -56,25 +46,7 @@ def plan(
             train_count(loaded[t], budgets[t])
     prefix = {name: f"variants.{name}." if name in cfg.variants else "" for name in cfg.methods}
     lr_sweeps, runs, points = _method_runs(cfg, settings, prefix)
-    for b in budgets.values():
-        if b.batch_size < 1 or b.max_length < 2 or b.epochs < 1 or b.max_steps < 0:
-            raise BenchError("budget: batch_size >= 1, max_length >= 2, epochs >= 1 and max_steps >= 0 are required")
-    m = cfg.measure
-    if (
-        min(m.latency_requests, m.infer_batch_size, m.infer_repeats, m.gen_new_tokens, m.gen_requests, m.gen_repeats)
-        < 1
-        or min(m.train_warmup_steps, m.latency_warmup, m.infer_warmup, m.gen_warmup, m.validation_examples) < 0
-    ):
-        raise BenchError(
-            "measure: request, repeat, batch and token counts must be >= 1, warm-ups and validation_examples >= 0"
-        )
-    if m.bootstrap_samples < 1:
-        raise BenchError(f"measure.bootstrap_samples: {m.bootstrap_samples}; give at least 1 (default 1000)")
-    _check_recordable(cfg, budgets.values(), runs)
-    if cfg.switch not in ("", "quick"):
-        raise BenchError(f"switch: {cfg.switch!r}; valid values: quick, or empty for no switching sweep")
-    if not cfg.timeout_s >= 0:
-        raise BenchError(f"timeout_s: {cfg.timeout_s}; give seconds > 0, or 0 for no timeout")
+    _check_recordable(cfg, runs)
     device = device_for(cfg.device)
     specs = []
     for t in cfg.tasks:
@@ -140,23 +112,14 @@ def _method_runs(cfg: SuiteConfig, settings: dict[str, tuple[str, dict]], prefix
     return lr_sweeps, runs, points
 
 
-def _check_recordable(cfg: SuiteConfig, budgets, runs: dict) -> None:
-    """Every setting a row records is one a reader takes (finite numbers, integers within 64 bits), and in its
-    range: seeds within 32 bits, a warm-up share from 0 to 1, decay and clipping >= 0, learning rates >= 0."""
+def _check_recordable(cfg: SuiteConfig, runs: dict) -> None:
+    """Every setting a row records is one a reader takes (finite numbers, integers within 64 bits); learning
+    rates >= 0 (the suite's own ranges: bench/config.py validate_suite)."""
     problems = [value_problem(v, k) for k, v in dataclasses.asdict(cfg).items()]
     problems += [value_problem(r, f"params.{m}") for m, rs in runs.items() for _, r in rs]
     problem = next((p for p in problems if p), None)
     if problem:
         raise BenchError(f"{problem}; every number must be finite and every integer within 64 bits")
-    wrong = [s for s in cfg.seeds if not 0 <= s < 2**32]  # numpy's seeding takes no other
-    if wrong:
-        raise BenchError(f"seeds: {wrong[0]} is out of range; seeds are integers from 0 to 2**32-1 (4294967295)")
-    for b in budgets:
-        if not (0 <= b.warmup_ratio <= 1 and b.weight_decay >= 0 and b.grad_clip >= 0):
-            raise BenchError(
-                f"budget: warmup_ratio from 0 to 1 (got {b.warmup_ratio}), weight_decay >= 0 (got {b.weight_decay}) "
-                f"and grad_clip >= 0 (got {b.grad_clip}) are required"
-            )
     for m, rs in runs.items():
         for _, r in rs:
             if isinstance(r.get("lr"), (int, float)) and r["lr"] < 0:
@@ -212,6 +175,4 @@ def _resolved_params(method: str, overrides: dict, key_prefix: str = "") -> dict
 
 
 def check_device_name(requested: str) -> str:
-    if requested not in ("auto", "cpu", "cuda"):
-        raise BenchError(f"unknown device {requested!r}; valid devices: auto, cpu, cuda")
-    return requested  # resolved by the executor, where the runs execute
+    return check_device(requested)  # resolved by the executor, where the runs execute

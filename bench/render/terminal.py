@@ -170,8 +170,8 @@ def switch_table(rows: list[dict]) -> str:
             r = cell.get((s, o, n))
             if r is None:
                 line.append("")
-            elif r["status"] == "unsupported":
-                line.append("unsupported")
+            elif r.get("requests_per_s") is None:  # unsupported, failed or oom: not served
+                line.append(r["status"])
             else:
                 pct = r.get("overhead_vs_base_pct")
                 line.append(
@@ -198,7 +198,7 @@ def serve_table(rows: list[dict]) -> str:
     )
     lines = [head]
     for r in rows:
-        if kind_of(r) != "serve":
+        if kind_of(r) != "serve" or r.get("status") != "ok":
             continue
         ratio = [f"{r[k]:.2f}" if r.get(k) is not None else "-" for k in ("rate_vs_base", "rate_vs_merge_swap")]
         p99 = r["at_slo"]["p99_ms"] if r.get("at_slo") else float("nan")
@@ -214,7 +214,7 @@ def serve_table(rows: list[dict]) -> str:
             f"{r['strategy']:20} {r['n_tasks']:>5} {r['rank']:>3} {r['rate_at_slo_rps']:>10.3f} {ratio[0]:>7} {ratio[1]:>8} "
             f"{p99:>9.0f} {r['batch_ms_full']:>9.1f} {swap:>8}  {errs or '-'}"
         )
-    slos = {(r["n_tasks"], r["rank"]): r["slo_ms"] for r in rows if kind_of(r) == "serve"}
+    slos = {(r["n_tasks"], r["rank"]): r["slo_ms"] for r in rows if kind_of(r) == "serve" and r.get("slo_ms")}
     if slos:
         each = ", ".join(f"{ms:.0f} ms (N = {n}, r = {rank})" for (n, rank), ms in slos.items())
         lines.append(f"SLO: p99 latency <= {each}; latency = queueing + service, simulated on profiled times")

@@ -10,15 +10,5 @@ realtime.py  the wall clock: the same loop serving a stream for real (validates 
 run.py       the `serve` command's work -> rows of kind "serve"
 """
 
-# the strategies `serve` runs by default (names only: importing this stays light)
-STRATEGIES = (
-    "base",
-    "merge_swap",
-    "set_adapter",
-    "hotswap",
-    "peft_mixed_batch",
-    "gathered_lora",
-    "mixed_prompt_batch",
-)
-# strategies that batch requests of different tasks together (the rest serve one adapter at a time)
-MIXED = ("base", "peft_mixed_batch", "gathered_lora", "mixed_prompt_batch")
+# the strategies `serve` runs by default (declared with every option in bench/options.py)
+from bench.options import SERVE_STRATEGIES as STRATEGIES  # noqa: E402, F401

@@ -73,15 +73,15 @@ class Queue:
 
 
 @dataclass
-class Served:
+class Finished:
     finish: np.ndarray  # seconds, per request
     batches: list[tuple[float, int, bool]] = field(default_factory=list)  # (start, size, swapped)
 
 
-def serve_stream(arrivals: np.ndarray, tasks: np.ndarray, policy: Policy, clock: Clock) -> Served:
+def serve_stream(arrivals: np.ndarray, tasks: np.ndarray, policy: Policy, clock: Clock) -> Finished:
     """Serve every request of the stream (arrival times in seconds, ascending) on one server."""
     n = len(arrivals)
-    out = Served(np.full(n, math.nan))
+    out = Finished(np.full(n, math.nan))
     queue = Queue(tasks, policy.mixed)
     nxt, done, current = 0, 0, None
     while done < n:

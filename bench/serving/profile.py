@@ -8,23 +8,13 @@ discarded), so noise on a shared machine hits them alike; each point keeps its m
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
 
 import torch
 
 from bench.measure.timing import timed
+from bench.options import ProfileConfig
 from bench.serving.simulate import ServiceModel
 from bench.switching.strategies import Server
-
-
-@dataclass(frozen=True)
-class ProfileConfig:
-    batch_sizes: tuple[int, ...] = (1, 8, 32)
-    distinct: tuple[int, ...] = (1, 32)  # distinct adapters in a batch (mixed strategies)
-    tokens: int = 16  # per request
-    repeats: int = 2
-    warmup: int = 0  # whole rounds discarded (each strategy also runs one untimed batch of 1 first)
-    swaps: int = 3  # swaps timed per round (one-adapter-at-a-time strategies)
 
 
 def grid(mixed_adapters: bool, cfg: ProfileConfig, n_tasks: int) -> list[tuple[int, int]]:
@@ -43,46 +33,63 @@ def row_tasks(size: int, distinct: int, n_tasks: int, device) -> torch.Tensor:
 
 @torch.inference_mode()
 def profile(
-    servers: dict[str, Server], inputs: torch.Tensor, n_tasks: int, cfg: ProfileConfig, progress=None
+    servers: dict[str, Server],
+    inputs: torch.Tensor,
+    n_tasks: int,
+    cfg: ProfileConfig,
+    progress=None,
+    failed: dict[str, Exception] | None = None,
 ) -> dict[str, dict]:
     """strategy -> {"service": ServiceModel, "samples": {"b,d": [ms...]}, "swap_samples": [ms...]}.
-    inputs: [max batch, tokens] token ids on the fleet's device."""
+    inputs: [max batch, tokens] token ids on the fleet's device. With `failed`, a strategy that raises is left
+    out from then on (strategy -> its exception there) and the others are profiled; without, it raises."""
     device = inputs.device
+    dropped = {} if failed is None else failed
     points = {s: grid(srv.mixed and s != "base", cfg, n_tasks) for s, srv in servers.items()}
     samples: dict[str, dict[tuple[int, int], list[float]]] = {s: {p: [] for p in points[s]} for s in servers}
     swaps: dict[str, list[float]] = {s: [] for s in servers}
-    for server in servers.values():  # first calls pay one-time costs (allocation, kernel choice)
-        server.prepare()
-        try:
-            if not server.mixed:
-                server.swap(0)
-            server.forward(inputs[:1], row_tasks(1, 1, n_tasks, device))
-        finally:
-            server.finish()
-    for round_ in range(cfg.warmup + cfg.repeats):
-        keep = round_ >= cfg.warmup
+
+    def each(work) -> None:
         for s, server in servers.items():
+            if s in dropped:
+                continue
             server.prepare()
             try:
                 if not server.mixed:
                     server.swap(0)
-                for b, d in points[s]:
-                    ids, tasks = inputs[:b], row_tasks(b, d, n_tasks, device)
-                    ms = timed(lambda ids=ids, tasks=tasks: server.forward(ids, tasks), device)
-                    if keep:
-                        samples[s][(b, d)].append(ms)
-                if not server.mixed and n_tasks > 1:
-                    for k in range(cfg.swaps):
-                        task = 1 + (round_ * cfg.swaps + k) % (n_tasks - 1)
-                        ms = timed(lambda task=task: server.swap(task), device)
-                        if keep:
-                            swaps[s].append(ms)
+                work(s, server)
+            except Exception as e:  # noqa: BLE001 - with `failed`: one strategy's failure, the others go on
+                if failed is None:
+                    raise
+                dropped[s] = e
             finally:
                 server.finish()
+
+    # first calls pay one-time costs (allocation, kernel choice)
+    each(lambda s, server: server.forward(inputs[:1], row_tasks(1, 1, n_tasks, device)))
+    for round_ in range(cfg.warmup + cfg.repeats):
+        keep = round_ >= cfg.warmup
+
+        def timed_round(s, server, round_=round_, keep=keep):
+            for b, d in points[s]:
+                ids, tasks = inputs[:b], row_tasks(b, d, n_tasks, device)
+                ms = timed(lambda ids=ids, tasks=tasks: server.forward(ids, tasks), device)
+                if keep:
+                    samples[s][(b, d)].append(ms)
+            if not server.mixed and n_tasks > 1:
+                for k in range(cfg.swaps):
+                    task = 1 + (round_ * cfg.swaps + k) % (n_tasks - 1)
+                    ms = timed(lambda task=task: server.swap(task), device)
+                    if keep:
+                        swaps[s].append(ms)
             if progress is not None:
                 progress(s)
+
+        each(timed_round)
     out = {}
     for s in servers:
+        if s in dropped:
+            continue
         table: dict[int, dict[int, float]] = {}
         for (b, d), xs in samples[s].items():
             table.setdefault(b, {})[d] = statistics.median(xs)

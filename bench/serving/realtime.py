@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from bench.measure.timing import sync
-from bench.serving.policy import Policy, Served, serve_stream
+from bench.serving.policy import Finished, Policy, serve_stream
 from bench.serving.simulate import ServiceModel
 from bench.switching.strategies import Server
 
@@ -47,7 +47,7 @@ class WallClock:
 @torch.inference_mode()
 def run(
     server: Server, inputs: torch.Tensor, arrivals: np.ndarray, tasks: np.ndarray, policy: Policy
-) -> tuple[Served, list[tuple[int, int, float, float]]]:
+) -> tuple[Finished, list[tuple[int, int, float, float]]]:
     """Serve the stream in real time -> (what was served, per batch: size, distinct, batch ms, swap ms or -1).
     inputs: [n_requests, tokens] token ids on the server's device."""
     server.prepare()

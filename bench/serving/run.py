@@ -5,116 +5,27 @@ request rate that meets the SLO, validate the simulation against real-time runs 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from bench.analysis.fleets import P99_REQUESTS
-from bench.catalog import models, shapes
-from bench.config import ModelOptions
-from bench.errors import BenchError, choices
-from bench.execute.device import resolve_device
-from bench.execute.run import quiet_libraries
-from bench.measure import environment, machine
-from bench.measure.timing import sync
+from bench.execute.run import failure
+from bench.measure import machine
+from bench.options import ServeConfig, validate_serve  # noqa: F401 - ServeConfig: the serve run's options
 from bench.rows import store
-from bench.rows.fields import new_run_id, stamp
-from bench.rows.validate import value_problem
-from bench.serving import STRATEGIES, arrivals, realtime
+from bench.rows.fields import new_run_id
+from bench.serving import arrivals, realtime
 from bench.serving.policy import Policy
-from bench.serving.profile import ProfileConfig, profile
+from bench.serving.profile import profile
 from bench.serving.search import at_rate, rate_at_slo
 from bench.serving.simulate import simulate, summarize
-from bench.switching import fleet as fleets
+from bench.switching.session import attempt, build_fleet, failed_row, open_session, speed_probe
 from bench.switching.strategies import SERVERS, forms_for
 
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 MLP = ("gate_proj", "up_proj", "down_proj")
-
-
-@dataclass(frozen=True)
-class ServeConfig:
-    name: str = "serve"  # rows record it as their suite
-    # shape-only models (shape:<name>, random weights): their first `layers` layers (0: all), in `dtype`
-    model: ModelOptions = field(default_factory=lambda: ModelOptions("shape:llama-3.2-1b", layers=2))
-    strategies: tuple[str, ...] = STRATEGIES
-    tasks_n: tuple[int, ...] = (64,)
-    ranks: tuple[int, ...] = (16,)  # LoRA ranks: one fleet per rank and N
-    targets: str = "attention"  # attention (q, k, v, o) or attention+mlp; other models: PEFT's defaults
-    virtual_tokens: int = 20
-    popularity: str = "zipf"
-    alpha: float = 1.0  # Zipf exponent
-    arrivals: str = "poisson"
-    cv: float = 1.0  # Gamma arrivals: coefficient of variation of the gaps
-    tokens: int = 16  # per request
-    max_batch: int = 32
-    max_wait_ms: float = 0.0
-    slo_ms: float = 0.0  # 0: slo_factor x the base model's service time for a batch of max_batch
-    slo_factor: float = 4.0
-    rates: tuple[float, ...] = ()  # extra rates (req/s) at which every strategy's simulated latency is recorded
-    sim_requests: int = 10000  # requests per simulation
-    validate: tuple[float, ...] = (
-        0.5,
-        0.8,
-        1.0,
-    )  # real-time runs at these fractions of each strategy's rate at the SLO
-    validate_seconds: float = 10.0  # of arrivals per real-time run below 1.0x (at least 8, at most 48 requests)
-    validate_p99_requests: int = 200  # requests of the run at 1.0x: enough for a p99 (0: that run like the others)
-    profile: ProfileConfig = field(default_factory=ProfileConfig)
-    device: str = "auto"
-    seed: int = 0
-
-
-TARGETS = ("attention", "attention+mlp")
-
-
-MAX_TASKS = 65_536  # adapters in one fleet
-
-
-def validate(cfg: ServeConfig) -> None:
-    problem = next((p for k, v in dataclasses.asdict(cfg).items() if (p := value_problem(v, k))), None)
-    if problem:  # what a row records must be what its readers take
-        raise BenchError(f"{problem}; every number must be finite and every integer within 64 bits")
-    if max(cfg.tasks_n, default=0) > MAX_TASKS:
-        raise BenchError(f"--tasks-n: at most {MAX_TASKS} tasks (adapters) in one fleet, got {max(cfg.tasks_n)}")
-    bad = [s for s in cfg.strategies if s not in SERVERS]
-    if bad or not cfg.strategies:
-        raise BenchError(f"unknown strategy {bad[0] if bad else '(none)'!r}; valid: {choices(SERVERS)}")
-    for what, value, valid in (
-        ("popularity", cfg.popularity, arrivals.POPULARITIES),
-        ("arrival process", cfg.arrivals, arrivals.PROCESSES),
-        ("targets", cfg.targets, TARGETS),
-        ("dtype", cfg.model.dtype, shapes.DTYPES),
-    ):
-        if value not in valid:
-            raise BenchError(f"unknown {what} {value!r}; valid: {choices(valid)}")
-    if not cfg.tasks_n or min(cfg.tasks_n) < 1:
-        raise BenchError("--tasks-n: every number of tasks must be at least 1, e.g. 16,64")
-    for what, value in (
-        ("rank", min(cfg.ranks, default=0)),
-        ("max batch", cfg.max_batch),
-        ("tokens", cfg.tokens),
-        ("sim requests", cfg.sim_requests),
-    ):
-        if value < 1:
-            raise BenchError(f"{what} must be at least 1, got {value}")
-    if cfg.slo_ms < 0 or cfg.slo_factor <= 0:
-        raise BenchError(f"the SLO must be more than 0 ms, got slo_ms={cfg.slo_ms}, slo_factor={cfg.slo_factor}")
-    if not cfg.slo_ms and "base" not in cfg.strategies:
-        raise BenchError("without --slo-ms the SLO is a multiple of the base model's batch time: add base")
-    if any(not r > 0 for r in cfg.rates):
-        raise BenchError(f"--rates: every rate must be more than 0 requests per second, got {cfg.rates}")
-    if any(not 0 < f <= 1 for f in cfg.validate):
-        raise BenchError(f"validate: fractions of the rate at the SLO must be in (0, 1], got {cfg.validate}")
-    if cfg.validate_p99_requests < 0:
-        raise BenchError(f"validate_p99_requests must be at least 0, got {cfg.validate_p99_requests}")
-    if cfg.cv <= 0 or cfg.alpha <= 0 or cfg.max_wait_ms < 0:
-        raise BenchError("cv and alpha must be more than 0, max wait at least 0 ms")
-    spec = models.resolve(cfg.model.name)
-    if spec.shape:
-        shapes.config_dict(spec.shape, cfg.model.layers)  # an unknown shape or too many layers: one line
 
 
 def slo_ms(cfg: ServeConfig, base_service) -> float:
@@ -132,48 +43,68 @@ def summary_dict(s) -> dict:
     return dataclasses.asdict(s)
 
 
-def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
-    validate(cfg)
-    device = torch.device(resolve_device(cfg.device))
-    quiet_libraries()
-    base, spec = fleets.load_backbone(cfg.model.name, cfg.model.layers, cfg.model.dtype, device)
-    prov = {
-        **stamp("serve", device.type),  # schema version, kind, time, git state, machine, package version
-        "suite": cfg.name,
-        "env": environment.environment(device),
-        "serve": dataclasses.asdict(cfg),
+def setting(cfg: ServeConfig, spec, strategy: str, n: int, rank: int) -> dict:
+    """What a serve row was measured on (every row has it, ok or not)."""
+    return {
+        "model": cfg.model.name,
+        "weights": "random" if spec.shape else "pretrained",
+        "layers": cfg.model.layers if spec.shape else None,
+        "dtype": cfg.model.dtype,
+        "strategy": strategy,
+        "mixed": SERVERS[strategy].mixed,
+        "n_tasks": n,
+        "rank": rank,
+        "targets": cfg.targets if spec.shape else "peft default",
+        "popularity": cfg.popularity,
+        "arrivals": cfg.arrivals,
+        "cv": cfg.cv,
+        "tokens_per_request": cfg.tokens,
+        "max_batch": cfg.max_batch,
+        "max_wait_ms": cfg.max_wait_ms,
     }
-    vocab = base.get_input_embeddings().weight.shape[0]
-    prov["hidden_size"] = int(base.get_input_embeddings().weight.shape[1])
+
+
+def slo_rule(cfg: ServeConfig) -> str:
+    return "given" if cfg.slo_ms else f"{cfg.slo_factor:g} x base batch-{cfg.max_batch} service time"
+
+
+def _failed(prov: dict, cfg: ServeConfig, spec, strategy: str, n: int, rank: int, problem) -> dict:
+    return failed_row(prov, {**setting(cfg, spec, strategy, n, rank), "slo_rule": slo_rule(cfg)}, problem)
+
+
+def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
+    """One row per strategy, rank and number of tasks, appended to `output` fleet by fleet. `cfg`: checked
+    (bench/options.py validate_serve). A strategy or fleet that raises makes failed rows; the run goes on."""
+    s = open_session("serve", cfg, {"serve": dataclasses.asdict(cfg)})
+    s.prov["hidden_size"] = int(s.base.get_input_embeddings().weight.shape[1])
     rows: list[dict] = []
-    probe, probe_ids = machine.SpeedProbe(), torch.randint(min(1000, vocab - 1), vocab, (8, cfg.tokens)).to(device)
-
-    @torch.inference_mode()
-    def base_work():  # the base model's speed, probed at each fleet's start and end: the sweep's drift
-        base(input_ids=probe_ids, attention_mask=torch.ones_like(probe_ids))
-        sync(device)
-
+    ids = torch.randint(min(1000, s.vocab - 1), s.vocab, (8, cfg.tokens)).to(s.device)
+    speed, base_work = speed_probe(s.base, ids, s.device)  # probed at each fleet's start and end: the drift
     for rank in cfg.ranks:
         for n in cfg.tasks_n:
-            log(f"N = {n}: building {n} adapters (rank {rank}) on {spec.name}")
+            log(f"N = {n}: building {n} adapters (rank {rank}) on {s.spec.name}")
             state = machine.at_start()
-            fleet = fleets.build(
-                base,
+            fleet, problem = build_fleet(
+                s.base,
                 n,
-                device,
+                s.device,
                 rank=rank,
                 virtual_tokens=cfg.virtual_tokens,
-                target_modules=target_modules(cfg, spec),
+                target_modules=target_modules(cfg, s.spec),
                 seed=cfg.seed,
                 forms=forms_for(cfg.strategies),
             )
-            try:
-                probe.measure(base_work)
-                new = _serve_fleet(cfg, spec, fleet, prov, vocab, log)
-                probe.measure(base_work)
-            finally:
-                fleet.close()
-            state.update(machine.at_end(), base_drift_pct=probe.drift_pct())
+            if problem:
+                log(f"N = {n}: the fleet could not be built: {problem[0]}: {problem[1]}")
+                new = [_failed(s.prov, cfg, s.spec, st, n, rank, problem) for st in cfg.strategies]
+            else:
+                try:
+                    speed.measure(base_work)
+                    new = _serve_fleet(cfg, s.spec, fleet, s.prov, s.vocab, log)
+                    speed.measure(base_work)
+                finally:
+                    fleet.close()
+            state.update(machine.at_end(), base_drift_pct=speed.drift_pct())
             new = [{**r, **state} for r in new]
             store.append_rows(output, new)
             rows += new
@@ -189,35 +120,54 @@ def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log) -> 
     pcfg = dataclasses.replace(cfg.profile, batch_sizes=sizes, tokens=cfg.tokens)
     inputs = torch.randint(low, vocab, (cfg.max_batch, cfg.tokens), generator=gen).to(device)
     log(f"N = {n}: profiling {len(servers)} strategies, batch sizes {sizes}")
-    prof = profile(servers, inputs, n, pcfg)
-    slo = slo_ms(cfg, prof["base"]["service"] if "base" in prof else None)
+    raised: dict[str, Exception] = {}
+    prof = profile(servers, inputs, n, pcfg, failed=raised)
+    failed = {s: failure(e) for s, e in raised.items()}
+    slo = slo_ms(cfg, prof["base"]["service"] if "base" in prof else None) if cfg.slo_ms or "base" in prof else None
     stream = arrivals.stream(cfg.sim_requests, n, cfg.arrivals, cfg.cv, cfg.popularity, cfg.alpha, cfg.seed)
     n_check = max(48, cfg.validate_p99_requests)
     check = arrivals.stream(n_check, n, cfg.arrivals, cfg.cv, cfg.popularity, cfg.alpha, cfg.seed + 1)
     check_inputs = torch.randint(low, vocab, (n_check, cfg.tokens), generator=gen).to(device)
     rows = []
     for s, server in servers.items():
-        service = prof[s]["service"]
-        policy = Policy(server.mixed, cfg.max_batch, cfg.max_wait_ms / 1000)
-        rate = rate_at_slo(stream, policy, service, slo, n)
-        at_slo = at_rate(stream, rate, policy, service, slo) if rate > 0 else None
-        curve = [{"rate_rps": r, **summary_dict(at_rate(stream, r, policy, service, slo))} for r in cfg.rates]
-        checks = [
-            _check(cfg, server, policy, service, f, rate, check, check_inputs, slo)
-            for f in (cfg.validate if rate > 0 else ())
-        ]
-        log(
-            f"  {s:20} {rate:8.3f} req/s at p99 <= {slo:.0f} ms"
-            + "".join(
-                f"; real-time at {c['rate_rps']:.2f}/s ({c['requests']} requests): p50 error {c['p50_err_pct']:+.1f} % "
-                f"({c['p50_err_pct_drift_corrected']:+.1f} % at the run's speed x{c['service_drift']:.2f})"
-                + (f", p99 error {c['p99_err_pct']:+.1f} %" if c["requests"] >= P99_REQUESTS else "")
-                for c in checks
-            )
+        problem = failed.get(s) or (
+            None if slo else ("failed", f"no SLO: base did not run ({failed.get('base', ('', '?'))[1]})")
         )
-        rows.append(_row(cfg, spec, prov, s, server, n, slo, rate, at_slo, curve, checks, prof[s]))
+        row = None
+        if not problem:
+            row, problem = attempt(_rate, cfg, spec, prov, s, server, n, slo, prof[s], stream, check, check_inputs)
+        if problem:
+            log(f"  {s:20} {problem[0]}: {problem[1]}")
+            row = _failed(prov, cfg, spec, s, n, fleet.rank, problem)
+        else:
+            log(_line(s, row))
+        rows.append(row)
     _ratios(rows)
     return rows
+
+
+def _rate(cfg: ServeConfig, spec, prov, s, server, n, slo, prof, stream, check, check_inputs) -> dict:
+    """One strategy's row: its rate at the SLO on the simulation, its curve, its real-time checks."""
+    service = prof["service"]
+    policy = Policy(server.mixed, cfg.max_batch, cfg.max_wait_ms / 1000)
+    rate = rate_at_slo(stream, policy, service, slo, n)
+    at_slo = at_rate(stream, rate, policy, service, slo) if rate > 0 else None
+    curve = [{"rate_rps": r, **summary_dict(at_rate(stream, r, policy, service, slo))} for r in cfg.rates]
+    checks = [
+        _check(cfg, server, policy, service, f, rate, check, check_inputs, slo)
+        for f in (cfg.validate if rate > 0 else ())
+    ]
+    return _row(cfg, spec, prov, s, server, n, slo, rate, at_slo, curve, checks, prof)
+
+
+def _line(s: str, row: dict) -> str:
+    """The log line of one strategy's rate at the SLO and its real-time checks."""
+    return f"  {s:20} {row['rate_at_slo_rps']:8.3f} req/s at p99 <= {row['slo_ms']:.0f} ms" + "".join(
+        f"; real-time at {c['rate_rps']:.2f}/s ({c['requests']} requests): p50 error {c['p50_err_pct']:+.1f} % "
+        f"({c['p50_err_pct_drift_corrected']:+.1f} % at the run's speed x{c['service_drift']:.2f})"
+        + (f", p99 error {c['p99_err_pct']:+.1f} %" if c["requests"] >= P99_REQUESTS else "")
+        for c in row["validation"]
+    )
 
 
 def _check(cfg: ServeConfig, server, policy, service, fraction: float, rate: float, check, inputs, slo) -> dict:
@@ -273,23 +223,9 @@ def _row(cfg, spec, prov, strategy, server, n, slo, rate, at_slo, curve, checks,
         "run_id": new_run_id(),  # one per row
         "status": "ok",
         "error": None,
-        "model": cfg.model.name,
-        "weights": "random" if spec.shape else "pretrained",
-        "layers": cfg.model.layers if spec.shape else None,
-        "dtype": cfg.model.dtype,
-        "strategy": strategy,
-        "mixed": server.mixed,
-        "n_tasks": n,
-        "rank": server.fleet.rank,
-        "targets": cfg.targets if spec.shape else "peft default",
-        "popularity": cfg.popularity,
-        "arrivals": cfg.arrivals,
-        "cv": cfg.cv,
-        "tokens_per_request": cfg.tokens,
-        "max_batch": cfg.max_batch,
-        "max_wait_ms": cfg.max_wait_ms,
+        **setting(cfg, spec, strategy, n, server.fleet.rank),
         "slo_ms": slo,
-        "slo_rule": "given" if cfg.slo_ms else f"{cfg.slo_factor:g} x base batch-{cfg.max_batch} service time",
+        "slo_rule": slo_rule(cfg),
         "rate_at_slo_rps": rate,
         "at_slo": summary_dict(at_slo) if at_slo else None,
         "batch_ms_full": service.batch_time_ms(cfg.max_batch, min(cfg.max_batch, n)),
@@ -310,6 +246,7 @@ def _row(cfg, spec, prov, strategy, server, n, slo, rate, at_slo, curve, checks,
 
 def _ratios(rows: list[dict]) -> None:
     """Each row's rate at the SLO relative to base and merge_swap on the same fleet (None: not run or 0)."""
+    rows = [r for r in rows if r["status"] == "ok"]
     by = {r["strategy"]: r["rate_at_slo_rps"] for r in rows}
     for r in rows:
         for ref in ("base", "merge_swap"):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.serving.policy import Policy, Served, serve_stream
+from bench.serving.policy import Finished, Policy, serve_stream
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class SimClock:
         self.t += ms / 1000
 
 
-def simulate(arrivals: np.ndarray, tasks: np.ndarray, policy: Policy, service: ServiceModel) -> Served:
+def simulate(arrivals: np.ndarray, tasks: np.ndarray, policy: Policy, service: ServiceModel) -> Finished:
     return serve_stream(arrivals, tasks, policy, SimClock(service, tasks))
 
 

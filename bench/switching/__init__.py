@@ -7,19 +7,7 @@ fleet.py      N adapters and N soft prompts on one base model, every serving for
 strategies.py each switching strategy serves a stream -> timings
 gates.py      correctness gates (mixed == alone, adapters change outputs, merge drift)
 sweep.py      the sweep -> rows of kind "switch"; the `switch` subcommand
+session.py    what switch and serve share: the backbone and provenance, the speed probe, failures as rows
 """
 
-# every strategy, in the order tables show them (names only: importing this stays light)
-STRATEGIES = (
-    "base",
-    "merge_swap",
-    "set_adapter",
-    "hotswap",
-    "hotswap_compiled",
-    "load_cold",
-    "load_warm",
-    "peft_mixed_batch",
-    "gathered_lora",
-    "prompt_swap",
-    "mixed_prompt_batch",
-)
+from bench.options import STRATEGIES  # noqa: F401 - every strategy, in table order (declared in bench/options.py)

@@ -6,79 +6,22 @@ serve each workload with every strategy in interleaved repeats -> one row per (w
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from bench.errors import BenchError, Unsupported, choices
-from bench.execute.device import resolve_device
-from bench.execute.run import quiet_libraries
-from bench.measure import environment, machine, memory
-from bench.measure.timing import sync
+from bench.measure import machine, memory
+from bench.options import QUICK, SweepConfig, sweep_record  # noqa: F401 - QUICK: the suite's quick sweep
 from bench.rows import store
-from bench.rows.fields import new_run_id, stamp
-from bench.switching import fleet as fleets
+from bench.rows.fields import new_run_id
 from bench.switching import gates
-from bench.switching.strategies import PROMPT_STRATEGIES, SERVERS, STRATEGIES, Served, serve
+from bench.switching.session import attempt, build_fleet, failed_row, open_session, speed_probe
+from bench.switching.strategies import PROMPT_STRATEGIES, SERVERS, Served, serve
 from bench.switching.trained import from_results
-from bench.switching.workload import LENGTHS, ORDERS, POPULARITIES, Workload, switches, task_sequence
-
-
-@dataclass(frozen=True)
-class SweepConfig:
-    name: str = "switch"  # rows record it as their suite
-    model: str = "minilm"
-    tasks_n: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
-    batch_sizes: tuple[int, ...] = (1, 8, 32)
-    popularities: tuple[str, ...] = POPULARITIES
-    orders: tuple[str, ...] = ORDERS
-    lengths: tuple[str, ...] = tuple(LENGTHS)
-    strategies: tuple[str, ...] = STRATEGIES
-    requests: int = 128
-    repeats: int = 3
-    rank: int = 8
-    virtual_tokens: int = 20
-    device: str = "auto"
-    seed: int = 0
-    adapters_from: str = ""  # a results .jsonl whose kept adapters (runs of this model) fill the first slots
-    layers: int = 0  # shape-only models (shape:<name>): keep the first N layers (0: all)
-    dtype: str = "fp32"  # shape-only models: fp32, bf16 or fp16
-
-
-# The sweep inside the default `run`: small enough for a few minutes on 2 CPU cores.
-QUICK = SweepConfig(
-    name="switch-quick",
-    tasks_n=(1, 4, 16),
-    batch_sizes=(32,),
-    popularities=("uniform",),
-    lengths=("short",),
-    strategies=tuple(s for s in STRATEGIES if s != "hotswap_compiled"),
-    requests=64,
-    repeats=2,
-)
-
-
-def validate(cfg: SweepConfig) -> None:
-    if not cfg.tasks_n or min(cfg.tasks_n) < 1:
-        raise BenchError("--tasks-n: every number of tasks must be at least 1, e.g. 1,2,4")
-    if not cfg.batch_sizes or min(cfg.batch_sizes) < 1:
-        raise BenchError("--batch-sizes: every batch size must be at least 1, e.g. 1,8,32")
-    for name, values, valid in (
-        ("strategy", cfg.strategies, STRATEGIES),
-        ("popularity", cfg.popularities, POPULARITIES),
-        ("order", cfg.orders, ORDERS),
-        ("length", cfg.lengths, tuple(LENGTHS)),
-    ):
-        bad = [v for v in values if v not in valid]
-        if bad or not values:
-            raise BenchError(f"unknown {name} {bad[0] if bad else '(none)'!r}; valid: {choices(valid)}")
-    if cfg.requests < 1 or cfg.repeats < 1 or cfg.rank < 1 or cfg.virtual_tokens < 1:
-        raise BenchError("requests, repeats, rank and virtual tokens must be at least 1")
+from bench.switching.workload import LENGTHS, Workload, switches, task_sequence
 
 
 def _percentiles(samples: list[float]) -> dict:
@@ -109,13 +52,7 @@ def row_for(
     return {
         **prov,
         "run_id": new_run_id(),
-        "model": cfg.model,
-        "strategy": strategy,
-        "n_tasks": w.n_tasks,
-        "batch_size": w.batch_size,
-        "popularity": w.popularity,
-        "order": w.order,
-        "length": w.length,
+        **setting(cfg, w, strategy),
         "tokens_per_request": w.tokens_per_request,
         "n_requests": w.n_requests,
         "status": "ok" if ok else "failed",
@@ -162,125 +99,108 @@ def workloads(cfg: SweepConfig, n: int) -> list[Workload]:
     ]
 
 
-def run_sweep(cfg: SweepConfig, output: Path, show_progress: bool = True) -> list[dict]:
-
-    validate(cfg)
-    device = torch.device(resolve_device(cfg.device))
-    quiet_libraries()
-    base, spec = fleets.load_backbone(cfg.model, cfg.layers, cfg.dtype, device)
-    prov = {
-        **stamp("switch", device.type),  # run_id: one per row, drawn as each is built
-        "suite": cfg.name,
-        "env": environment.environment(device),
-        "sweep": dataclasses.asdict(cfg),
-        "weights": "random" if spec.shape else "pretrained",  # shape-only models: speed, never accuracy
+def setting(cfg: SweepConfig, w: Workload, strategy: str) -> dict:
+    """What a switch row was measured on (every row has it, ok or not)."""
+    return {
+        "model": cfg.model.name,
+        "strategy": strategy,
+        "n_tasks": w.n_tasks,
+        "batch_size": w.batch_size,
+        "popularity": w.popularity,
+        "order": w.order,
+        "length": w.length,
     }
+
+
+def run_sweep(cfg: SweepConfig, output: Path, show_progress: bool = True) -> list[dict]:
+    """Every (workload, strategy) row of the sweep, appended to `output` fleet by fleet. `cfg`: checked
+    (bench/options.py validate_switch). A strategy or fleet that raises makes failed rows; the sweep goes on."""
+    s = open_session("switch", cfg, {"sweep": sweep_record(cfg)})
+    s.prov["weights"] = s.weights
     trained = None
     if cfg.adapters_from:
-        trained = from_results(
-            Path(cfg.adapters_from), cfg.model, cfg.rank, cfg.virtual_tokens, getattr(base, "base_model_prefix", "")
-        )
-        prov["trained_adapters_from"] = trained.sources
-    vocab = base.get_input_embeddings().weight.shape[0]
+        prefix = getattr(s.base, "base_model_prefix", "")
+        trained = from_results(Path(cfg.adapters_from), cfg.model.name, cfg.rank, cfg.virtual_tokens, prefix)
+        s.prov["trained_adapters_from"] = trained.sources
     total = sum(len(workloads(cfg, n)) for n in cfg.tasks_n) * cfg.repeats * len(cfg.strategies)
     bar = tqdm(total=total, desc="switch sweep", unit="serve", disable=not show_progress)
     rows: list[dict] = []
-    probe = machine.SpeedProbe()  # the base model's speed, after each workload: the sweep's drift
+    gen = torch.Generator().manual_seed(cfg.seed)
+    ids = torch.randint(min(1000, s.vocab - 1), s.vocab, (8, LENGTHS[cfg.lengths[0]]), generator=gen).to(s.device)
+    probe = speed_probe(s.base, ids, s.device)  # the base model's speed, after each workload: the sweep's drift
     for n in cfg.tasks_n:
         bar.set_postfix_str(f"N = {n} tasks")
-        fleet = fleets.build(
-            base, n, device, rank=cfg.rank, virtual_tokens=cfg.virtual_tokens, seed=cfg.seed, trained=trained
+        fleet, problem = build_fleet(
+            s.base, n, s.device, rank=cfg.rank, virtual_tokens=cfg.virtual_tokens, seed=cfg.seed, trained=trained
         )
-        try:
-            rows += _sweep_fleet(cfg, fleet, prov, vocab, bar, probe)
-        finally:
-            fleet.close()
-            del fleet
-        store.append_rows(output, [r for r in rows if r["n_tasks"] == n])
+        if problem:
+            new = [failed_row(s.prov, setting(cfg, w, st), problem) for w in workloads(cfg, n) for st in cfg.strategies]
+            bar.update(len(new) * cfg.repeats)
+        else:
+            try:
+                new = _sweep_fleet(cfg, fleet, s.prov, s.vocab, bar, probe)
+            finally:
+                fleet.close()
+                del fleet
+        store.append_rows(output, new)
+        rows += new
     bar.close()
     return rows
 
 
-def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar, probe: machine.SpeedProbe) -> list[dict]:
+def _prepare(cfg: SweepConfig, fleet, probe_ids) -> tuple[dict, dict, dict]:
+    """(strategy -> its server, strategy -> its gates, strategy -> (status, error) of those that could not
+    serve: unsupported here, or raised while preparing or gating)."""
+    servers, gate, refused = {}, {}, {}
+    shared = {**gates.adapters_change_output(fleet, probe_ids), **gates.merge_drift(fleet)}
+    for s in cfg.strategies:
 
+        def ready(s=s):
+            servers[s] = SERVERS[s](fleet)
+            servers[s].prepare()
+            return gates.check_server(fleet, s, servers[s], probe_ids)
+
+        g, problem = attempt(ready)
+        if problem:
+            refused[s] = problem
+            continue
+        g.update(_shared_gates(s, shared))
+        g["gate_ok"] = all(v for k, v in g.items() if isinstance(v, bool) and k != "gate_ok") and g["gate_ok"]
+        gate[s] = g
+    return servers, gate, refused
+
+
+def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar, probe) -> list[dict]:
     device = fleet.device
     gen = torch.Generator().manual_seed(cfg.seed + fleet.n)
     inputs = {
         ln: torch.randint(1000 if vocab > 2000 else 5, vocab, (cfg.requests, LENGTHS[ln]), generator=gen).to(device)
         for ln in cfg.lengths
     }
-    probe_ids = inputs[cfg.lengths[0]][: max(8, fleet.n)]
-    servers, gate, unsupported = {}, {}, {}
-    shared = {**gates.adapters_change_output(fleet, probe_ids), **gates.merge_drift(fleet)}
-    for s in cfg.strategies:
-        servers[s] = SERVERS[s](fleet)
-        try:
-            servers[s].prepare()
-            g = gates.check_server(fleet, s, servers[s], probe_ids)
-        except Unsupported as e:
-            unsupported[s] = str(e)
-            continue
-        g.update(_shared_gates(s, shared))
-        g["gate_ok"] = all(v for k, v in g.items() if isinstance(v, bool) and k != "gate_ok") and g["gate_ok"]
-        gate[s] = g
-    ids = probe_ids[:8]
-
-    @torch.inference_mode()
-    def base_work():
-        fleet.plain(input_ids=ids, attention_mask=torch.ones_like(ids))
-        sync(device)
-
-    probe.measure(base_work)
+    servers, gate, refused = _prepare(cfg, fleet, inputs[cfg.lengths[0]][: max(8, fleet.n)])
+    speed, base_work = probe
+    speed.measure(base_work)
     rows = []
     for w in workloads(cfg, fleet.n):
         state = machine.at_start()
         tasks = task_sequence(w)
-        served: dict[str, list[Served]] = {s: [] for s in servers if s not in unsupported}
-        peaks: dict[str, int] = {}
-        for _ in range(cfg.repeats):
-            for s in served:  # interleaved: machine noise hits every strategy alike
-                if device.type == "cuda":
-                    memory.reset_peak(device)
-                served[s].append(serve(servers[s], inputs[w.length], tasks, w.batch_size))
-                peaks[s] = max(peaks.get(s, 0), memory.peak_bytes(device))
-                bar.update(1)
+        ready = [s for s in servers if s not in refused]
+        served, peaks, failed = _serve_workload(cfg, w, tasks, servers, ready, inputs, bar)
         base_ms = statistics.median(x.total_ms for x in served["base"]) if "base" in served else None
-        probe.measure(base_work)
-        state.update(machine.at_end(), base_drift_pct=probe.drift_pct())
+        speed.measure(base_work)
+        state.update(machine.at_end(), base_drift_pct=speed.drift_pct())
         for s in cfg.strategies:
-            if s in unsupported:
-                rows.append(
-                    {
-                        **prov,
-                        "run_id": new_run_id(),
-                        "model": cfg.model,
-                        "strategy": s,
-                        "n_tasks": w.n_tasks,
-                        "batch_size": w.batch_size,
-                        "popularity": w.popularity,
-                        "order": w.order,
-                        "length": w.length,
-                        "status": "unsupported",
-                        "error": unsupported[s],
-                        "gate_ok": None,
-                        **state,
-                    }
-                )
-                bar.update(cfg.repeats)
+            problem = refused.get(s) or failed.get(s)
+            if problem:
+                rows.append({**failed_row(prov, setting(cfg, w, s), problem), "gate_ok": None, **state})
+                bar.update(cfg.repeats if s in refused else 0)
                 continue
+            server = servers[s]
             row = row_for(
-                prov,
-                cfg,
-                w,
-                s,
-                served[s],
-                base_ms,
-                servers[s].resident_bytes(),
-                servers[s].extra_tokens_per_request(),
-                gate[s],
-                peaks[s],
-            )
-            row["expected_switches"] = switches(tasks, w.batch_size) if not servers[s].mixed else 0
+                prov, cfg, w, s, served[s], base_ms, server.resident_bytes(), server.extra_tokens_per_request(),
+                gate[s], peaks[s],
+            )  # fmt: skip
+            row["expected_switches"] = switches(tasks, w.batch_size) if not server.mixed else 0
             row["trained_in_fleet"] = min(
                 fleet.n, fleet.trained_prompts if s in PROMPT_STRATEGIES else fleet.trained_lora
             )
@@ -290,6 +210,30 @@ def _sweep_fleet(cfg: SweepConfig, fleet, prov: dict, vocab: int, bar, probe: ma
                 row["break_even_requests_per_task"] = break_even(served[s], served["set_adapter"], w.n_requests)
             rows.append(row)
     return rows
+
+
+def _serve_workload(cfg: SweepConfig, w: Workload, tasks: list[int], servers: dict, ready: list[str], inputs, bar):
+    """Every ready strategy serves the workload cfg.repeats times, interleaved (machine noise hits every
+    strategy alike) -> (strategy -> its timings, strategy -> its peak memory, strategy -> (status, error) of
+    those that raised: they serve no more of this workload)."""
+    served: dict[str, list[Served]] = {s: [] for s in ready}
+    peaks: dict[str, int] = {}
+    failed: dict[str, tuple[str, str]] = {}
+    for repeat in range(cfg.repeats):
+        for s in [s for s in ready if s not in failed]:
+            device = servers[s].fleet.device
+            if device.type == "cuda":
+                memory.reset_peak(device)
+            out, problem = attempt(serve, servers[s], inputs[w.length], tasks, w.batch_size)
+            if problem:
+                failed[s] = problem
+                served.pop(s)
+                bar.update(cfg.repeats - repeat)
+                continue
+            served[s].append(out)
+            peaks[s] = max(peaks.get(s, 0), memory.peak_bytes(device))
+            bar.update(1)
+    return served, peaks, failed
 
 
 def _shared_gates(strategy: str, shared: dict) -> dict:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-POPULARITIES = ("uniform", "zipf")
-ORDERS = ("grouped", "shuffled")
-LENGTHS = {"short": 16, "long": 64}  # tokens per request
+from bench.options import LENGTHS, ORDERS, POPULARITIES  # noqa: F401 - the workload's names, declared once
 
 
 @dataclass(frozen=True)
