@@ -31,6 +31,11 @@ def add_parser(sub) -> None:
     p.add_argument("--no-validate", action="store_true", help="skip the real-time runs that check the simulation")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument(
+        "--adapters-from",
+        help="results .jsonl of earlier runs of this model: their kept adapters and soft prompts fill the first "
+        "slots (at their rank and virtual tokens) and the requests are their tasks' test inputs",
+    )
+    p.add_argument(
         "--set",
         dest="sets",
         action="append",
@@ -54,6 +59,7 @@ FLAGS = {
     "max_wait_ms": "max_wait_ms",
     "rates": "rates",
     "device": "device",
+    "adapters_from": "adapters_from",
 }
 
 

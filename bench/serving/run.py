@@ -20,7 +20,7 @@ from bench.measure import environment, machine
 from bench.rows import store
 from bench.rows.fields import new_run_id, stamp
 from bench.rows.validate import value_problem
-from bench.serving import P99_REQUESTS, STRATEGIES, arrivals, realtime
+from bench.serving import P99_REQUESTS, STRATEGIES, arrivals, from_runs, realtime
 from bench.serving.policy import Policy
 from bench.serving.profile import ProfileConfig, profile
 from bench.serving.search import at_rate, rate_at_slo
@@ -63,6 +63,9 @@ class ServeConfig:
     profile: ProfileConfig = field(default_factory=ProfileConfig)
     device: str = "auto"
     seed: int = 0
+    # a results .jsonl of earlier runs of this model: their kept adapters and soft prompts fill the first slots
+    # (the fleet at their rank, targets and virtual tokens) and the requests are their tasks' test inputs
+    adapters_from: str = ""
 
 
 TARGETS = ("attention", "attention+mlp")
@@ -135,6 +138,12 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
     device = torch.device(resolve_device(cfg.device))
     quiet_libraries()
     base, spec = fleets.load_backbone(cfg.model.name, cfg.model.layers, cfg.model.dtype, device)
+    runs = from_runs.read_plan(cfg.adapters_from, cfg.model.name) if cfg.adapters_from else None
+    cfg = from_runs.configure(cfg, runs) if runs else cfg
+    n_check = max(48, cfg.validate_p99_requests)
+    requests = from_runs.requests(runs, cfg.model.name, cfg.max_batch, n_check) if runs else None
+    cfg = dataclasses.replace(cfg, tokens=requests.profile.shape[1]) if requests else cfg
+    trained = from_runs.load_trained(runs, cfg, base) if runs else None
     prov = {
         **stamp("serve", device.type),  # schema version, kind, time, git state, machine, package version
         "suite": cfg.name,
@@ -143,6 +152,9 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
     }
     vocab = base.get_input_embeddings().weight.shape[0]
     prov["hidden_size"] = int(base.get_input_embeddings().weight.shape[1])
+    prov["model_bytes"] = sum(t.numel() * t.element_size() for t in (*base.parameters(), *base.buffers()))
+    if runs:
+        prov.update(from_runs.provenance(runs, trained), **requests.record)
     rows: list[dict] = []
     probe, probe_ids = machine.SpeedProbe(), torch.randint(min(1000, vocab - 1), vocab, (8, cfg.tokens)).to(device)
 
@@ -161,14 +173,17 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
                 device,
                 rank=rank,
                 virtual_tokens=cfg.virtual_tokens,
-                target_modules=target_modules(cfg, spec),
+                target_modules=list(runs.lora_targets) if runs and runs.lora_targets else target_modules(cfg, spec),
                 seed=cfg.seed,
+                trained=trained,
                 forms=forms_for(cfg.strategies),
             )
             try:
                 probe.measure(base_work)
-                new = _serve_fleet(cfg, spec, fleet, prov, vocab, log)
+                new = _serve_fleet(cfg, spec, fleet, prov, vocab, log, requests)
                 probe.measure(base_work)
+                if runs:
+                    from_runs.mark_trained(new, fleet)
             finally:
                 fleet.close()
             state.update(machine.at_end(), base_drift_pct=probe.drift_pct())
@@ -178,7 +193,7 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
     return rows
 
 
-def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log) -> list[dict]:
+def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log, requests=None) -> list[dict]:
     device, n = fleet.device, fleet.n
     gen = torch.Generator().manual_seed(cfg.seed + n)
     low = 1000 if vocab > 2000 else min(5, vocab - 1)
@@ -186,6 +201,7 @@ def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log) -> 
     sizes = tuple(b for b in sorted({1, cfg.max_batch, *cfg.profile.batch_sizes}) if b <= cfg.max_batch)
     pcfg = dataclasses.replace(cfg.profile, batch_sizes=sizes, tokens=cfg.tokens)
     inputs = torch.randint(low, vocab, (cfg.max_batch, cfg.tokens), generator=gen).to(device)
+    inputs = requests.profile.to(device) if requests is not None else inputs  # the runs' test inputs
     log(f"N = {n}: profiling {len(servers)} strategies, batch sizes {sizes}")
     prof = profile(servers, inputs, n, pcfg)
     slo = slo_ms(cfg, prof["base"]["service"] if "base" in prof else None)
@@ -193,6 +209,7 @@ def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log) -> 
     n_check = max(48, cfg.validate_p99_requests)
     check = arrivals.stream(n_check, n, cfg.arrivals, cfg.cv, cfg.popularity, cfg.alpha, cfg.seed + 1)
     check_inputs = torch.randint(low, vocab, (n_check, cfg.tokens), generator=gen).to(device)
+    check_inputs = requests.check.to(device) if requests is not None else check_inputs
     rows = []
     for s, server in servers.items():
         service = prof[s]["service"]
