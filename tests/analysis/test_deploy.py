@@ -16,6 +16,7 @@ N_EX = 400
 def run_row(method: str, correct: str, model: str = MODEL, task: str = "rotten_tomatoes", **kw) -> dict:
     acc = correct.count("1") / len(correct)
     return {
+        "schema_version": 1,
         "kind": "run",
         "status": "ok",
         "run_id": f"run-{method}",
@@ -35,6 +36,7 @@ def run_row(method: str, correct: str, model: str = MODEL, task: str = "rotten_t
 def serve_row(strategy: str, n: int, rate: float, batch_ms: float = 100.0, model: str = MODEL, **kw) -> dict:
     mixed = strategy in ("base", "peft_mixed_batch", "gathered_lora", "mixed_prompt_batch")
     return {
+        "schema_version": 1,
         "kind": "serve",
         "status": "ok",
         "run_id": f"serve-{strategy}-{n}",
