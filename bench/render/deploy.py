@@ -3,7 +3,8 @@ recommendation, the runner-up and what separates them, or the closest pair and w
 
 from __future__ import annotations
 
-from bench.analysis.deploy import Constraints, Decision, Pair, fmt_size
+from bench.analysis.deploy import Constraints, Decision, Pair, decide, fmt_size, split_rows, table
+from bench.errors import BenchError
 
 
 def _acc(p: Pair) -> str:
@@ -71,3 +72,24 @@ def render(d: Decision, c: Constraints) -> str:
     else:
         lines.append(f"no pair meets the constraints; {d.closest}")
     return "\n".join(lines)
+
+
+def deploy_section(rows: list[dict]) -> dict | None:
+    """The report's deployment tables: at each served N, every pair with its accuracy, rate at the serve rows'
+    SLO and memory, the fastest of the most accurate marked (no rate or memory limit: a report has no user's
+    constraints). None unless the rows hold runs and serve rows of one model."""
+    try:
+        runs, serves = split_rows(rows)
+    except BenchError:
+        return None
+    if not serves:
+        return None
+    tables = []
+    for n in sorted({int(r["n_tasks"]) for r in serves}):
+        c = Constraints(tasks_n=n, rate=1e-9)
+        try:
+            d = decide(rows, c, "RUNS.jsonl", task=str(runs[0].get("task")))
+        except BenchError:
+            continue
+        tables.append({"n": n, "rows": table(d), "chosen": d.chosen.name if d.chosen else None, "why": d.separation})
+    return {"model": str(runs[0].get("model")), "task": str(runs[0].get("task")), "tables": tables} if tables else None

@@ -57,6 +57,16 @@ def serve_row(strategy: str, n: int, rate: float, batch_ms: float = 100.0, model
         "cv": 1.0,
         "popularity": "zipf",
         "serve": {"alpha": 1.0, "seed": 0},
+        "weights": "pretrained",
+        "rank": 8,
+        "hidden_size": 576,
+        "layers": None,
+        "dtype": "fp32",
+        "targets": "peft default",
+        "tokens_per_request": 40,
+        "batch_ms_full": batch_ms,
+        "validation": [],
+        "curve": [],
         **kw,
     }
 
