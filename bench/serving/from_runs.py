@@ -38,9 +38,16 @@ class RunsPlan:
     run_ids: tuple[str, ...]
 
 
-def _runs(rows: list[dict], model: str) -> list[dict]:
+def _runs(rows: list[dict], model: str, tasks: tuple[str, ...] = ()) -> list[dict]:
     name = models.resolve(model).name
     ok = [r for r in main_rows(rows) if r.get("kind", "run") == "run" and r.get("status") == "ok"]
+    if tasks:
+        known = sorted({str(r.get("task")) for r in ok})
+        if set(tasks) - set(known):
+            raise BenchError(
+                f"adapters_tasks: no ok run of {sorted(set(tasks) - set(known))[0]}; valid: {', '.join(known)}"
+            )
+        ok = [r for r in ok if r.get("task") in tasks]
     mine = [r for r in ok if models.resolve(str(r.get("model"))).name == name]
     if not mine:
         found = sorted({str(r.get("model")) for r in ok}) or ["none"]
@@ -48,10 +55,11 @@ def _runs(rows: list[dict], model: str) -> list[dict]:
     return mine
 
 
-def plan(rows: list[dict], model: str, path: str = "") -> RunsPlan:
+def plan(rows: list[dict], model: str, path: str = "", tasks: tuple[str, ...] = ()) -> RunsPlan:
     """The fleet and requests that serving `model` with these runs' adapters needs (pure). Of a swept method only
-    the selected setting's runs count (main_rows); with several ranks or prompt lengths, the first run's."""
-    mine = _runs(rows, model)
+    the selected setting's runs count (main_rows); with several ranks or prompt lengths, the first run's. `tasks`:
+    only these tasks' runs (default: every task of the runs)."""
+    mine = _runs(rows, model, tasks)
     base = lambda r: r.get("base_method") or r.get("method")  # noqa: E731
     lora = [r for r in mine if base(r) == "lora" and not r.get("method_params", {}).get("use_dora")]
     prompts = [r for r in mine if base(r) == "prompt_tuning"]
@@ -71,10 +79,10 @@ def plan(rows: list[dict], model: str, path: str = "") -> RunsPlan:
     )
 
 
-def read_plan(path: str, model: str) -> RunsPlan:
+def read_plan(path: str, model: str, tasks: tuple[str, ...] = ()) -> RunsPlan:
     if not Path(path).is_file():
         raise BenchError(f"--adapters-from {path}: no such results file")
-    return plan(read_rows(Path(path)), model, path)
+    return plan(read_rows(Path(path)), model, path, tasks)
 
 
 def request_ids(p: RunsPlan, model: str, count: int) -> tuple[list[list[int]], int]:

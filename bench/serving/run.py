@@ -66,6 +66,7 @@ class ServeConfig:
     # a results .jsonl of earlier runs of this model: their kept adapters and soft prompts fill the first slots
     # (the fleet at their rank, targets and virtual tokens) and the requests are their tasks' test inputs
     adapters_from: str = ""
+    adapters_tasks: tuple[str, ...] = ()  # with adapters_from: only these tasks' runs (default: every task of the runs)
 
 
 TARGETS = ("attention", "attention+mlp")
@@ -138,7 +139,7 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
     device = torch.device(resolve_device(cfg.device))
     quiet_libraries()
     base, spec = fleets.load_backbone(cfg.model.name, cfg.model.layers, cfg.model.dtype, device)
-    runs = from_runs.read_plan(cfg.adapters_from, cfg.model.name) if cfg.adapters_from else None
+    runs = from_runs.read_plan(cfg.adapters_from, cfg.model.name, cfg.adapters_tasks) if cfg.adapters_from else None
     cfg = from_runs.configure(cfg, runs) if runs else cfg
     n_check = max(48, cfg.validate_p99_requests)
     requests = from_runs.requests(runs, cfg.model.name, cfg.max_batch, n_check) if runs else None

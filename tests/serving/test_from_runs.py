@@ -64,3 +64,11 @@ def test_rows_record_the_trained_slots_per_strategy():
     rows = [{"strategy": "prompt_swap"}]
     from_runs.mark_trained(rows, SimpleNamespace(n=16, trained_lora=1, trained_prompts=0))
     assert rows[0]["trained_in_fleet"] == 0
+
+
+def test_the_plan_keeps_only_the_named_tasks():
+    rows = [run("lora"), run("lora", task="arithmetic", run_id="other")]
+    assert from_runs.plan(rows, "smollm2-135m").tasks == ("rotten_tomatoes", "arithmetic")
+    assert from_runs.plan(rows, "smollm2-135m", tasks=("arithmetic",)).tasks == ("arithmetic",)
+    with pytest.raises(BenchError, match="no ok run of fever; valid: arithmetic, rotten_tomatoes"):
+        from_runs.plan(rows, "smollm2-135m", tasks=("fever",))
