@@ -145,6 +145,12 @@ def runs_by_method(runs: list[dict], task: str | None) -> tuple[str, dict[str, d
     return task, out
 
 
+def served_task(serves: list[dict]) -> str | None:
+    """The one task whose test inputs the serve rows served (serve --adapters-from), if there is one."""
+    tasks = {t for r in serves for t in r.get("requests_from") or ()}
+    return tasks.pop() if len(tasks) == 1 else None
+
+
 def serves_at(serves: list[dict], n: int) -> dict[str, dict]:
     """strategy -> the last serve row at N tasks."""
     return {r["strategy"]: r for r in serves if int(r["n_tasks"]) == n}
@@ -266,7 +272,7 @@ def pairs(rows: list[dict], c: Constraints, runs_file: str = "RUNS.jsonl", task:
     """Every trained method x every strategy that can serve it, judged against the constraints."""
     runs, serves = split_rows(rows)
     check_n(serves, c.tasks_n)
-    task, by_method = runs_by_method(runs, task)
+    task, by_method = runs_by_method(runs, task or served_task(serves))
     at_n = serves_at(serves, c.tasks_n)
     where = {"model": _model(next(iter(by_method.values()))), "task": task, "runs_file": runs_file}
     out = []
@@ -331,7 +337,8 @@ def separation(a: Pair, b: Pair, runs: dict[str, dict]) -> str:
 
 def decide(rows: list[dict], c: Constraints, runs_file: str = "RUNS.jsonl", task: str | None = None) -> Decision:
     ps = pairs(rows, c, runs_file, task)
-    runs = runs_by_method(split_rows(rows)[0], task)[1]
+    runs_, serves = split_rows(rows)
+    runs = runs_by_method(runs_, task or served_task(serves))[1]
     ok = _order([p for p in ps if p.meets])
     if ok:
         chosen, runner = ok[0], ok[1] if len(ok) > 1 else None

@@ -237,3 +237,9 @@ def test_several_tasks_need_a_choice():
     with pytest.raises(BenchError, match="--task"):
         pairs(rows(extra=extra), Constraints(tasks_n=16, rate=1.0))
     assert pairs(rows(extra=extra), Constraints(tasks_n=16, rate=1.0), task="rotten_tomatoes")
+
+
+def test_the_served_task_is_the_default_among_several():
+    extra = [run_row("lora", answers(300), task="debates_party")]
+    served = [dict(r, requests_from=["rotten_tomatoes"]) if r["kind"] == "serve" else r for r in rows(extra=extra)]
+    assert {p.run_id for p in pairs(served, Constraints(tasks_n=16, rate=1.0)) if p.method == "lora"} == {"run-lora"}
