@@ -188,15 +188,16 @@ def model_bytes(serve: dict, run: dict | None) -> int | None:
     return int(run["total_params"]) * 4 if run and run.get("total_params") else None
 
 
-def serve_command(model: str, n: int, strategies: list[str], adapters_from: str) -> str:
+def serve_command(where: dict, n: int, strategies: list[str]) -> str:
     return (
-        f"python -m bench serve --model {model} --tasks-n {n} --strategies {','.join(strategies)} "
-        f"--adapters-from {adapters_from}"
+        f"python -m bench serve --model {where['model']} --tasks-n {n} --strategies {','.join(strategies)} "
+        f"--adapters-from {where['runs_file']} --set adapters_tasks={where['task']}"
     )
 
 
-def run_command(model: str, task: str, method: str) -> str:
-    return f"python -m bench run --model {model} --tasks {task} --methods {method}"
+def run_command(where: dict, method: str) -> str:
+    suite = f"--suite {where['suite']} " if where.get("suite") else ""
+    return f"python -m bench run {suite}--model {where['model']} --tasks {where['task']} --methods {method}"
 
 
 def _pair(method: str, strategy: str, run: dict | None, serve: dict | None, c: Constraints, where: dict) -> Pair:
@@ -204,16 +205,13 @@ def _pair(method: str, strategy: str, run: dict | None, serve: dict | None, c: C
     base = dict(accuracy=None, ci=None, rate=None, slo_ms=None, memory=None, run_id=None, serve_run_id=None)
     missing = []
     if run is None:
-        missing.append(f"no run of {method}: {run_command(where['model'], where['task'], method)}")
+        missing.append(f"no run of {method}: {run_command(where, method)}")
     else:
         lo, hi = run.get("accuracy_ci_low"), run.get("accuracy_ci_high")
         base.update(accuracy=run.get("accuracy"), ci=(lo, hi) if lo is not None else None, run_id=run.get("run_id"))
     if serve is None:
         want = ["base"] if strategy == COPIES else [strategy]
-        missing.append(
-            f"no serve row of {want[0]} at N = {c.tasks_n}: "
-            + serve_command(where["model"], c.tasks_n, want, where["runs_file"])
-        )
+        missing.append(f"no serve row of {want[0]} at N = {c.tasks_n}: " + serve_command(where, c.tasks_n, want))
     else:
         n = c.tasks_n
         size = model_bytes(serve, run)
@@ -274,7 +272,8 @@ def pairs(rows: list[dict], c: Constraints, runs_file: str = "RUNS.jsonl", task:
     check_n(serves, c.tasks_n)
     task, by_method = runs_by_method(runs, task or served_task(serves))
     at_n = serves_at(serves, c.tasks_n)
-    where = {"model": _model(next(iter(by_method.values()))), "task": task, "runs_file": runs_file}
+    first = next(iter(by_method.values()))
+    where = {"model": _model(first), "task": task, "runs_file": runs_file, "suite": first.get("suite")}
     out = []
     unrun = [m for m in ("lora", "prompt_tuning", "full", "zero_shot") if m not in by_method]
     for method in [m for m in SERVES if m in by_method] + unrun:
