@@ -301,6 +301,8 @@ class Decision:
     separation: str  # what separates the two: the paired test and the rate ratio, in words
     closest: str  # no pair meets the constraints: the closest and what it misses by
     exit_code: int  # 0: a recommendation; 1: nothing meets the constraints
+    rival: Pair | None = None  # the next pair of another method, when the runner-up is the chosen method's
+    rival_separation: str = ""
 
 
 def _tied(p: Pair) -> bool:
@@ -342,7 +344,13 @@ def decide(rows: list[dict], c: Constraints, runs_file: str = "RUNS.jsonl", task
     if ok:
         chosen, runner = ok[0], ok[1] if len(ok) > 1 else None
         text = separation(chosen, runner, runs) if runner else "no other pair meets the constraints"
-        return Decision(tuple(ps), chosen, runner, text, "", 0)
+        rival = (
+            next((p for p in ok if p.method != chosen.method), None)
+            if runner and runner.method == chosen.method
+            else None
+        )
+        far = separation(chosen, rival, runs) if rival else ""
+        return Decision(tuple(ps), chosen, runner, text, "", 0, rival, far)
     measured = [p for p in ps if not p.missing]
     if not measured:
         return Decision(tuple(ps), None, None, "", "no pair has the evidence to judge: see the missing rows", 1)

@@ -65,6 +65,11 @@ def render(d: Decision, c: Constraints) -> str:
                 f"runner-up:   {d.runner_up.name} ({_acc(d.runner_up)}, {d.runner_up.rate:.2f} req/s at the SLO)"
             )
         lines.append(f"between them: {d.separation}")
+        if d.rival:
+            lines.append(
+                f"best of another method: {d.rival.name} ({_acc(d.rival)}, {d.rival.rate:.2f} req/s at the SLO)"
+            )
+            lines.append(f"between {d.chosen.name} and it: {d.rival_separation}")
         lines.append(
             "rule: among the pairs that meet the constraints, those whose accuracy the paired test cannot tell from "
             "the most accurate one's, then the highest rate at the SLO"

@@ -243,3 +243,10 @@ def test_the_served_task_is_the_default_among_several():
     extra = [run_row("lora", answers(300), task="debates_party")]
     served = [dict(r, requests_from=["rotten_tomatoes"]) if r["kind"] == "serve" else r for r in rows(extra=extra)]
     assert {p.run_id for p in pairs(served, Constraints(tasks_n=16, rate=1.0)) if p.method == "lora"} == {"run-lora"}
+
+
+def test_when_the_runner_up_shares_the_method_the_best_of_another_method_is_named():
+    served = dict(SERVED, peft_mixed_batch=19.5)  # LoRA's two mixed strategies lead
+    d = decide(rows(served=served), Constraints(tasks_n=16, rate=10.0))
+    assert (d.chosen.name, d.runner_up.name) == ("lora + gathered_lora", "lora + peft_mixed_batch")
+    assert d.rival.name == "prompt_tuning + mixed_prompt_batch" and "exact McNemar" in d.rival_separation
