@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from bench.analysis import health
 from bench.analysis.significance import correct_vector, mcnemar
 from bench.errors import BenchError
+from bench.rows.memory import fmt_bytes
 from bench.serving import STRATEGIES as SERVE_DEFAULTS
 from bench.serving.arrivals import stream
 from bench.serving.policy import Policy
@@ -235,7 +236,7 @@ def _judge(p: Pair, c: Constraints) -> Pair:
         misses.append(f"rate {p.rate:.2f} req/s, {c.rate - p.rate:.2f} below {c.rate:g}")
         short.append((c.rate - p.rate) / c.rate)
     if c.memory is not None and p.memory is not None and p.memory > c.memory:
-        misses.append(f"memory {fmt_size(p.memory)}, {fmt_size(p.memory - c.memory)} over {fmt_size(c.memory)}")
+        misses.append(f"memory {fmt_bytes(p.memory)}, {fmt_bytes(p.memory - c.memory)} over {fmt_bytes(c.memory)}")
         short.append((p.memory - c.memory) / c.memory)
     if c.memory is not None and p.memory is None:
         misses.append("memory unknown")
@@ -248,13 +249,6 @@ def _judge(p: Pair, c: Constraints) -> Pair:
 
 def _replace(pair: Pair, **kw) -> Pair:
     return dataclasses.replace(pair, **kw)
-
-
-def fmt_size(n: float) -> str:
-    for unit, div in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= div:
-            return f"{n / div:.2f} {unit}"
-    return f"{n:.0f} B"
 
 
 def mcnemar_p(a: dict | None, b: dict | None) -> float | None:

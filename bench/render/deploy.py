@@ -3,8 +3,9 @@ recommendation, the runner-up and what separates them, or the closest pair and w
 
 from __future__ import annotations
 
-from bench.analysis.deploy import Constraints, Decision, Pair, decide, fmt_size, split_rows, table
+from bench.analysis.deploy import Constraints, Decision, Pair, decide, split_rows, table
 from bench.errors import BenchError
+from bench.rows.memory import fmt_bytes
 
 
 def _acc(p: Pair) -> str:
@@ -32,7 +33,7 @@ def constraints_line(c: Constraints) -> str:
     parts = [f"N = {c.tasks_n} tasks", f"{c.rate:g} req/s"]
     parts.append(f"p99 <= {c.slo_ms:g} ms" if c.slo_ms else "p99 <= the serve rows' SLO")
     if c.memory is not None:
-        parts.append(f"memory <= {fmt_size(c.memory)}")
+        parts.append(f"memory <= {fmt_bytes(c.memory)}")
     if c.min_accuracy is not None:
         parts.append(f"accuracy >= {c.min_accuracy:g}")
     return "deployment: " + ", ".join(parts)
@@ -44,7 +45,7 @@ def render(d: Decision, c: Constraints) -> str:
     ]
     for p in d.pairs:
         rate = "-" if p.rate is None else f"{p.rate:.2f}"
-        mem = "-" if p.memory is None else fmt_size(p.memory)
+        mem = "-" if p.memory is None else fmt_bytes(p.memory)
         rows.append((p.name, _acc(p), _gap(p), rate, mem, _verdict(p)))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [constraints_line(c), ""]
