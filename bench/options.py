@@ -139,6 +139,10 @@ class ServeConfig:
     profile: ProfileConfig = field(default_factory=ProfileConfig)
     device: str = "auto"
     seed: int = 0
+    # a results .jsonl of earlier runs of this model: their kept adapters and soft prompts fill the first slots
+    # (the fleet at their rank, targets and virtual tokens) and the requests are their tasks' test inputs
+    adapters_from: str = ""
+    adapters_tasks: tuple[str, ...] = ()  # with adapters_from: only these tasks' runs (default: every task of the runs)
 
     def __post_init__(self):
         if isinstance(self.model, str):

@@ -62,7 +62,7 @@ def resolve(name: str) -> ModelSpec:
         cfg = path / "config.json"
         if not cfg.is_file():
             raise BenchError(f"model folder {path} has no config.json")
-        return ModelSpec(path.name, _kind_from_config(json.loads(cfg.read_text())), location=str(path))
+        return ModelSpec(path.name, kind_from_config(json.loads(cfg.read_text())), location=str(path))
     if _HUB_ID.match(name) and (hub_cached(name) or not _offline()):
         return ModelSpec(name, "", location=name)  # kind read from the hub config on load
     where = "not a local folder, and not in the Hugging Face cache (offline)" if _HUB_ID.match(name) else ""
@@ -100,7 +100,7 @@ def revision(spec: ModelSpec, model=None) -> str | None:
     return hub.commit_of(getattr(model, "config", None)) or hub.cached_revision(spec.name)
 
 
-def _kind_from_config(cfg: dict) -> str:
+def kind_from_config(cfg: dict) -> str:
     archs = cfg.get("architectures") or []
     return "causal" if any(a.endswith("ForCausalLM") for a in archs) else "encoder"
 
@@ -156,7 +156,7 @@ def load(spec: ModelSpec, num_labels: int):
 
     path = local_path(spec)
     try:
-        kind = spec.kind or _kind_from_config(AutoConfig.from_pretrained(path).to_dict())
+        kind = spec.kind or kind_from_config(AutoConfig.from_pretrained(path).to_dict())
         tok = AutoTokenizer.from_pretrained(path)
         if kind == "causal":
             model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)

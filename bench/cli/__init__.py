@@ -24,6 +24,7 @@ COMMANDS = {
     "env": ("info", "print the environment that rows record"),
     "switch": ("switch", "multi-task switching sweep: every strategy on the same model and workload"),
     "serve": ("serve", "serving under load: the highest request rate each strategy sustains at a latency SLO"),
+    "decide": ("decide", "the deployment decision: each trained method with each serving strategy, under constraints"),
     "report": ("report", "write the self-contained HTML report of result rows"),
     "compare": ("compare", "compare a run with a baseline: markdown verdicts, exit 1 on a regression"),
     "baseline": ("baseline", "keep per-machine baselines under results/baselines/<machine_class>/"),

@@ -40,6 +40,7 @@ FLAGS = {
     "max_wait_ms": "max_wait_ms",
     "rates": "rates",
     "device": "device",
+    "adapters_from": "adapters_from",
 }
 
 
@@ -59,6 +60,11 @@ def add_parser(sub) -> None:
     p.add_argument("--rates", help="extra request rates (req/s) to record each strategy's latency at")
     p.add_argument("--no-validate", action="store_true", help="skip the real-time runs that check the simulation")
     add_device(p)
+    p.add_argument(
+        "--adapters-from",
+        help="results .jsonl of earlier runs of this model: their kept adapters and soft prompts fill the first "
+        "slots (at their rank and virtual tokens) and the requests are their tasks' test inputs",
+    )
     add_set(p, "model.layers=4, model.dtype=bf16, profile.repeats=3, sim_requests=20000")
     add_output(p, "serve")
     p.set_defaults(func=cmd_serve)

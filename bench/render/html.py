@@ -21,6 +21,7 @@ from bench.analysis.paired import DEFAULT_PAIR
 from bench.analysis.selection import main_rows, sweep_points
 from bench.errors import BenchError
 from bench.render import CSP, appendix, explorer, figures, outline, sections
+from bench.render.deploy import deploy_section
 from bench.render.sections import ARROW
 from bench.render.serving import serving_section
 from bench.rows import schema
@@ -246,6 +247,7 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "switching": switching_section(rows),
         "serving": serving_section(rows),
         "explorer": explorer.explorer_section(rows),
+        "deploy": deploy_section(rows),
         "claims": sections.claims_section(rows),
         "spectrum": _spectrum_figure(rows),
         "failures": appendix.failures(rows),

@@ -23,6 +23,7 @@ SECTIONS = (  # (context key, section id, navigation label), in the page's order
     ("pareto", "pareto", "Pareto"),
     ("switching", "switching", "Switching"),
     ("serving", "serving", "Serving"),
+    ("deploy", "deploy", "Deployment"),
     ("explorer", "explorer", "Explore"),
     ("claims", "claims", "Claims"),
     ("failures", "failures", "Failures"),

@@ -256,6 +256,12 @@ sim_p99_requests  int|null   no   requests served in that run
 sim_requests    int        yes  requests in each simulated stream
 rate_vs_base    float|null yes  rate_at_slo_rps over the base model's on the same fleet
 rate_vs_merge_swap  float|null  yes  rate_at_slo_rps over merge_swap's on the same fleet
+model_bytes     int        no   bytes of the base model's weights and buffers as served (one copy)
+trained_adapters_from  list  no   the trained adapters and soft prompts that fill the fleet's first slots, as <method> <task> (<run_id>)
+adapters_from_runs  list   no   the run ids whose rows set the fleet's rank, targets and virtual tokens and the requests' tasks
+trained_in_fleet  int      no   this strategy's slots that hold trained adapters or soft prompts (the rest are drawn; 0 for base)
+requests_from   list       no   the tasks whose test inputs are the requests (else random token ids of tokens_per_request)
+request_tokens  dict       no   real tokens per request of the profiled batch: min, p50 and max (its padded width)
 """),
     **MACHINE,
     **DRIFT,

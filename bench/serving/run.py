@@ -16,7 +16,7 @@ from bench.measure import machine
 from bench.options import ServeConfig, validate_serve  # noqa: F401 - ServeConfig: the serve run's options
 from bench.rows import store
 from bench.rows.fields import new_run_id
-from bench.serving import arrivals, realtime
+from bench.serving import arrivals, from_runs, realtime
 from bench.serving.policy import Policy
 from bench.serving.profile import profile
 from bench.serving.search import at_rate, rate_at_slo
@@ -74,9 +74,20 @@ def _failed(prov: dict, cfg: ServeConfig, spec, strategy: str, n: int, rank: int
 
 def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
     """One row per strategy, rank and number of tasks, appended to `output` fleet by fleet. `cfg`: checked
-    (bench/options.py validate_serve). A strategy or fleet that raises makes failed rows; the run goes on."""
-    s = open_session("serve", cfg, {"serve": dataclasses.asdict(cfg)})
+    (bench/options.py validate_serve). A strategy or fleet that raises makes failed rows; the run goes on.
+    With cfg.adapters_from, the runs' kept adapters fill the first slots and their test inputs are the requests."""
+    s = open_session("serve", cfg, {})
+    runs = from_runs.read_plan(cfg.adapters_from, cfg.model.name, cfg.adapters_tasks) if cfg.adapters_from else None
+    cfg = from_runs.configure(cfg, runs) if runs else cfg
+    n_check = max(48, cfg.validate_p99_requests)
+    requests = from_runs.requests(runs, cfg.model.name, cfg.max_batch, n_check) if runs else None
+    cfg = dataclasses.replace(cfg, tokens=requests.profile.shape[1]) if requests else cfg
+    trained = from_runs.load_trained(runs, cfg, s.base) if runs else None
+    s.prov["serve"] = dataclasses.asdict(cfg)
     s.prov["hidden_size"] = int(s.base.get_input_embeddings().weight.shape[1])
+    s.prov["model_bytes"] = sum(t.numel() * t.element_size() for t in (*s.base.parameters(), *s.base.buffers()))
+    if runs:
+        s.prov.update(from_runs.provenance(runs, trained), **requests.record)
     rows: list[dict] = []
     ids = torch.randint(min(1000, s.vocab - 1), s.vocab, (8, cfg.tokens)).to(s.device)
     speed, base_work = speed_probe(s.base, ids, s.device)  # probed at each fleet's start and end: the drift
@@ -90,8 +101,9 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
                 s.device,
                 rank=rank,
                 virtual_tokens=cfg.virtual_tokens,
-                target_modules=target_modules(cfg, s.spec),
+                target_modules=list(runs.lora_targets) if runs and runs.lora_targets else target_modules(cfg, s.spec),
                 seed=cfg.seed,
+                trained=trained,
                 forms=forms_for(cfg.strategies),
             )
             if problem:
@@ -100,8 +112,10 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
             else:
                 try:
                     speed.measure(base_work)
-                    new = _serve_fleet(cfg, s.spec, fleet, s.prov, s.vocab, log)
+                    new = _serve_fleet(cfg, s.spec, fleet, s.prov, s.vocab, log, requests)
                     speed.measure(base_work)
+                    if runs:
+                        from_runs.mark_trained(new, fleet)
                 finally:
                     fleet.close()
             state.update(machine.at_end(), base_drift_pct=speed.drift_pct())
@@ -111,7 +125,7 @@ def run_serve(cfg: ServeConfig, output: Path, log=print) -> list[dict]:
     return rows
 
 
-def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log) -> list[dict]:
+def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log, requests=None) -> list[dict]:
     device, n = fleet.device, fleet.n
     gen = torch.Generator().manual_seed(cfg.seed + n)
     low = 1000 if vocab > 2000 else min(5, vocab - 1)
@@ -119,6 +133,7 @@ def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log) -> 
     sizes = tuple(b for b in sorted({1, cfg.max_batch, *cfg.profile.batch_sizes}) if b <= cfg.max_batch)
     pcfg = dataclasses.replace(cfg.profile, batch_sizes=sizes, tokens=cfg.tokens)
     inputs = torch.randint(low, vocab, (cfg.max_batch, cfg.tokens), generator=gen).to(device)
+    inputs = requests.profile.to(device) if requests is not None else inputs  # the runs' test inputs
     log(f"N = {n}: profiling {len(servers)} strategies, batch sizes {sizes}")
     raised: dict[str, Exception] = {}
     prof = profile(servers, inputs, n, pcfg, failed=raised)
@@ -128,6 +143,7 @@ def _serve_fleet(cfg: ServeConfig, spec, fleet, prov: dict, vocab: int, log) -> 
     n_check = max(48, cfg.validate_p99_requests)
     check = arrivals.stream(n_check, n, cfg.arrivals, cfg.cv, cfg.popularity, cfg.alpha, cfg.seed + 1)
     check_inputs = torch.randint(low, vocab, (n_check, cfg.tokens), generator=gen).to(device)
+    check_inputs = requests.check.to(device) if requests is not None else check_inputs
     rows = []
     for s, server in servers.items():
         problem = failed.get(s) or (
