@@ -103,7 +103,8 @@ class LocalExecutor:
         self.isolate = True
 
     def start(self) -> None:
-        pass
+        if self.isolate:
+            start_process_server()
 
     def close(self) -> None:
         pass
@@ -179,6 +180,16 @@ def process_context():
         ctx.set_forkserver_preload(PRELOAD)
         return ctx
     return mp.get_context("spawn")
+
+
+def start_process_server() -> None:
+    """Start the fork server now, before the suite fetches and reads its data: its imports run meanwhile. Started
+    with SIGINT ignored, as a run's process starts (its children restore what the server started with)."""
+    if process_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        with _sigint_ignored():
+            forkserver.ensure_running()
 
 
 def oom_kills() -> tuple[int | None, int | None]:
