@@ -159,11 +159,17 @@ def _parent_of(pid: int) -> int:
 def _child(spec: RunSpec, conn, parent_pid: int, environ: dict | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     _die_with_parent(parent_pid)
-    if environ is not None:  # forked by the fork server: the suite's environment now, not the server's at its start
-        os.environ.clear()
-        os.environ.update(environ)
+    adopt_environment(environ)
     conn.send(execute(spec))
     conn.close()
+
+
+def adopt_environment(environ: dict | None) -> None:
+    """A child forked by the fork server takes the suite's environment as it is now, not the server's at its
+    start (None: a spawned child, which inherited it)."""
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 # Imported once by the fork server, so that a run's process starts with torch, transformers and peft loaded
