@@ -179,3 +179,13 @@ def isolated_cache(tmp_path, monkeypatch):
     nothing of the network and say "unknown", unless a test sets ADAPTER_BENCH_PIP_ARGS itself."""
     monkeypatch.setenv("ADAPTER_BENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("ADAPTER_BENCH_PIP_ARGS", f"--index-url {CLOSED_INDEX}")
+
+
+def is_run_process(proc) -> bool:
+    """A suite's run process (a psutil.Process): spawned (`spawn_main`), or forked by the fork server (a child of
+    the server, whose command line both carry); not multiprocessing's helpers or the server itself."""
+    cmd = " ".join(proc.cmdline())
+    if "spawn_main" in cmd:
+        return True
+    parent = proc.parent()
+    return "forkserver" in cmd and parent is not None and "forkserver" in " ".join(parent.cmdline())

@@ -1,4 +1,4 @@
-"""Where runs execute: `local` (a child process per run, forked from a server that imported torch once, or in this process) or `ray` (one
+"""Where runs execute: `local` (a child process per run, or in this process) or `ray` (one
 Ray task per run, on a cluster or a local Ray). Each executor yields one row per run as it ends;
 the suite appends it to the store. Ctrl-C and per-run timeouts become rows here: a run that was
 stopped is `cancelled`, one that ran past its timeout is `timeout`."""
@@ -179,9 +179,10 @@ PRELOAD = ["bench.execute.run", "transformers", "peft"]
 
 
 def process_context():
-    """Where a run's child process comes from: the fork server (Linux; PRELOAD imported there once), else a
-    fresh interpreter (spawn). ADAPTER_BENCH_START=spawn forces the latter."""
-    if os.environ.get("ADAPTER_BENCH_START") != "spawn" and "forkserver" in mp.get_all_start_methods():
+    """Where a run's child process comes from: a fresh interpreter (spawn), or with ADAPTER_BENCH_START=forkserver
+    (Linux) the fork server, PRELOAD imported there once. Opt-in: a SIGTERM to the suite while a forked run
+    trains is not yet recorded as `cancelled` (the suite dies of it)."""
+    if os.environ.get("ADAPTER_BENCH_START") == "forkserver" and "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
         return ctx
