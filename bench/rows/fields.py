@@ -106,7 +106,7 @@ config_hash     str        yes  sha256 of what decides the result (task and vers
 suite           str        yes  the suite's name
 task            str        yes  the task's name
 task_version    int        yes  the task file's `version`
-task_digest     str        yes  a digest of the task file's content: --resume refuses rows of a task edited without a version bump
+task_digest     str        yes  a digest of what the task file defines, with the sha256 of its examples in place of its sources when the file names one (the same examples from another source: the same digest), else its sources plus a local file's sha256 or a hub dataset's commit: --resume refuses rows of a task edited without a version bump
 model           str        yes  the model's name in the catalog (shape:<name> for random weights), or its path
 model_revision  str|null   no   the exact weights loaded: a hub id's commit, "sha256:<archive's sha256>" for a built-in model; null for a local folder or a shape-only model
 weights         str        no   pretrained, or random for a shape-only model (speed only, never accuracy: no accuracy, score or validation field)

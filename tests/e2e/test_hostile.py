@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
+from tests.conftest import is_run_process
 from tests.e2e.test_cli import FAST
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -284,7 +285,7 @@ def spawned_run(pid: int, limit_s: float = 60) -> bool:
 
     t0 = time.monotonic()
     while time.monotonic() - t0 < limit_s:
-        if any("spawn_main" in " ".join(c.cmdline()) for c in psutil.Process(pid).children()):
+        if any(is_run_process(c) for c in psutil.Process(pid).children(recursive=True)):
             return True
         time.sleep(0.01)
     return False

@@ -16,7 +16,7 @@ import pytest
 
 from bench.cli import main
 from bench.rows.store import append_rows, drop_truncated_tail, read_rows
-from tests.conftest import write_tiny_task
+from tests.conftest import is_run_process, write_tiny_task
 from tests.e2e.test_cli import FAST
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process-group signals: Linux only")
@@ -182,7 +182,7 @@ def _is_run_child(pid: int) -> bool:
 
     try:
         proc = psutil.Process(pid)
-        return "spawn_main" in " ".join(proc.cmdline()) and proc.status() != psutil.STATUS_ZOMBIE
+        return is_run_process(proc) and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
 
@@ -213,7 +213,7 @@ def test_ctrl_c_records_cancelled_and_exits_130(tiny_bert_dir, tmp_path):
     time.sleep(0.5)
     import psutil
 
-    runs = [c for c in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(c.cmdline())]
+    runs = [c for c in psutil.Process(proc.pid).children(recursive=True) if is_run_process(c)]
     os.kill(proc.pid, signal.SIGINT)  # Ctrl-C in the parent, while the slow run trains
     try:
         proc.wait(timeout=30)

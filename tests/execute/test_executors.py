@@ -5,6 +5,7 @@ bad names; a run in this process gives its row, or a `cancelled` one on Ctrl-C."
 from __future__ import annotations
 
 import json
+import os
 import signal
 from dataclasses import replace
 
@@ -144,3 +145,25 @@ def test_local_executor_stops_at_a_cancelled_run_and_before_the_next(monkeypatch
     with pytest.raises(Cancelled):
         next(ex.rows(specs, 0, stop))
     assert ran == []  # a stop asked for before a run: nothing more starts
+
+
+def _env_of_child(conn, environ):
+    executors.adopt_environment(environ)
+    conn.send((os.environ.get("BENCH_TEST_LATE"), os.getpid()))
+
+
+def test_runs_fork_from_a_server_and_see_the_suites_environment_now(monkeypatch):
+    """The fork server starts once; a variable set after it started still reaches the run's process."""
+    monkeypatch.setenv("ADAPTER_BENCH_START", "forkserver")
+    ctx = executors.process_context()
+    assert ctx.get_start_method() == "forkserver"
+    executors.start_process_server()
+    monkeypatch.setenv("BENCH_TEST_LATE", "seen")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_env_of_child, args=(send, dict(os.environ)))
+    proc.start()
+    value, pid = recv.recv()
+    proc.join(30)
+    assert value == "seen" and pid != os.getpid() and proc.exitcode == 0
+    monkeypatch.delenv("ADAPTER_BENCH_START")
+    assert executors.process_context().get_start_method() == "spawn"  # the default
