@@ -180,6 +180,45 @@ def serve_dataset(rows: list[dict]) -> dict | None:
     )
 
 
+DEPLOY_AXES = (
+    Axis("accuracy", "accuracy", "fraction", "higher", "the trained method's test accuracy (mean over its runs)"),
+    Axis("rate_at_slo_rps", "rate_at_slo_rps", "req/s", "higher", "the highest rate whose p99 meets the SLO at N"),
+    Axis("memory_bytes", "memory_bytes", "bytes", "lower", "resident memory for N tasks"),
+    Axis("n_tasks", "n_tasks", "tasks", None, "tasks (adapters) served"),
+)
+
+
+def deploy_dataset(deploy: dict | None) -> dict | None:
+    """One point per pair of the report's deployment tables (bench/render/deploy.py): a trained method with a
+    strategy that can serve it, at one served N."""
+    if not deploy:
+        return None
+    records = [
+        {
+            **r,
+            "n_tasks": t["n"],
+            "run_ids": [i for i in (r.get("run_id"), r.get("serve_run_id")) if i],
+            "info": f"{r['method']} + {r['strategy']} at N = {t['n']}"
+            + (f"; missing: {r['missing']}" if r.get("missing") else ""),
+        }
+        for t in deploy["tables"]
+        for r in t["rows"]
+    ]
+    return dataset(
+        "deploy",
+        f"Deployment: each trained method with each strategy that can serve it ({deploy['model']} on {deploy['task']})",
+        records,
+        DEPLOY_AXES,
+        facets=("method", "strategy", "n_tasks"),
+        colour_by="strategy",
+        colour=palette_colour,
+        x="rate_at_slo_rps",
+        y="accuracy",
+        front_by=("n_tasks",),
+        info=lambda r: r["info"],
+    )
+
+
 def _serve_info(row: dict, differ: list[str]) -> str:
     keys = ("model", "layers", "dtype", "rank", "n_tasks", "targets", "popularity", "arrivals", "max_batch")
     parts = [f"{k}={row[k]}" for k in dict.fromkeys(keys + tuple(differ)) if row.get(k) is not None]

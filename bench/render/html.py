@@ -228,6 +228,7 @@ def break_even(rows: list[dict]) -> list[str]:
 def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tuple[str, str] = DEFAULT_PAIR) -> dict:
     decided = decide(rows)
     chosen = bool(agg.by_task(rows))  # ok runs with an accuracy: a choice, a table of methods, Pareto plots
+    deploy = deploy_section(rows)
     ctx = {
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "n_rows": len(rows),
@@ -246,8 +247,8 @@ def context(rows: list[dict], history: list[list[dict]] | None = None, pair: tup
         "pareto": _pareto(rows) if chosen else [],
         "switching": switching_section(rows),
         "serving": serving_section(rows),
-        "explorer": explorer.explorer_section(rows),
-        "deploy": deploy_section(rows),
+        "explorer": explorer.explorer_section(rows, [explorer.deploy_dataset(deploy)]),
+        "deploy": deploy,
         "claims": sections.claims_section(rows),
         "spectrum": _spectrum_figure(rows),
         "failures": appendix.failures(rows),

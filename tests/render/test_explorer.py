@@ -125,3 +125,23 @@ def test_a_hostile_name_in_the_rows_adds_no_script_to_the_page():
     assert re.findall(r"<script[^>]*>", html) == ['<script type="application/json" id="explorer-data">', "<script>"]
     data = re.search(r'id="explorer-data">(.*?)</script>', html, re.S).group(1)
     assert {p["f"]["task"] for p in json.loads(data)[0]["points"]} == {evil}
+
+
+def test_the_deployment_table_is_a_data_set_of_its_own():
+    """Runs and serve rows of one model: the explorer carries the deployment pairs, one point per pair and N,
+    with the run ids of both halves, on the deployment table's own axes."""
+    root = Path(__file__).resolve().parents[2] / "results"
+    rows = read_rows(root / "llm" / "cpu-amd-epyc-2c.jsonl") + read_rows(
+        root / "deploy" / "serve-cpu-amd-epyc-2c.jsonl"
+    )
+    page = render(rows)
+    data = json.loads(re.search(r'id="explorer-data">(.*?)</script>', page, re.S).group(1))
+    deploy = next(d for d in data if d["id"] == "deploy")
+    from bench.render.deploy import deploy_section
+
+    tables = deploy_section(rows)["tables"]
+    assert len(deploy["points"]) == sum(len(t["rows"]) for t in tables) > 0
+    assert (deploy["x"], deploy["y"]) == ("rate_at_slo_rps", "accuracy")
+    assert {p["f"]["n_tasks"] for p in deploy["points"]} == {str(t["n"]) for t in tables}
+    measured = [p for p in deploy["points"] if "rate_at_slo_rps" in p["v"] and "accuracy" in p["v"]]
+    assert measured and all(len(p["ids"]) == 2 for p in measured)
