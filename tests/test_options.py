@@ -125,7 +125,10 @@ def test_switch_quick_still_names_the_quick_sweep():
         (["serve.device=cpu"], r"^serve.device: a suite's serve section runs on the suite's device"),
         (["switch.lengths=huge"], r"^unknown length 'huge'; valid: long, short$"),
         (["serve.slo_factor=0"], r"^the SLO must be more than 0 ms"),
-        (["serve.colour=red"], r"^unknown key 'serve.colour'; valid keys: serve.adapters_from, serve.adapters_tasks, serve.alpha, "),
+        (
+            ["serve.colour=red"],
+            r"^unknown key 'serve.colour'; valid keys: serve.adapters_from, serve.adapters_tasks, serve.alpha, ",
+        ),
     ],
 )
 def test_a_bad_section_is_refused_in_one_line(sets, message):
