@@ -41,6 +41,8 @@ STRATEGIES = (
     "prompt_swap",
     "mixed_prompt_batch",
 )
+# the strategies that serve soft prompts (the rest serve LoRA adapters, or the base model alone)
+PROMPT_STRATEGIES = ("prompt_swap", "mixed_prompt_batch")
 # the strategies `serve` runs by default: every one but the compiled hotswap and the variants of a swap that
 # only `switch` tells apart (a cold or warm load, a swapped soft prompt)
 SERVE_STRATEGIES = tuple(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from bench.analysis import health
 from bench.analysis.significance import correct_vector, mcnemar
 from bench.errors import BenchError
+from bench.options import PROMPT_STRATEGIES, STRATEGIES
 from bench.rows.memory import fmt_bytes
 from bench.serving import STRATEGIES as SERVE_DEFAULTS
 from bench.serving.arrivals import stream
@@ -32,17 +33,8 @@ from bench.serving.simulate import ServiceModel
 
 COPIES = "model_copies"  # full fine-tuning: one model per task
 SERVES = {  # method -> the strategies that can serve it, in table order
-    "lora": (
-        "merge_swap",
-        "set_adapter",
-        "hotswap",
-        "hotswap_compiled",
-        "load_cold",
-        "load_warm",
-        "peft_mixed_batch",
-        "gathered_lora",
-    ),
-    "prompt_tuning": ("prompt_swap", "mixed_prompt_batch"),
+    "lora": tuple(s for s in STRATEGIES if s not in ("base", *PROMPT_STRATEGIES)),
+    "prompt_tuning": PROMPT_STRATEGIES,
     "full": (COPIES,),
     "zero_shot": ("base",),
     "head_only": ("base",),
