@@ -207,8 +207,13 @@ def ok_run_row(**over) -> dict:
 def is_run_process(proc) -> bool:
     """A suite's run process (a psutil.Process): spawned (`spawn_main`), or forked by the fork server (a child of
     the server, whose command line both carry); not multiprocessing's helpers or the server itself."""
-    cmd = " ".join(proc.cmdline())
-    if "spawn_main" in cmd:
-        return True
-    parent = proc.parent()
-    return "forkserver" in cmd and parent is not None and "forkserver" in " ".join(parent.cmdline())
+    import psutil
+
+    try:  # a child listed a moment ago may have exited (or be a zombie) by the time it is read
+        cmd = " ".join(proc.cmdline())
+        if "spawn_main" in cmd:
+            return True
+        parent = proc.parent()
+        return "forkserver" in cmd and parent is not None and "forkserver" in " ".join(parent.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):  # ZombieProcess is a NoSuchProcess
+        return False

@@ -285,8 +285,11 @@ def spawned_run(pid: int, limit_s: float = 60) -> bool:
 
     t0 = time.monotonic()
     while time.monotonic() - t0 < limit_s:
-        if any(is_run_process(c) for c in psutil.Process(pid).children(recursive=True)):
-            return True
+        try:
+            if any(is_run_process(c) for c in psutil.Process(pid).children(recursive=True)):
+                return True
+        except psutil.NoSuchProcess:  # the suite itself has exited
+            return False
         time.sleep(0.01)
     return False
 
