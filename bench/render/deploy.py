@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from bench.errors import BenchError
 from bench.rows.memory import fmt_bytes
-from bench.serving.deploy import Constraints, Decision, Pair, decide, split_rows, table
+from bench.serving.deploy import Constraints, Decision, Pair, decide, table
+from bench.serving.evidence import model_of, served_task
 
 
 def _acc(p: Pair) -> str:
@@ -56,6 +57,11 @@ def render(d: Decision, c: Constraints) -> str:
             f"SLO: p99 latency <= {', '.join(f'{s:.0f} ms' for s in slos)} (simulated on profiled service times)"
         )
     lines.append("")
+    for text in d.left_out:
+        lines.append(f"left out: {text}")
+    for p in d.pairs:
+        if p.note:
+            lines.append(f"assumed for {p.name}: {p.note}")
     for p in d.pairs:
         if p.missing:
             lines.append(f"missing evidence for {p.name}: {p.missing}")
@@ -83,19 +89,27 @@ def render(d: Decision, c: Constraints) -> str:
 def deploy_section(rows: list[dict]) -> dict | None:
     """The report's deployment tables: at each served N, every pair with its accuracy, rate at the serve rows'
     SLO and memory, the fastest of the most accurate marked (no rate or memory limit: a report has no user's
-    constraints). None unless the rows hold runs and serve rows of one model."""
-    try:
-        runs, serves = split_rows(rows)
-    except BenchError:
-        return None
-    if not serves:
-        return None
-    tables = []
-    for n in sorted({int(r["n_tasks"]) for r in serves}):
-        c = Constraints(tasks_n=n, rate=1e-9)
-        try:
-            d = decide(rows, c, "RUNS.jsonl", task=str(runs[0].get("task")))
-        except BenchError:
-            continue
-        tables.append({"n": n, "rows": table(d), "chosen": d.chosen.name if d.chosen else None, "why": d.separation})
-    return {"model": str(runs[0].get("model")), "task": str(runs[0].get("task")), "tables": tables} if tables else None
+    constraints), the runs left out and the assumptions. The model is the one whose pretrained weights the
+    serve rows served and whose runs the rows hold (the first by name, if several); None when there is none."""
+    served = sorted(
+        {model_of(r) for r in rows if r.get("kind") == "serve" and r.get("status", "ok") == "ok"}
+        & {model_of(r) for r in rows if r.get("kind", "run") == "run" and r.get("status") == "ok"}
+    )
+    for model in served:
+        own = [r for r in rows if model_of(r) == model]
+        serves = [r for r in own if r.get("kind") == "serve" and r.get("status", "ok") == "ok"]
+        runs = [r for r in own if r.get("kind", "run") == "run" and r.get("status") == "ok"]
+        task = served_task(serves) or str(runs[0].get("task"))
+        tables, left, notes = [], [], []
+        for n in sorted({int(r["n_tasks"]) for r in serves}):
+            try:
+                d = decide(own, Constraints(tasks_n=n, rate=1e-9), "RUNS.jsonl", task=task)
+            except BenchError:
+                continue
+            why = d.separation
+            tables.append({"n": n, "rows": table(d), "chosen": d.chosen.name if d.chosen else None, "why": why})
+            left = left or list(d.left_out)
+            notes += [f"N = {n}: {p.note}" for p in d.pairs if p.note]
+        if tables:
+            return {"model": model, "task": task, "tables": tables, "left_out": left, "notes": notes}
+    return None

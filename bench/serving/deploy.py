@@ -4,11 +4,13 @@ gets the method's accuracy (run rows), the highest rate at the SLO at N tasks an
 tasks (serve rows), and whether it meets the constraints.
 
 - Accuracy: the selected setting's healthy run (bench/analysis/health.py), with its interval; the margin to the
-  most accurate pair is paired over the same test examples (exact McNemar on `test_correct`).
+  most accurate pair is paired over the same test examples (exact McNemar on `test_correct`). The runs it does
+  not read are said, each flagged one on its own line with the health check's words (`left_out`).
 - Rate: the serve row's rate at its SLO; at another SLO it is searched again on the row's own profiled
   service times and arrival stream (bench/serving/search.py), the simulation `serve` itself ran.
-- Full fine-tuning serves N model copies: the base model's measured service times, one task per batch, no
-  swap, and N times the model's memory.
+- Full fine-tuning serves N model copies, which `serve` does not run: its rate is simulated on the base
+  model's measured service times, one task per batch, no swap, and its memory is N times the model's; the
+  pair carries that assumption as its `note`, which the output prints.
 - The recommendation: among the pairs that meet the constraints, those whose accuracy the paired test cannot
   tell from the most accurate one's (p >= ALPHA), then the highest rate at the SLO (the most headroom).
   Missing evidence (no run of a method, no serve row at N) is said, with the command that measures it.
@@ -20,13 +22,13 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from bench.analysis import health
 from bench.analysis.significance import correct_vector, mcnemar
 from bench.errors import BenchError
 from bench.options import PROMPT_STRATEGIES, STRATEGIES
 from bench.rows.memory import fmt_bytes
 from bench.serving import STRATEGIES as SERVE_DEFAULTS
 from bench.serving.arrivals import stream
+from bench.serving.evidence import check_n, left_out, model_of, runs_by_method, served_task, serves_at, split_rows
 from bench.serving.policy import Policy
 from bench.serving.search import rate_at_slo
 from bench.serving.simulate import ServiceModel
@@ -88,7 +90,8 @@ class Pair:
     misses: tuple[str, ...] = ()  # each constraint it does not meet, by how much
     shortfall: float = 0.0  # its largest relative shortfall (0: meets every constraint)
     gap: float | None = None  # accuracy - the most accurate pair's, paired over test examples
-    p: float | None = None  # exact McNemar, two-sided, against the most accurate pair
+    p: float | None = None  # exact McNemar, two-sided, against the most accurate pair (None: its own run)
+    note: str = ""  # an assumption its numbers rest on (full fine-tuning's N copies, simulated from base)
 
     @property
     def meets(self) -> bool:
@@ -97,56 +100,6 @@ class Pair:
     @property
     def name(self) -> str:
         return f"{self.method} + {self.strategy}"
-
-
-def _model(r: dict) -> str:
-    return str(r.get("model"))
-
-
-def split_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(ok run rows, ok serve rows on pretrained weights); one model for both, else one line naming them."""
-    runs = [r for r in health.healthy(rows) if r.get("kind", "run") == "run" and r.get("status") == "ok"]
-    serves = [r for r in rows if r.get("kind") == "serve" and r.get("status", "ok") == "ok"]
-    run_models, serve_models = sorted({_model(r) for r in runs}), sorted({_model(r) for r in serves})
-    if len(run_models) > 1 or len(serve_models) > 1 or (run_models and serve_models and run_models != serve_models):
-        raise BenchError(
-            f"run rows of {', '.join(run_models) or 'no model'} with serve rows of {', '.join(serve_models) or 'no model'}: "
-            "give the runs and the serve rows of one model"
-        )
-    if not runs:
-        raise BenchError("no ok run rows among the files: the decision needs accuracies (python -m bench run ...)")
-    return runs, serves
-
-
-def check_n(serves: list[dict], n: int) -> None:
-    served = sorted({int(r["n_tasks"]) for r in serves})
-    if served and n > served[-1]:
-        raise BenchError(f"--tasks-n {n}: beyond the served numbers of tasks (largest served N: {served[-1]})")
-
-
-def runs_by_method(runs: list[dict], task: str | None) -> tuple[str, dict[str, dict]]:
-    """The task and one run per method (the lowest seed's); several tasks need `task`."""
-    tasks = list(dict.fromkeys(str(r.get("task")) for r in runs))
-    if task is None and len(tasks) > 1:
-        raise BenchError(f"the runs cover several tasks: choose one with --task ({', '.join(tasks)})")
-    task = task or tasks[0]
-    if task not in tasks:
-        raise BenchError(f"--task {task}: no ok run of it; valid: {', '.join(tasks)}")
-    out: dict[str, dict] = {}
-    for r in sorted((r for r in runs if r.get("task") == task), key=lambda r: str(r.get("seed"))):
-        out.setdefault(str(r.get("method")), r)
-    return task, out
-
-
-def served_task(serves: list[dict]) -> str | None:
-    """The one task whose test inputs the serve rows served (serve --adapters-from), if there is one."""
-    tasks = {t for r in serves for t in r.get("requests_from") or ()}
-    return tasks.pop() if len(tasks) == 1 else None
-
-
-def serves_at(serves: list[dict], n: int) -> dict[str, dict]:
-    """strategy -> the last serve row at N tasks."""
-    return {r["strategy"]: r for r in serves if int(r["n_tasks"]) == n}
 
 
 def rate_at(row: dict, slo_ms: float | None, copies: bool = False) -> float:
@@ -198,7 +151,9 @@ def _pair(method: str, strategy: str, run: dict | None, serve: dict | None, c: C
     base = dict(accuracy=None, ci=None, rate=None, slo_ms=None, memory=None, run_id=None, serve_run_id=None)
     missing = []
     if run is None:
-        missing.append(f"no run of {method}: {run_command(where, method)}")
+        healthy = "healthy " if method in where.get("flagged", ()) else ""
+        why = " (its runs are flagged by the health checks: see left out)" if healthy else ""
+        missing.append(f"no {healthy}run of {method}{why}: {run_command(where, method)}")
     else:
         lo, hi = run.get("accuracy_ci_low"), run.get("accuracy_ci_high")
         base.update(accuracy=run.get("accuracy"), ci=(lo, hi) if lo is not None else None, run_id=run.get("run_id"))
@@ -209,6 +164,8 @@ def _pair(method: str, strategy: str, run: dict | None, serve: dict | None, c: C
         n = c.tasks_n
         size = model_bytes(serve, run)
         extra = (n - 1) * size if strategy == COPIES and size else serve.get("adapter_bytes_resident") or 0
+        if strategy == COPIES:
+            base["note"] = copies_note(serve, run, n, size)
         base.update(
             rate=rate_at(serve, c.slo_ms, copies=strategy == COPIES),
             slo_ms=c.slo_ms or serve["slo_ms"],
@@ -217,6 +174,17 @@ def _pair(method: str, strategy: str, run: dict | None, serve: dict | None, c: C
         )
     pair = Pair(method, strategy, **base, missing="; ".join(missing))
     return _judge(pair, c)
+
+
+def copies_note(serve: dict, run: dict | None, n: int, size: int | None) -> str:
+    """Full fine-tuning's assumption, in words: no serve row serves N model copies, so they are derived."""
+    whose = "the serve row's model_bytes" if serve.get("model_bytes") else "the run's parameters at 4 bytes each"
+    mem = f"{n} x {fmt_bytes(size)} ({whose})" if size else "unknown (no model_bytes, no parameter count)"
+    return (
+        f"no serve row serves {n} model copies: the rate is simulated on the base strategy's profiled service "
+        f"times ({serve.get('run_id')}), one task per batch and no swap (each task has its own resident copy, "
+        f"and the copies share the machine's compute as one model would); memory is {mem}"
+    )
 
 
 def _judge(p: Pair, c: Constraints) -> Pair:
@@ -254,14 +222,22 @@ def mcnemar_p(a: dict | None, b: dict | None) -> float | None:
 
 def pairs(rows: list[dict], c: Constraints, runs_file: str = "RUNS.jsonl", task: str | None = None) -> list[Pair]:
     """Every trained method x every strategy that can serve it, judged against the constraints."""
+    return _pairs(rows, c, runs_file, task)[0]
+
+
+def _pairs(rows: list[dict], c: Constraints, runs_file: str, task: str | None):
+    """(the pairs, the runs read by method, the lines saying which runs were left out and why)."""
     runs, serves = split_rows(rows)
     check_n(serves, c.tasks_n)
     task, by_method = runs_by_method(runs, task or served_task(serves))
+    out_lines, flagged = left_out(rows, task, {str(r.get("run_id")) for r in by_method.values()})
     at_n = serves_at(serves, c.tasks_n)
     first = next(iter(by_method.values()))
-    where = {"model": _model(first), "task": task, "runs_file": runs_file, "suite": first.get("suite")}
+    where = {"model": model_of(first), "task": task, "runs_file": runs_file, "suite": first.get("suite")}
+    where["flagged"] = flagged
     out = []
-    unrun = [m for m in ("lora", "prompt_tuning", "full", "zero_shot") if m not in by_method]
+    unrun = [m for m in ("lora", "prompt_tuning", "full", "zero_shot", *sorted(flagged)) if m not in by_method]
+    unrun = list(dict.fromkeys(m for m in unrun if m in SERVES))
     for method in [m for m in SERVES if m in by_method] + unrun:
         for strategy in SERVES[method]:
             serve = at_n.get("base" if strategy == COPIES else strategy)
@@ -269,14 +245,19 @@ def pairs(rows: list[dict], c: Constraints, runs_file: str = "RUNS.jsonl", task:
                 continue  # strategies serve skips by default (cold loads, compiled hotswap): listed when measured
             out.append(_pair(method, strategy, by_method.get(method), serve, c, where))
     best = max((p for p in out if p.accuracy is not None), key=lambda p: p.accuracy, default=None)
-    if best is None:
-        return out
-    return [
-        _replace(p, gap=p.accuracy - best.accuracy, p=mcnemar_p(by_method.get(p.method), by_method.get(best.method)))
-        if p.accuracy is not None
-        else p
-        for p in out
-    ]
+    if best is not None:
+        out = [
+            _replace(p, gap=p.accuracy - best.accuracy, p=_p_vs(by_method, p.method, best.method))
+            if p.accuracy is not None
+            else p
+            for p in out
+        ]
+    return out, by_method, out_lines
+
+
+def _p_vs(by_method: dict[str, dict], method: str, best: str) -> float | None:
+    """The paired test against the most accurate method's run (None for that run itself: nothing to test)."""
+    return None if method == best else mcnemar_p(by_method.get(method), by_method.get(best))
 
 
 @dataclass(frozen=True)
@@ -289,6 +270,7 @@ class Decision:
     exit_code: int  # 0: a recommendation; 1: nothing meets the constraints
     rival: Pair | None = None  # the next pair of another method, when the runner-up is the chosen method's
     rival_separation: str = ""
+    left_out: tuple[str, ...] = ()  # the runs not read, and why (health flags, sweeps, seeds, random weights)
 
 
 def _tied(p: Pair) -> bool:
@@ -323,9 +305,7 @@ def separation(a: Pair, b: Pair, runs: dict[str, dict]) -> str:
 
 
 def decide(rows: list[dict], c: Constraints, runs_file: str = "RUNS.jsonl", task: str | None = None) -> Decision:
-    ps = pairs(rows, c, runs_file, task)
-    runs_, serves = split_rows(rows)
-    runs = runs_by_method(runs_, task or served_task(serves))[1]
+    ps, runs, out = _pairs(rows, c, runs_file, task)
     ok = _order([p for p in ps if p.meets])
     if ok:
         chosen, runner = ok[0], ok[1] if len(ok) > 1 else None
@@ -336,12 +316,16 @@ def decide(rows: list[dict], c: Constraints, runs_file: str = "RUNS.jsonl", task
             else None
         )
         far = separation(chosen, rival, runs) if rival else ""
-        return Decision(tuple(ps), chosen, runner, text, "", 0, rival, far)
+        return Decision(tuple(ps), chosen, runner, text, "", 0, rival, far, out)
     measured = [p for p in ps if not p.missing]
     if not measured:
-        return Decision(tuple(ps), None, None, "", "no pair has the evidence to judge: see the missing rows", 1)
+        return Decision(
+            tuple(ps), None, None, "", "no pair has the evidence to judge: see the missing rows", 1, left_out=out
+        )
     near = min(measured, key=lambda p: (p.shortfall, -(p.accuracy or 0)))
-    return Decision(tuple(ps), None, None, "", f"closest: {near.name}, which misses by {'; '.join(near.misses)}", 1)
+    return Decision(
+        tuple(ps), None, None, "", f"closest: {near.name}, which misses by {'; '.join(near.misses)}", 1, left_out=out
+    )
 
 
 def table(d: Decision) -> list[dict]:
@@ -362,6 +346,7 @@ def table(d: Decision) -> list[dict]:
                 "meets": p.meets,
                 "misses": list(p.misses),
                 "missing": p.missing,
+                "note": p.note,
                 "recommended": d.chosen is not None and p == d.chosen,
                 "runner_up": d.runner_up is not None and p == d.runner_up,
                 "run_id": p.run_id,
