@@ -230,7 +230,8 @@ def _pairs(rows: list[dict], c: Constraints, runs_file: str, task: str | None):
     runs, serves = split_rows(rows)
     check_n(serves, c.tasks_n)
     task, by_method = runs_by_method(runs, task or served_task(serves))
-    out_lines, flagged = left_out(rows, task, {str(r.get("run_id")) for r in by_method.values()})
+    used = {str(r.get("run_id")) for m, r in by_method.items() if m in SERVES}
+    out_lines, flagged = left_out(rows, task, used, SERVES)
     at_n = serves_at(serves, c.tasks_n)
     first = next(iter(by_method.values()))
     where = {"model": model_of(first), "task": task, "runs_file": runs_file, "suite": first.get("suite")}

@@ -53,9 +53,10 @@ def runs_by_method(runs: list[dict], task: str | None) -> tuple[str, dict[str, d
     return task, out
 
 
-def left_out(rows: list[dict], task: str, used: set[str]) -> tuple[tuple[str, ...], set[str]]:
+def left_out(rows: list[dict], task: str, used: set[str], servable) -> tuple[tuple[str, ...], set[str]]:
     """The task's ok runs the decision does not read, and why (one line per run the health checks flag, one
-    line summing each other reason), and the methods all of whose runs were flagged."""
+    line summing each other reason), and the methods all of whose runs were flagged. `used`: the run ids it
+    reads; `servable`: the methods some strategy serves."""
     ok = [r for r in rows if r.get("kind", "run") == "run" and r.get("status") == "ok" and r.get("task") == task]
     main = {id(r) for r in main_rows(rows)}
     flagged = [(r, w) for r in ok if id(r) in main and (w := health.run_warning(r))]
@@ -63,12 +64,13 @@ def left_out(rows: list[dict], task: str, used: set[str]) -> tuple[tuple[str, ..
         f"{r.get('method')} seed {r.get('seed')} ({r.get('run_id')}): flagged by the health checks: {w}"
         for r, w in flagged
     ]
+    bad = {id(r) for r, _ in flagged}
+    rest = [r for r in ok if id(r) in main and id(r) not in bad and r.get("run_id") not in used]
     why = {
         "on random weights (speed only, no accuracy)": [r for r in ok if speed_only(r)],
         "at a sweep's setting not selected": [r for r in ok if id(r) not in main and not speed_only(r)],
-        "of a higher seed (the lowest seed's run is the one paired)": [
-            r for r in ok if id(r) in main and r.get("run_id") not in used and r not in (f for f, _ in flagged)
-        ],
+        "of a method no serving strategy here serves": [r for r in rest if r.get("method") not in servable],
+        "of a higher seed (the lowest seed's run is the one paired)": [r for r in rest if r.get("method") in servable],
     }
     for reason, rs in why.items():
         if rs:

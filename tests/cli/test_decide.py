@@ -62,3 +62,32 @@ def test_runs_of_one_model_with_serve_rows_of_another_exit_2_naming_both(tmp_pat
 def test_a_missing_file_exits_2(tmp_path, capsys):
     assert main(["decide", str(tmp_path / "none.jsonl"), "--tasks-n", "16", "--rate", "1"]) == 2
     assert "no such results file" in capsys.readouterr().err
+
+
+def test_runs_left_out_and_full_fine_tuning_s_assumption_are_printed(tmp_path, capsys):
+    from tests.serving.test_deploy import ROSE, answers, run_row
+
+    rs = [dict(r, loss_curve=ROSE) if r.get("method") == "lora" else r for r in rows()]
+    path = write(tmp_path / "r.jsonl", rs + [run_row("full", answers(345))])
+    assert main(["decide", path, "--tasks-n", "16", "--rate", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "left out: lora seed 0 (run-lora): flagged by the health checks: training loss rose" in out
+    assert "missing evidence for lora + merge_swap: no healthy run of lora" in out
+    assert "assumed for full + model_copies: no serve row serves 16 model copies" in out
+
+
+def test_an_unserved_n_exits_1_with_the_serve_command(results, capsys):
+    assert main(["decide", results, "--tasks-n", "32", "--rate", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "missing evidence for lora + gathered_lora: no serve row of gathered_lora at N = 32: " in out
+    assert "python -m bench serve --model smollm2-135m --tasks-n 32 --strategies gathered_lora" in out
+    assert (
+        out.strip().splitlines()[-1]
+        == "no pair meets the constraints; no pair has the evidence to judge: see the missing rows"
+    )
+
+
+def test_the_most_accurate_run_reads_best(results, capsys):
+    assert main(["decide", results, "--tasks-n", "16", "--rate", "1"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("lora + hotswap "))
+    assert "  best  " in line

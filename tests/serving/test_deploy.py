@@ -250,3 +250,63 @@ def test_when_the_runner_up_shares_the_method_the_best_of_another_method_is_name
     d = decide(rows(served=served), Constraints(tasks_n=16, rate=10.0))
     assert (d.chosen.name, d.runner_up.name) == ("lora + gathered_lora", "lora + peft_mixed_batch")
     assert d.rival.name == "prompt_tuning + mixed_prompt_batch" and "exact McNemar" in d.rival_separation
+
+
+ROSE = [0.5] * 10 + [0.9] * 10  # the loss ended higher than it started: the health checks flag the run
+
+
+def test_a_flagged_run_is_left_out_by_name_and_its_method_said_to_lack_a_healthy_run():
+    rs = [dict(r, loss_curve=ROSE) if r.get("method") == "lora" else r for r in rows()]
+    d = decide(rs, Constraints(tasks_n=16, rate=10.0), runs_file="r.jsonl")
+    assert [x for x in d.left_out if "flagged" in x] == [
+        "lora seed 0 (run-lora): flagged by the health checks: training loss rose: 0.500 over the first 2 steps, "
+        "0.900 over the last 2 (diverged?)"
+    ]
+    lora = [p for p in d.pairs if p.method == "lora"]
+    assert lora and all(p.accuracy is None and p.missing.startswith("no healthy run of lora (its runs") for p in lora)
+    assert d.chosen.method == "prompt_tuning"
+
+
+def test_a_healthy_seed_is_read_when_another_is_flagged():
+    healthy = run_row("lora", answers(340), seed=1, run_id="run-lora-1")
+    rs = [dict(r, loss_curve=ROSE) if r.get("run_id") == "run-lora" else r for r in rows(extra=[healthy])]
+    d = decide(rs, Constraints(tasks_n=16, rate=10.0))
+    assert {p.run_id for p in d.pairs if p.method == "lora"} == {"run-lora-1"}
+    assert any(x.startswith("lora seed 0 (run-lora): flagged") for x in d.left_out)
+    assert not any("higher seed" in x for x in d.left_out)  # the flagged run is said once, as flagged
+
+
+def test_runs_of_unservable_methods_and_higher_seeds_are_summed_in_one_line_each():
+    extra = [run_row("ia3", answers(330)), run_row("lora", answers(200), seed=1, run_id="run-lora-1")]
+    d = decide(rows(extra=extra), Constraints(tasks_n=16, rate=10.0))
+    assert "1 run of a method no serving strategy here serves: ia3" in d.left_out
+    assert "1 run of a higher seed (the lowest seed's run is the one paired): lora" in d.left_out
+    assert not any(p.method == "ia3" for p in d.pairs)
+    assert decide(rows(), Constraints(tasks_n=16, rate=10.0)).left_out == ()
+
+
+def test_head_only_is_served_by_the_base_model_alone():
+    ps = pairs(rows(extra=[run_row("head_only", answers(310))]), Constraints(tasks_n=16, rate=1.0))
+    head = [p for p in ps if p.method == "head_only"]
+    assert [p.strategy for p in head] == ["base"]
+    assert head[0].rate == 30.0 and head[0].memory == by_name(ps)["zero_shot + base"].memory == 500_000_000
+
+
+def test_each_pair_has_its_interval_and_its_paired_margin_to_the_most_accurate():
+    ps = by_name(pairs(rows(lora_right=380, pt_right=300), Constraints(tasks_n=16, rate=1.0)))
+    pt, lora = ps["prompt_tuning + mixed_prompt_batch"], ps["lora + merge_swap"]
+    assert pt.ci == pytest.approx((0.75 - 0.03, 0.75 + 0.03)) and pt.gap == pytest.approx(-80 / 400)
+    assert lora.gap == 0 and lora.p is None  # the most accurate run: nothing to test it against
+    assert pt.p == pytest.approx(deploy.mcnemar_p(run_row("x", answers(300)), run_row("y", answers(380))))
+
+
+def test_model_copies_say_their_assumption_and_fall_back_to_the_runs_parameters():
+    full = run_row("full", answers(345), total_params=100_000_000)
+    c = Constraints(tasks_n=64, rate=1.0)
+    copies = by_name(pairs(rows(extra=[full]), c))["full + model_copies"]
+    assert "simulated on the base strategy's profiled service times (serve-base-64)" in copies.note
+    assert "one task per batch and no swap" in copies.note and "64 x" in copies.note
+    bare = [{k: v for k, v in r.items() if k != "model_bytes"} for r in rows(extra=[full])]
+    copies = by_name(pairs(bare, c))["full + model_copies"]
+    assert copies.memory == 64 * 400_000_000 and "the run's parameters at 4 bytes each" in copies.note
+    assert all(not p.note for p in pairs(rows(extra=[full]), c) if p.strategy != "model_copies")
