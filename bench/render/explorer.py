@@ -199,7 +199,8 @@ def deploy_dataset(deploy: dict | None) -> dict | None:
             "n_tasks": t["n"],
             "run_ids": [i for i in (r.get("run_id"), r.get("serve_run_id")) if i],
             "info": f"{r['method']} + {r['strategy']} at N = {t['n']}"
-            + (f"; missing: {r['missing']}" if r.get("missing") else ""),
+            + (f"; missing: {r['missing']}" if r.get("missing") else "")
+            + (f"; assumed: {r['note']}" if r.get("note") else ""),
         }
         for t in deploy["tables"]
         for r in t["rows"]

@@ -310,3 +310,40 @@ def test_explorer_from_file_redraws_on_an_axis_a_filter_and_a_data_set(browser, 
     finally:
         browser.cmd("POST", "/goog/cdp/execute", {"cmd": "Emulation.setEmulatedMedia", "params": {"media": ""}})
     assert (hidden, figures) == ("none", "block")
+
+
+def test_explorer_draws_the_deployment_pairs_and_redraws_on_an_axis_and_a_filter(browser, tmp_path):
+    """The deployment data set from file://: a point per measured pair and N, the missing ones counted, an
+    axis change to memory moves the points, a strategy filter removes that strategy's points, hovering names
+    the pair's run and serve row ids. No console error throughout."""
+    from tests.serving.test_deploy import answers, rows
+    from tests.serving.test_deploy import run_row as deploy_run
+
+    rs = rows() + [deploy_run("full", answers(345))]
+    page = write_report(rs, tmp_path / "deploy.html")
+    browser.console()  # drain
+    browser.open(page.as_uri())
+    browser.js(EXPLORER_JS)
+    titles = browser.js("return Array.from(document.querySelectorAll('#ex-set option')).map(o => o.textContent)")
+    index = next(i for i, t in enumerate(titles) if t.startswith("Deployment"))
+    browser.js(f"ex.pick('#ex-set', '{index}')")
+    from bench.render.deploy import deploy_section
+
+    tables = deploy_section(rs)["tables"]
+    measured = [r for t in tables for r in t["rows"] if r["accuracy"] is not None and r["rate_at_slo_rps"]]
+    first = browser.js("return ex.points()")
+    assert len(first) == len(measured) == 2 * 9  # 9 measured pairs at N = 16 and 64 (full + model_copies too)
+    assert any(p["front"] for p in first)
+
+    browser.js("ex.pick('#ex-y', 'memory_bytes')")
+    moved = browser.js("return ex.points()")
+    assert len(moved) == len(first) and [p["y"] for p in moved] != [p["y"] for p in first]
+
+    browser.js("ex.tick('strategy', 'model_copies')")
+    kept = browser.js("return ex.points()")
+    assert len(kept) == len(first) - 2 and "filtered out" in browser.js("return ex.summary()")
+
+    browser.js("const c = document.querySelector('#ex-plot circle'); c.dispatchEvent(new MouseEvent('mouseenter'))")
+    tip = browser.js("const t = document.querySelector('.ex-tip'); return t.hidden ? null : t.innerText")
+    assert tip and "run-" in tip and "serve-" in tip
+    assert [e for e in browser.console() if e["level"] in ("SEVERE", "ERROR")] == []

@@ -145,3 +145,13 @@ def test_the_deployment_table_is_a_data_set_of_its_own():
     assert {p["f"]["n_tasks"] for p in deploy["points"]} == {str(t["n"]) for t in tables}
     measured = [p for p in deploy["points"] if "rate_at_slo_rps" in p["v"] and "accuracy" in p["v"]]
     assert measured and all(len(p["ids"]) == 2 for p in measured)
+
+
+def test_a_deployment_point_s_hover_says_what_it_assumes_and_what_is_missing():
+    from tests.serving.test_deploy import rows as deploy_rows
+
+    page = render(deploy_rows())  # no run of full fine-tuning: its copies are derived from base and missing a run
+    data = json.loads(re.search(r'id="explorer-data">(.*?)</script>', page, re.S).group(1))
+    full = [p for p in next(d for d in data if d["id"] == "deploy")["points"] if p["f"]["strategy"] == "model_copies"]
+    assert len(full) == 2 and all("assumed: no serve row serves" in p["info"] for p in full)
+    assert all("missing: no run of full" in p["info"] for p in full)
