@@ -61,7 +61,7 @@ UNITS = {
 def parse_bytes(text: str, flag: str = "--memory") -> int:
     """'2GB', '1.5 GiB', '512MiB', '2e9' -> bytes (k, M, G, T: powers of 1000; Ki, Mi, Gi, Ti: of 1024)."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmgt]i?)?b?\s*", str(text).lower())
-    if not m or float(m.group(1)) <= 0:
+    if not m or not 0 < float(m.group(1)) * UNITS[m.group(2) or ""] < 2**63:
         raise BenchError(f"{flag}: expected a size in bytes such as 2GB, 512MiB or 2000000000, got {text!r}")
     return int(float(m.group(1)) * UNITS[m.group(2) or ""])
 

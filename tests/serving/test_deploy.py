@@ -120,7 +120,7 @@ def test_memory_sizes_parse(text, value):
     assert parse_bytes(text) == value
 
 
-@pytest.mark.parametrize("text", ["two", "2 parsecs", "", "-1GB", "0", "GB"])
+@pytest.mark.parametrize("text", ["two", "2 parsecs", "", "-1GB", "0", "GB", "1e400", "2GBs", "2 G B"])
 def test_memory_in_a_wrong_unit_is_one_line(text):
     with pytest.raises(BenchError, match="--memory: expected a size in bytes"):
         parse_bytes(text)
