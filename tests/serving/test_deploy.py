@@ -310,3 +310,12 @@ def test_model_copies_say_their_assumption_and_fall_back_to_the_runs_parameters(
     copies = by_name(pairs(bare, c))["full + model_copies"]
     assert copies.memory == 64 * 400_000_000 and "the run's parameters at 4 bytes each" in copies.note
     assert all(not p.note for p in pairs(rows(extra=[full]), c) if p.strategy != "model_copies")
+
+
+def test_strategies_serve_skips_by_default_are_listed_only_when_measured():
+    names = [p.name for p in pairs(rows(), Constraints(tasks_n=16, rate=1.0))]
+    assert "lora + hotswap_compiled" not in names and "lora + load_cold" not in names
+    measured = rows(served=dict(SERVED, hotswap_compiled=9.0))
+    ps = by_name(pairs(measured, Constraints(tasks_n=16, rate=1.0)))
+    assert ps["lora + hotswap_compiled"].rate == 9.0 and not ps["lora + hotswap_compiled"].missing
+    assert "prompt_tuning + hotswap_compiled" not in ps and "zero_shot + hotswap_compiled" not in ps
