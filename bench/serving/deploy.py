@@ -295,7 +295,7 @@ def separation(a: Pair, b: Pair, runs: dict[str, dict]) -> str:
         n = len(correct_vector(runs[a.method]) or "") if a.method in runs else 0
         gap = (a.accuracy or 0) - (b.accuracy or 0)
         if p is None:
-            acc = f"accuracy {gap:+.3f}, no per-example answers of both runs: not tested"
+            acc = f"accuracy {gap:+.3f}, no per-example answers of both runs on the same test examples: not tested"
         else:
             word = "separates them" if p < ALPHA else "cannot separate them"
             acc = f"accuracy {gap:+.3f}, exact McNemar over {n} paired test examples p = {p:.2g}: the test {word}"

@@ -70,7 +70,9 @@ def left_out(rows: list[dict], task: str, used: set[str], servable) -> tuple[tup
         "on random weights (speed only, no accuracy)": [r for r in ok if speed_only(r)],
         "at a sweep's setting not selected": [r for r in ok if id(r) not in main and not speed_only(r)],
         "of a method no serving strategy here serves": [r for r in rest if r.get("method") not in servable],
-        "of a higher seed (the lowest seed's run is the one paired)": [r for r in rest if r.get("method") in servable],
+        "beside the one run paired per method (the lowest seed's, the first read among equals)": [
+            r for r in rest if r.get("method") in servable
+        ],
     }
     for reason, rs in why.items():
         if rs:

@@ -273,14 +273,17 @@ def test_a_healthy_seed_is_read_when_another_is_flagged():
     d = decide(rs, Constraints(tasks_n=16, rate=10.0))
     assert {p.run_id for p in d.pairs if p.method == "lora"} == {"run-lora-1"}
     assert any(x.startswith("lora seed 0 (run-lora): flagged") for x in d.left_out)
-    assert not any("higher seed" in x for x in d.left_out)  # the flagged run is said once, as flagged
+    assert not any("beside the one run paired" in x for x in d.left_out)  # the flagged run is said once, as flagged
 
 
 def test_runs_of_unservable_methods_and_higher_seeds_are_summed_in_one_line_each():
     extra = [run_row("ia3", answers(330)), run_row("lora", answers(200), seed=1, run_id="run-lora-1")]
     d = decide(rows(extra=extra), Constraints(tasks_n=16, rate=10.0))
     assert "1 run of a method no serving strategy here serves: ia3" in d.left_out
-    assert "1 run of a higher seed (the lowest seed's run is the one paired): lora" in d.left_out
+    assert (
+        "1 run beside the one run paired per method (the lowest seed's, the first read among equals): lora"
+        in d.left_out
+    )
     assert not any(p.method == "ia3" for p in d.pairs)
     assert decide(rows(), Constraints(tasks_n=16, rate=10.0)).left_out == ()
 
@@ -319,3 +322,10 @@ def test_strategies_serve_skips_by_default_are_listed_only_when_measured():
     ps = by_name(pairs(measured, Constraints(tasks_n=16, rate=1.0)))
     assert ps["lora + hotswap_compiled"].rate == 9.0 and not ps["lora + hotswap_compiled"].missing
     assert "prompt_tuning + hotswap_compiled" not in ps and "zero_shot + hotswap_compiled" not in ps
+
+
+def test_runs_over_different_test_examples_are_not_tested_and_say_so():
+    rs = [dict(r, test_correct=r["test_correct"][:300]) if r.get("method") == "prompt_tuning" else r for r in rows()]
+    d = decide(rs, Constraints(tasks_n=16, rate=10.0))
+    assert by_name(d.pairs)["prompt_tuning + mixed_prompt_batch"].p is None
+    assert d.runner_up.method == "prompt_tuning" and "on the same test examples: not tested" in d.separation
