@@ -32,16 +32,35 @@ def _accuracy(ok: list[dict]) -> str:
     return f"{acc:.3f} ({min(accs):.3f}..{max(accs):.3f}, n={len(ok)})"
 
 
+def _own_metric(r: dict) -> bool:
+    """A row whose task is scored by a metric other than accuracy / exact match (ROUGE-L, BLEU): its `score`."""
+    return r.get("metric") not in (None, "accuracy", "exact_match") and r.get("score") is not None
+
+
+def _score(ok: list[dict]) -> str:
+    own = [r for r in ok if _own_metric(r)]
+    if not own:
+        return "-"
+    name, score = own[0]["metric"], _mean(r["score"] for r in own)
+    if len(own) == 1 and own[0].get("score_ci_low") is not None:
+        return f"{name} {score:.3f} [{own[0]['score_ci_low']:.3f}, {own[0]['score_ci_high']:.3f}]"
+    return f"{name} {score:.3f}" + (f" (n={len(own)})" if len(own) > 1 else "")
+
+
 def summary_table(rows: list[dict]) -> str:
     """One line per (task, method): mean over seeds; accuracy with its bootstrap 95 % CI (one seed)
-    or the spread across seeds (min..max) when there are several."""
+    or the spread across seeds (min..max) when there are several. Where a task is scored by its own metric
+    (ROUGE-L, BLEU), a "task metric" column beside accuracy (exact match there) shows it."""
 
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in main_rows(rows):  # a learning-rate sweep: its selected rate only
         if kind_of(r) == "run":
             groups[(r["task"], r["method"])].append(r)
     columns = metrics("terminal")
+    scored = any(_own_metric(r) for rs in groups.values() for r in rs if r["status"] == "ok")
     header = ["task", "method", "status"] + [m.terminal for m in columns]
+    if scored:
+        header.insert(4, "task metric (95% CI)")
     lines = [header]
     for (task, method), rs in groups.items():
         ok = [r for r in rs if r["status"] == "ok"]
@@ -53,6 +72,8 @@ def summary_table(rows: list[dict]) -> str:
         for m in columns:
             if m.name == "accuracy":  # with its interval (one seed) or its spread over seeds
                 cells.append(_accuracy(ok))
+                if scored:
+                    cells.append(_score(ok))
                 continue
             v = _mean(own_peak(r) if m.name == OWN_PEAK else r.get(m.name) for r in ok)  # old rows: derived
             if v is None and m.stand_in:  # e.g. generation tasks: generated tokens/s of fixed-length decoding

@@ -92,3 +92,15 @@ def test_the_own_peak_of_a_row_from_before_it_was_recorded_is_derived():
     del old["peak_mem_own_bytes"]  # peak 1.25 GiB less the 256 MiB resident before the model
     t = table([old])
     assert dict(zip(t["header"], t["lora"]))["own peak MiB"] == "1024"
+
+
+def test_a_task_scored_by_rouge_shows_its_metric_beside_exact_match():
+    gen = _row(
+        task="country_profile", accuracy=0.0, metric="rougeL", score=0.287, score_ci_low=0.25, score_ci_high=0.32
+    )
+    cls = _row(task="sst2")
+    header, _, *lines = summary_table([gen, cls]).splitlines()
+    assert "task metric (95% CI)" in header
+    assert "rougeL 0.287 [0.250, 0.320]" in lines[0]
+    assert "rougeL" not in lines[1]
+    assert "task metric" not in summary_table([cls]).splitlines()[0]  # classification alone: no extra column
