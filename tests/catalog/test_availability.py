@@ -155,7 +155,6 @@ def test_listings_are_kept_briefly(tmp_path, monkeypatch, no_pip_config):
     assert availability.on_index(a, availability.Probe()).state == "unavailable"
 
 
-
 def test_a_kept_listing_answers_without_running_pip(tmp_path, monkeypatch, no_pip_config):
     """pip's configuration (a pip process) is read only for a listing not kept; a changed pip configuration is
     a new key, so the index it names is listed again."""
@@ -176,6 +175,7 @@ def test_a_kept_listing_answers_without_running_pip(tmp_path, monkeypatch, no_pi
     assert asked == [1, 1]  # another pip configuration: read, listed again
     conf.write_text("[global]\nindex-url = https://other.invalid/simple\n")  # edited in place
     assert availability.index.config_inputs() != before
+
 
 def fallback_task(folder: Path, sources: list[dict], sha: str) -> Path:
     data = {
