@@ -7,11 +7,14 @@ States, best first:
   unknown      the index could not be reached (offline): nothing can be said
   unavailable  no source can be had: the reason in a few words
 
-Listings are kept briefly in the cache (LISTING_TTL_S), so `bench list` twice in a row asks once.
+Listings are kept briefly in the cache (LISTING_TTL_S), so `bench list` twice in a row asks once; they are keyed on
+what the index settings depend on (index.config_inputs), so pip's configuration (a pip process: about half a
+second) is read only when a listing is not kept.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -37,12 +40,20 @@ class Availability:
 
 @dataclass
 class Probe:
-    """One pass of checks: the index settings read once, each package listed at most once, an unreachable
-    place tried once (so an offline machine answers within a few seconds)."""
+    """One pass of checks: the index settings read once (and only when a listing or a message needs them), each
+    package listed at most once, an unreachable place tried once (so an offline machine answers within a few
+    seconds)."""
 
-    cfg: index.Settings = field(default_factory=index.settings)
     skip: set[str] = field(default_factory=set)
     seen: dict[str, Availability] = field(default_factory=dict)
+
+    @functools.cached_property
+    def cfg(self) -> index.Settings:
+        return index.settings()
+
+    @functools.cached_property
+    def inputs(self) -> str:
+        return index.config_inputs()
 
     def asset(self, asset: assets.Asset) -> Availability:
         if asset.package not in self.seen:
@@ -78,7 +89,7 @@ def on_index(asset: assets.Asset, probe: Probe) -> Availability:
 
 def _names(package: str, probe: Probe) -> tuple[list[str], list[str]]:
     """File names listed for a package (from the brief cache when it answered lately), unreachable places."""
-    key = hashlib.sha256(f"{probe.cfg!r}|{package}".encode()).hexdigest()[:24]
+    key = hashlib.sha256(f"{probe.inputs}|{package}".encode()).hexdigest()[:24]  # no pip process for a kept one
     cached = assets.cache_dir() / "index" / f"{key}.json"
     try:
         data = json.loads(cached.read_text())

@@ -82,6 +82,39 @@ def _pip_config() -> dict[str, str]:
     return {k: v for k, (_, v) in found.items()}
 
 
+def _pip_config_files() -> list[str]:
+    """Every file pip may read its configuration from, on any platform (pip's `get_configuration_files`, both
+    file names): $PIP_CONFIG_FILE; the global ones ($XDG_CONFIG_DIRS/pip, /etc, the system folders of macOS and
+    Windows); the interpreter's (sys.prefix); the user's (~/.pip, ~/pip, $XDG_CONFIG_HOME/pip or ~/.config/pip,
+    ~/Library/Application Support/pip, %APPDATA%/pip). More places than pip reads do no harm."""
+    home = Path.home()
+    xdg_dirs = os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    folders = [os.path.join(d, "pip") for d in xdg_dirs.split(os.pathsep) if d] + ["/etc", sys.prefix]
+    folders += [os.path.join(os.environ.get("XDG_CONFIG_HOME") or home / ".config", "pip"), home / ".pip", home / "pip"]
+    folders += [home / "Library/Application Support/pip", "/Library/Application Support/pip"]
+    folders += [
+        os.path.join(os.environ[v], "pip") for v in ("APPDATA", "PROGRAMDATA", "ALLUSERSPROFILE") if v in os.environ
+    ]
+    files = [os.path.join(f, name) for f in folders for name in ("pip.conf", "pip.ini")]
+    return [os.environ["PIP_CONFIG_FILE"], *files] if os.environ.get("PIP_CONFIG_FILE") else files
+
+
+def config_inputs() -> str:
+    """What settings() depends on, read without running pip (which takes a process and its imports): the
+    interpreter, every PIP_* variable, $ADAPTER_BENCH_PIP_ARGS and each of pip's configuration files (size,
+    modification time; absent). Equal inputs give equal settings; bench.catalog.availability keys its kept
+    listings on them, so a listing still kept needs no pip."""
+    stats = []
+    for f in _pip_config_files():
+        try:
+            st = os.stat(f)
+            stats.append((f, st.st_size, st.st_mtime_ns, st.st_ino))
+        except OSError:
+            stats.append((f, None))
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("PIP_") or k == "ADAPTER_BENCH_PIP_ARGS")
+    return repr((sys.executable, sys.prefix, env, stats))
+
+
 def settings(pip_args: str | None = None) -> Settings:
     cfg = _pip_config()
     index = cfg.get("index-url", PYPI)

@@ -1,11 +1,11 @@
 """Command line: parse, then call typed functions. Bad input -> one line on stderr, exit code 2.
 
 One module per subcommand, each with `add_parser(sub)` (which sets `func`, its command function);
-argparse lives only in this package. Only the module of the command being run is imported (and with it
-what that command needs: torch for switch and serve), so `--help`, `--version` and a mistyped command
-answer at once. `run` checks its suite first (bench.execute.suite.plan, no torch) and loads bench/cli/runner.py, with
-torch, only for a suite it can run: `list`, `env` and bad input never import torch
-(tests/cli/test_fast_commands.py).
+argparse lives only in this package. Only the module of the command being run is imported, so `--help`,
+`--version` and a mistyped command answer at once. No command module imports torch: `run` checks its suite first
+(bench.execute.suite.plan) and loads bench/cli/runner.py, with torch, only for a suite it can run; `switch` and
+`serve` check their options (bench.execute.spec.check_command) and load their sweep only when it starts. `--help`,
+`list`, `env` and bad input never import torch (tests/cli/test_fast_commands.py).
 """
 
 from __future__ import annotations

@@ -27,8 +27,9 @@ def add_parser(sub) -> None:
 
 def cmd_list(args) -> int:
     probe = availability.Probe()  # one listing request per archive, a short timeout, kept briefly
+    found = tasks.task_files(args.tasks_dir)  # a --tasks-dir that is not there: one line, nothing listed
     print("tasks:  (cached | local | fetchable | unknown | unavailable: whether its examples can be had here)")
-    for name, path in tasks.task_files(args.tasks_dir).items():
+    for name, path in found.items():
         try:
             t = tasks.load_task(str(path))
             size = f"{t.size} examples" if t.size else "size checked on load"

@@ -1,7 +1,8 @@
 """`python -m bench run`: check the suite the options describe, then run it and its switching sweep.
 
-The check (bench.execute.suite.plan: every task, method, model and setting) imports no torch, so bad input answers
-in one line at once; only then is bench/cli/runner.py loaded, with torch and all that measuring needs.
+The check (bench.execute.suite.plan: every task, method, model and setting; for local runs the device too) imports
+no torch, so bad input answers in one line at once; only then is bench/cli/runner.py loaded, with torch and all
+that measuring needs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bench.cli import COMMANDS
 from bench.cli.options import add_device, add_set
 from bench.config import apply_overrides, load_suite
 from bench.errors import BenchError
+from bench.execute.device import resolve_device
 from bench.execute.suite import check_device_name, plan
 from bench.paths import confined
 
@@ -132,6 +134,8 @@ def cmd_run(args) -> int:
         raise BenchError("--resume needs --output FILE: the results file whose finished runs are skipped")
     cfg = suite_from_args(args)
     plan(cfg, args.tasks_dir, show_progress=False, device_for=check_device_name)  # bad input: refused before torch
+    if args.executor == "local":  # a device this machine lacks, too (Ray's runs resolve it where they execute)
+        resolve_device(cfg.device)
     output = args.output
     if output is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

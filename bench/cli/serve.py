@@ -1,8 +1,12 @@
-"""`python -m bench serve`: serving many tasks under load; parse options, run, print the table."""
+"""`python -m bench serve`: serving many tasks under load; parse options, run, print the table.
+
+The options are checked without torch (bench.execute.spec.check_command), so `--help` and bad input answer at
+once; the serving run (bench/serving/run.py, with torch) is loaded only when it starts."""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 
 from bench.catalog import models
 from bench.cli import COMMANDS
@@ -19,11 +23,9 @@ from bench.cli.options import (
 from bench.config import coerce
 from bench.errors import BenchError
 from bench.execute.device import resolve_device
+from bench.execute.spec import check_command
 from bench.options import SERVE_STRATEGIES, ServeConfig, validate_serve
-from bench.render.terminal import serve_table
 from bench.rows.store import check_appendable
-from bench.serving.run import median_error, run_serve
-from bench.switching.session import check
 
 # each flag is an alias of a `--set` key
 FLAGS = {
@@ -83,7 +85,7 @@ def config_from_args(args) -> ServeConfig:
     spec = models.resolve(cfg.model.name)
     if not spec.shape and cfg.model == dataclasses.replace(ServeConfig().model, name=cfg.model.name):
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, layers=0))  # layers: shapes only
-    return check(cfg, validate_serve)
+    return check_command(cfg, validate_serve)
 
 
 def cmd_serve(args) -> int:
@@ -91,12 +93,14 @@ def cmd_serve(args) -> int:
     resolve_device(cfg.device)  # a device this machine lacks: refused before the results file is touched
     output = args.output or default_output("serve")
     check_appendable(output, ("serve",))
-    rows = run_serve(cfg, output, log=lambda m: print(m, flush=True))
+    serving = importlib.import_module("bench.serving.run")  # torch: only for a serving run that starts
+    rows = serving.run_serve(cfg, output, log=lambda m: print(m, flush=True))
     print()
-    print(serve_table(rows))
-    err = median_error(rows)
+    print(importlib.import_module("bench.render.terminal").serve_table(rows))
+    err = serving.median_error(rows)
     if err is not None:
-        fixed, tput = median_error(rows, "p50_err_pct_drift_corrected"), median_error(rows, "throughput_err_pct")
+        fixed = serving.median_error(rows, "p50_err_pct_drift_corrected")
+        tput = serving.median_error(rows, "throughput_err_pct")
         print(
             f"simulation vs real time: median |p50 error| {err:.1f} % ({fixed:.1f} % with service times scaled "
             f"to the machine's speed during each run), median |throughput error| {tput:.1f} %"

@@ -1,7 +1,11 @@
-"""`python -m bench switch`: parse the sweep's options, run it, print its table and results path."""
+"""`python -m bench switch`: parse the sweep's options, run it, print its table and results path.
+
+The options are checked without torch (bench.execute.spec.check_command), so `--help` and bad input answer at
+once; the sweep (bench/switching/sweep.py, with torch) is loaded only when it starts."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from bench.cli import COMMANDS
@@ -17,11 +21,9 @@ from bench.cli.options import (
 )
 from bench.errors import BenchError
 from bench.execute.device import resolve_device
+from bench.execute.spec import check_command
 from bench.options import QUICK, STRATEGIES, SweepConfig, validate_switch
-from bench.render.terminal import switch_table
 from bench.rows.store import check_appendable
-from bench.switching.session import check
-from bench.switching.sweep import run_sweep
 
 # each flag is an alias of a `--set` key
 FLAGS = {
@@ -70,7 +72,7 @@ def config_from_args(args) -> SweepConfig:
     cfg = from_flags(QUICK if args.quick else SweepConfig(), args, FLAGS)
     if cfg.adapters_from and not Path(cfg.adapters_from).is_file():
         raise BenchError(f"--adapters-from {cfg.adapters_from}: no such results file")
-    return check(cfg, validate_switch)
+    return check_command(cfg, validate_switch)
 
 
 def cmd_switch(args) -> int:
@@ -78,9 +80,10 @@ def cmd_switch(args) -> int:
     resolve_device(cfg.device)  # a device this machine lacks: refused before the results file is touched
     output = args.output or default_output("switch")
     check_appendable(output, ("run", "switch"))
-    rows = run_sweep(cfg, output, show_progress=not args.no_progress)
+    sweep = importlib.import_module("bench.switching.sweep")  # torch: only for a sweep that starts
+    rows = sweep.run_sweep(cfg, output, show_progress=not args.no_progress)
     print()
-    print(switch_table(rows))
+    print(importlib.import_module("bench.render.terminal").switch_table(rows))
     print("\n".join(not_ok_lines(rows, "rows")))
     print(f"results: {output}")
     return 0

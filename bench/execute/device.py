@@ -1,24 +1,38 @@
-"""Which device a run uses: `auto` (cuda when available), `cpu` or `cuda`, checked before any run; and the
-seeding of a run's random number generators."""
+"""Which device a run uses: `auto` (cuda when available), `cpu` or `cuda`, checked before any run (for a CPU-only
+torch build without importing torch, so bad input answers at once); and the seeding of a run's random number
+generators."""
 
 from __future__ import annotations
 
 import os
 import random
+import sys
 
 from bench.errors import BenchError
+from bench.measure.environment import torch_build
 from bench.options import DEVICES, check_device  # noqa: F401 - DEVICES: the choices, declared once
 
 
 def resolve_device(requested: str) -> str:
+    check_device(requested)
+    if requested == "cpu":
+        return requested
+    available = cuda_available()
+    if requested == "cuda" and not available:
+        raise BenchError("--device cuda: CUDA is not available on this machine; valid devices here: auto, cpu")
+    return "cuda" if available else "cpu"
+
+
+def cuda_available() -> bool:
+    """torch.cuda.is_available(); read from the installed build when torch is not imported yet and the build is
+    CPU-only (no CUDA, no ROCm), which no machine can change (importing torch takes seconds on a busy machine)."""
+    if "torch" not in sys.modules:
+        build = torch_build()
+        if build is not None and not build["cuda"] and not build["hip"]:
+            return False
     import torch
 
-    check_device(requested)
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise BenchError("--device cuda: CUDA is not available on this machine; valid devices here: auto, cpu")
-    return requested
+    return torch.cuda.is_available()
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:

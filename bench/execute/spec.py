@@ -1,13 +1,16 @@
 """What one run is, checked without torch: RunSpec (the run a suite plans and an executor hands to
-bench/execute/run.py), and the settings of a shape-only model's runs (random weights, speed only)."""
+bench/execute/run.py), the settings of a shape-only model's runs (random weights, speed only), and every check a
+switch or serve command makes before it starts (check_command)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from bench.catalog import models, shapes, tasks
 from bench.config import Budget, Measure, ModelOptions
 from bench.errors import BenchError, choices
+from bench.rows.validate import value_problem
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,18 @@ def model_options(opts: ModelOptions) -> tuple[int, str]:
     if opts.dtype not in shapes.DTYPES:
         raise BenchError(f"unknown model.dtype {opts.dtype!r}; valid dtypes: {choices(shapes.DTYPES)}")
     return shapes.config_dict(spec.shape, opts.layers)["num_hidden_layers"], opts.dtype
+
+
+def check_command(cfg, validate):
+    """Every check a switch or serve run needs before it starts, made once and without torch: its options
+    (bench/options.py `validate`), every setting one its rows' readers take (finite numbers, integers within 64
+    bits), and its model (known; layers and dtype for shape-only models only). Returns cfg."""
+    validate(cfg)
+    problem = next((p for k, v in dataclasses.asdict(cfg).items() if (p := value_problem(v, k))), None)
+    if problem:  # what a row records must be what its readers take
+        raise BenchError(f"{problem}; every number must be finite and every integer within 64 bits")
+    model_options(cfg.model)
+    return cfg
 
 
 def speed_overrides(base_method: str, overrides: dict, method: str) -> dict:

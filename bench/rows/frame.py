@@ -49,12 +49,12 @@ def _flatten(name: str, value, out: dict) -> None:
 def load_frame(paths, raw: bool = False, skip_bad: bool = False):
     """The rows of `paths` (one .jsonl path or several) as a DataFrame, in file order; `skip_bad`: a bad line
     is skipped with a warning naming it (bench.rows.store.read_rows), else it stops the read."""
-    import pandas as pd
-
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths:
         raise BenchError("no result files given")
     records = [{**flat(r, raw), "source": str(p)} for p in paths for r in read_rows(Path(p), skip_bad)]
+    import pandas as pd  # once the rows are read: a file that cannot be read answers without it
+
     return pd.DataFrame.from_records(records)
 
 

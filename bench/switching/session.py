@@ -9,32 +9,16 @@ settings. `Unsupported` still makes an `unsupported` row.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import torch
 
-from bench.errors import BenchError
 from bench.execute.device import resolve_device
 from bench.execute.run import failure, quiet_libraries
-from bench.execute.spec import model_options
 from bench.measure import environment, machine
 from bench.measure.timing import sync
 from bench.rows.fields import new_run_id, stamp
-from bench.rows.validate import value_problem
 from bench.switching import fleet as fleets
-
-
-def check(cfg, validate):
-    """Every check a switch or serve run needs before it starts, made once: its options (bench/options.py
-    `validate`), every setting one its rows' readers take (finite numbers, integers within 64 bits), and its
-    model (known; layers and dtype for shape-only models only). Returns cfg."""
-    validate(cfg)
-    problem = next((p for k, v in dataclasses.asdict(cfg).items() if (p := value_problem(v, k))), None)
-    if problem:  # what a row records must be what its readers take
-        raise BenchError(f"{problem}; every number must be finite and every integer within 64 bits")
-    model_options(cfg.model)
-    return cfg
 
 
 @dataclass

