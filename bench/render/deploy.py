@@ -56,6 +56,8 @@ def render(d: Decision, c: Constraints) -> str:
         lines.append(
             f"SLO: p99 latency <= {', '.join(f'{s:.0f} ms' for s in slos)} (simulated on profiled service times)"
         )
+    if d.sim_check:
+        lines.append(f"simulation: {d.sim_check}")
     lines.append("")
     for text in d.left_out:
         lines.append(f"left out: {text}")
@@ -110,6 +112,7 @@ def deploy_section(rows: list[dict]) -> dict | None:
             tables.append({"n": n, "rows": table(d), "chosen": d.chosen.name if d.chosen else None, "why": why})
             left = left or list(d.left_out)
             notes += [f"N = {n}: {p.note}" for p in d.pairs if p.note]
+            notes += [f"N = {n}: simulation: {d.sim_check}"] if d.sim_check else []
         if tables:
             return {"model": model, "task": task, "tables": tables, "left_out": left, "notes": notes}
     return None

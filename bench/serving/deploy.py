@@ -22,6 +22,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
+from bench.analysis.fleets import MAX_P99_ERR_PCT, validation
 from bench.analysis.significance import correct_vector, mcnemar
 from bench.errors import BenchError
 from bench.options import PROMPT_STRATEGIES, STRATEGIES
@@ -272,6 +273,7 @@ class Decision:
     rival: Pair | None = None  # the next pair of another method, when the runner-up is the chosen method's
     rival_separation: str = ""
     left_out: tuple[str, ...] = ()  # the runs not read, and why (health flags, sweeps, seeds, random weights)
+    sim_check: str = ""  # how far the simulated rates were checked against real-time runs, in words
 
 
 def _tied(p: Pair) -> bool:
@@ -305,28 +307,68 @@ def separation(a: Pair, b: Pair, runs: dict[str, dict]) -> str:
     return f"{acc}; {ratio}"
 
 
+def sim_check(rows: list[dict], ps: list[Pair]) -> tuple[str, set[str]]:
+    """What the pairs' rates rest on: the simulation's p99 error at 1.0x each rate against a real-time run of the
+    same loop (fleets.validation), or that no such run was made, in one line ("" when no pair has a serve row);
+    and the serve run ids whose rate is not verified."""
+    ids = {p.serve_run_id for p in ps if p.serve_run_id}
+    serves = [r for r in rows if r.get("run_id") in ids]
+    if not serves:
+        return "", set()
+    checks = {r["strategy"]: validation(r) for r in serves}
+    shaky = {r["run_id"] for r in serves if not checks[r["strategy"]].verified}
+    known = {s: v for s, v in checks.items() if v.p99_err_pct is not None}
+    if not known:
+        return (
+            "the rates are the simulation's on profiled service times, never checked against a real-time run at "
+            "1.0x the rate (serve without --no-validate checks them): how far off they are is unknown"
+        ), shaky
+    errs = sorted(v.p99_err_pct for v in known.values())
+    bad = sorted(s for s, v in known.items() if not v.verified)
+    unchecked = sorted(set(checks) - set(known))
+    n = max(v.requests or 0 for v in known.values())
+    text = (
+        f"simulated p99 at 1.0x each rate against a real-time run ({n} requests): {errs[0]:+.0f} % to "
+        f"{errs[-1]:+.0f} % off (negative: real latency higher, the rate optimistic)"
+    )
+    if bad:
+        text += f"; beyond {MAX_P99_ERR_PCT:.0f} %, so not verified: {', '.join(bad)}"
+    if unchecked:
+        text += f"; never checked: {', '.join(unchecked)}"
+    return text, shaky
+
+
 def decide(rows: list[dict], c: Constraints, runs_file: str = "RUNS.jsonl", task: str | None = None) -> Decision:
     ps, runs, out = _pairs(rows, c, runs_file, task)
+    checked, shaky = sim_check(rows, ps)
     ok = _order([p for p in ps if p.meets])
     if ok:
         chosen, runner = ok[0], ok[1] if len(ok) > 1 else None
         text = separation(chosen, runner, runs) if runner else "no other pair meets the constraints"
+        if runner and {chosen.serve_run_id, runner.serve_run_id} & shaky:
+            text += " (a rate that is not verified in real time: see simulation)"
         rival = (
             next((p for p in ok if p.method != chosen.method), None)
             if runner and runner.method == chosen.method
             else None
         )
         far = separation(chosen, rival, runs) if rival else ""
-        return Decision(tuple(ps), chosen, runner, text, "", 0, rival, far, out)
+        return Decision(tuple(ps), chosen, runner, text, "", 0, rival, far, out, checked)
     measured = [p for p in ps if not p.missing]
     if not measured:
         return Decision(
-            tuple(ps), None, None, "", "no pair has the evidence to judge: see the missing rows", 1, left_out=out
+            tuple(ps),
+            None,
+            None,
+            "",
+            "no pair has the evidence to judge: see the missing rows",
+            1,
+            left_out=out,
+            sim_check=checked,
         )
     near = min(measured, key=lambda p: (p.shortfall, -(p.accuracy or 0)))
-    return Decision(
-        tuple(ps), None, None, "", f"closest: {near.name}, which misses by {'; '.join(near.misses)}", 1, left_out=out
-    )
+    closest = f"closest: {near.name}, which misses by {'; '.join(near.misses)}"
+    return Decision(tuple(ps), None, None, "", closest, 1, left_out=out, sim_check=checked)
 
 
 def table(d: Decision) -> list[dict]:

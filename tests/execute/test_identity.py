@@ -90,7 +90,7 @@ def test_todays_plans_find_the_committed_rows(tmp_path):
     for _, row in committed_run_rows():
         if row.get("config_hash") and row.get("weights") != "random":  # shape runs: the quick suite, overridden
             rows.setdefault(row["suite"], []).append(row)
-    assert sorted(rows) == ["llm", "llm_rt", "smoke"]
+    assert sorted(rows) == ["deploy", "llm", "llm_rt", "smoke"]
     checked = 0
     v1 = arithmetic_v1(tmp_path / "v1")
     for suite, suite_rows in rows.items():

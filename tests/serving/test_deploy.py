@@ -329,3 +329,24 @@ def test_runs_over_different_test_examples_are_not_tested_and_say_so():
     d = decide(rs, Constraints(tasks_n=16, rate=10.0))
     assert by_name(d.pairs)["prompt_tuning + mixed_prompt_batch"].p is None
     assert d.runner_up.method == "prompt_tuning" and "on the same test examples: not tested" in d.separation
+
+
+def test_rates_never_checked_in_real_time_are_said_to_be_unchecked():
+    d = decide(rows(), Constraints(tasks_n=64, rate=1.0))
+    assert "never checked against a real-time run" in d.sim_check
+    assert "not verified in real time" in d.separation  # the rate ratio between them rests on unchecked rates
+
+
+def test_the_simulations_p99_error_is_stated_and_a_large_one_marks_its_strategies_unverified():
+    errs = {s: (-10.0 if s in ("gathered_lora", "mixed_prompt_batch") else -60.0) for s in SERVED}
+    checked = rows(ns=(64,))
+    for r in checked:
+        if r["kind"] == "serve":
+            r |= {"sim_p99_err_pct": errs[r["strategy"]], "sim_p99_requests": 200}
+    d = decide(checked, Constraints(tasks_n=64, rate=1.0))
+    assert "(200 requests): -60 % to -10 % off" in d.sim_check
+    unverified = d.sim_check.split("not verified: ")[1].split(", ")
+    assert "gathered_lora" not in unverified and "mixed_prompt_batch" not in unverified
+    assert {"base", "merge_swap", "peft_mixed_batch"} <= set(unverified)
+    assert d.chosen.name == "lora + gathered_lora" and d.runner_up.name == "prompt_tuning + mixed_prompt_batch"
+    assert "not verified" not in d.separation  # both rates were checked within the bound
