@@ -8,8 +8,9 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from bench.catalog import methods, models, shapes, tasks
-from bench.config import Budget, Measure, ModelOptions
+from bench.config import Budget, Measure
 from bench.errors import BenchError, choices
+from bench.options import ModelOptions
 from bench.rows.validate import value_problem
 
 

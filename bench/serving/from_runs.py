@@ -21,8 +21,8 @@ from bench.analysis.selection import main_rows
 from bench.catalog import models, tasks
 from bench.errors import BenchError
 from bench.measure.data import encode
+from bench.options import PROMPT_STRATEGIES
 from bench.rows.store import read_rows
-from bench.switching.strategies import PROMPT_STRATEGIES
 from bench.switching.trained import from_results
 
 
