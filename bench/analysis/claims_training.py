@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bench.analysis.aggregate import by_task, disjoint_below
 from bench.analysis.evidence import CAVEATS, FAILS, HOLDS, NOT_MEASURED, Claim, fmt_acc, fmt_rate, ratio, spectra
-from bench.rows.memory import OWN_PEAK
-from bench.rows.metric import fmt_bytes, fmt_count
+from bench.rows.memory import OWN_PEAK, fmt_bytes
+from bench.rows.metric import fmt_count
 
 PARAM_CUT = 0.90  # the note's example cuts 98 %; a LoRA that saves less than 90 % does not show the claim
 LOW_RANK_ENERGY = 0.8  # "low-rank": the top r = 8 directions (LoRA's default rank) carry 80 % of dW's energy

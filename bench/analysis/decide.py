@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from bench.analysis import aggregate as agg
 from bench.analysis import health, paired
 from bench.analysis.settings import setting_labels
-from bench.rows.memory import OWN_PEAK, own_peak
-from bench.rows.metric import fmt_bytes, fmt_count
+from bench.rows.memory import OWN_PEAK, fmt_bytes, own_peak
+from bench.rows.metric import fmt_count
 
 # (metric, what it limits, formatter)
 COSTS = (

@@ -54,7 +54,7 @@ def _sweep_key(row: dict) -> tuple:
         work = ("model", "layers", "dtype", "tokens_per_request", "max_batch")
     else:
         work = ("model", "batch_size", "length", "n_requests")
-    return (row.get("kind"), row.get("created_at"), row.get("machine_id"), *(str(row.get(k)) for k in work))
+    return (kind_of(row), row.get("created_at"), row.get("machine_id"), *(str(row.get(k)) for k in work))
 
 
 def derived_drift(rows: list[dict]) -> dict[tuple, float]:
@@ -64,7 +64,7 @@ def derived_drift(rows: list[dict]) -> dict[tuple, float]:
     for r in rows:
         if kind_of(r) not in ("serve", "switch") or r.get("strategy") != "base" or r.get("status") != "ok":
             continue
-        t = r.get("batch_ms_full") if r["kind"] == "serve" else r.get("total_ms_p50")
+        t = r.get("batch_ms_full") if kind_of(r) == "serve" else r.get("total_ms_p50")
         if isinstance(t, (int, float)) and t > 0:
             times.setdefault(_sweep_key(r), []).append(t)
     return {k: 100 * (max(v) / min(v) - 1) for k, v in times.items() if len(v) > 1}

@@ -9,6 +9,7 @@ from bench.cli import COMMANDS
 from bench.config import coerce
 from bench.errors import BenchError
 from bench.render.deploy import render
+from bench.rows.schema import kind_of
 from bench.rows.store import read_rows
 from bench.serving.deploy import Constraints, decide, parse_bytes
 
@@ -52,9 +53,7 @@ def cmd_decide(args) -> int:
         if not f.is_file():
             raise BenchError(f"{f}: no such results file")
         rows += read_rows(f)
-    runs_file = next(
-        (str(f) for f in args.files if any(r.get("kind", "run") == "run" for r in read_rows(f))), "RUNS.jsonl"
-    )
+    runs_file = next((str(f) for f in args.files if any(kind_of(r) == "run" for r in read_rows(f))), "RUNS.jsonl")
     d = decide(rows, c, runs_file, args.task)
     print(render(d, c))
     return d.exit_code

@@ -10,7 +10,7 @@ import sys
 
 from bench.errors import BenchError
 from bench.measure.environment import torch_build
-from bench.options import DEVICES, check_device  # noqa: F401 - DEVICES: the choices, declared once
+from bench.options import check_device
 
 
 def resolve_device(requested: str) -> str:

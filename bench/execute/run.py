@@ -14,7 +14,7 @@ from bench.catalog import methods, models, shapes, tasks
 from bench.errors import BenchError, Unsupported
 from bench.execute.device import seed_everything
 from bench.execute.shape_run import execute_shape
-from bench.execute.spec import RunSpec, model_fields
+from bench.execute.spec import RunSpec, model_fields, task_and_method
 from bench.measure import environment, evaluate, machine, memory, spectrum
 from bench.measure.data import Encoded, encode_splits
 from bench.measure.generate import answer_text, generate_texts, generation_metrics
@@ -146,14 +146,7 @@ def _execute(spec: RunSpec, row: dict) -> dict:
 
 def _task_and_method(spec: RunSpec, row: dict):
     """The task, its split examples, the method and its parameters; what the row records of them."""
-    task = tasks.load_task(spec.task_path or spec.task)
-    method, params = methods.resolve(spec.base_method or spec.method, spec.params)
-    row.update(
-        task_version=task.version,
-        task_digest=task.digest,
-        method_params=methods.params_dict(params),
-        lr_source=method.lr_source,
-    )
+    task, method, params = task_and_method(spec, row)
     splits = tasks.split_examples(tasks.load_examples(task), task.split)
     if task.data_revision is None and "hf" in task.source:  # fetched just now: its commit is known from here on
         task = dataclasses.replace(task)  # a fresh digest, naming that commit as later plans will

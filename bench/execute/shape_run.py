@@ -23,7 +23,7 @@ from __future__ import annotations
 from bench.catalog import methods, models, shapes, tasks
 from bench.config import Budget, Measure
 from bench.execute.device import seed_everything
-from bench.execute.spec import train_count
+from bench.execute.spec import task_and_method, train_count
 from bench.measure import environment, memory
 from bench.measure.data import Encoded
 from bench.measure.generate import generation_metrics
@@ -68,15 +68,8 @@ def execute_shape(spec, row: dict) -> dict:
 
     device = torch.device(spec.device)
     row["env"] = environment.environment(device)
-    task = tasks.load_task(spec.task_path or spec.task)  # its file only: no examples are read
-    method, params = methods.resolve(spec.base_method or spec.method, spec.params)
-    row.update(
-        task_version=task.version,
-        task_digest=task.digest,
-        method_params=methods.params_dict(params),
-        lr_source=method.lr_source,
-        model_revision=None,
-    )
+    task, method, params = task_and_method(spec, row)  # its file only: no examples are read
+    row["model_revision"] = None
     memory.reset_peak(device)
     row["mem_baseline_bytes"] = memory.current_rss_bytes() if device.type == "cpu" else 0
     seed_everything(spec.seed, spec.deterministic)

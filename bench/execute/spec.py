@@ -7,9 +7,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from bench.catalog import models, shapes, tasks
-from bench.config import Budget, Measure, ModelOptions
+from bench.catalog import methods, models, shapes, tasks
+from bench.config import Budget, Measure
 from bench.errors import BenchError, choices
+from bench.options import ModelOptions
 from bench.rows.validate import value_problem
 
 
@@ -74,6 +75,21 @@ def check_command(cfg, validate):
         raise BenchError(f"{problem}; every number must be finite and every integer within 64 bits")
     model_options(cfg.model)
     return cfg
+
+
+def task_and_method(spec: RunSpec, row: dict):
+    """(task, method, params) of a run: its task file loaded (no examples read) and its method resolved with the
+    run's overrides; records on `row` what the run's rows say of them (task version and digest, the method's
+    parameters and where its learning rate comes from)."""
+    task = tasks.load_task(spec.task_path or spec.task)
+    method, params = methods.resolve(spec.base_method or spec.method, spec.params)
+    row.update(
+        task_version=task.version,
+        task_digest=task.digest,
+        method_params=methods.params_dict(params),
+        lr_source=method.lr_source,
+    )
+    return task, method, params
 
 
 def speed_overrides(base_method: str, overrides: dict, method: str) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bench.errors import BenchError
 from bench.rows.memory import fmt_bytes
+from bench.rows.schema import kind_of
 from bench.serving.deploy import Constraints, Decision, Pair, decide, table
 from bench.serving.evidence import model_of, served_task
 
@@ -94,13 +95,13 @@ def deploy_section(rows: list[dict]) -> dict | None:
     constraints), the runs left out and the assumptions. The model is the one whose pretrained weights the
     serve rows served and whose runs the rows hold (the first by name, if several); None when there is none."""
     served = sorted(
-        {model_of(r) for r in rows if r.get("kind") == "serve" and r.get("status", "ok") == "ok"}
-        & {model_of(r) for r in rows if r.get("kind", "run") == "run" and r.get("status") == "ok"}
+        {model_of(r) for r in rows if kind_of(r) == "serve" and r.get("status", "ok") == "ok"}
+        & {model_of(r) for r in rows if kind_of(r) == "run" and r.get("status") == "ok"}
     )
     for model in served:
         own = [r for r in rows if model_of(r) == model]
-        serves = [r for r in own if r.get("kind") == "serve" and r.get("status", "ok") == "ok"]
-        runs = [r for r in own if r.get("kind", "run") == "run" and r.get("status") == "ok"]
+        serves = [r for r in own if kind_of(r) == "serve" and r.get("status", "ok") == "ok"]
+        runs = [r for r in own if kind_of(r) == "run" and r.get("status") == "ok"]
         task = served_task(serves) or str(runs[0].get("task"))
         tables, left, notes = [], [], []
         for n in sorted({int(r["n_tasks"]) for r in serves}):

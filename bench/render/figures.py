@@ -12,9 +12,9 @@ import io
 import itertools
 import re
 
+from bench.options import STRATEGIES
 from bench.render.palette import colour, colours
 from bench.rows.schema import metrics
-from bench.switching import STRATEGIES
 
 _figure_ids = itertools.count()
 _LINESTYLES = ("-", "--", ":", "-.")

@@ -18,10 +18,10 @@ from bench.analysis.fleets import (
     validation,
     widest_group,
 )
+from bench.options import SERVE_STRATEGIES
 from bench.render.figures import legend_below, legend_right, log_scale, method_gid, panel_grid, pyplot, to_svg, wrap
 from bench.render.outline import NAMED_APART, model_label, serve_differing
 from bench.render.palette import colour
-from bench.serving import STRATEGIES
 
 
 def _held(fixed: dict, *keys: str) -> str:
@@ -42,9 +42,9 @@ def _vs_base(row: dict, base: dict, field: str) -> float | None:
 
 
 def strategies(rows: list[dict]) -> list[str]:
-    """The strategies in the rows, in STRATEGIES order (unknown ones last)."""
+    """The strategies in the rows, in SERVE_STRATEGIES order (unknown ones last)."""
     seen = {r["strategy"] for r in rows}
-    return [s for s in STRATEGIES if s in seen] + sorted(seen - set(STRATEGIES))
+    return [s for s in SERVE_STRATEGIES if s in seen] + sorted(seen - set(SERVE_STRATEGIES))
 
 
 def _line_panel(ax, rows: list[dict], x: str, y, log_x: int = 0) -> None:
@@ -169,7 +169,7 @@ def serving_section(rows: list[dict]) -> dict | None:
         ("How each cost grows: batch size, rank, hidden size, number of tasks", scaling_figure(ok)),
         ("Simulated p99 latency against the offered rate", latency_curve_figure(ok)),
     ]
-    order = {s: i for i, s in enumerate(STRATEGIES)}
+    order = {s: i for i, s in enumerate(SERVE_STRATEGIES)}
     differ = [k for k in serve_differing(ok) if k not in NAMED_APART]  # those have columns of their own
     table = [
         {

@@ -11,10 +11,10 @@ from bench.analysis.aggregate import SPEED_METRICS, speed_records
 from bench.analysis.health import warnings
 from bench.analysis.paired import fmt_gap, fmt_p, paired
 from bench.analysis.selection import main_rows, sweep_points
+from bench.options import STRATEGIES
 from bench.render.sections import column_header, shape_model
 from bench.rows.memory import OWN_PEAK, own_peak
 from bench.rows.schema import kind_of, metric, metrics
-from bench.switching import STRATEGIES
 
 
 def _mean(values):

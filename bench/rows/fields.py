@@ -182,7 +182,7 @@ batch_size      int        yes  requests per served batch
 popularity      str        yes  how requests spread over the tasks: uniform or zipf
 order           str        yes  grouped (a task's requests together) or shuffled
 length          str        yes  the requests' length: short (16 tokens) or long (64)
-status          str        yes  ok, failed (a correctness gate failed) or unsupported
+status          str        yes  ok, failed (a gate failed or the strategy raised), oom or unsupported
 error           str|null   yes  why the row is not ok; null when it is
 gate_ok         bool|null  yes  every correctness gate passed; null when the strategy was not served
 tokens_per_request  int    no   input tokens per request
@@ -219,14 +219,14 @@ SERVE_FIELDS: dict[str, Field] = {
 suite           str        yes  the serve run's name
 env             dict       yes  torch, transformers, peft and python versions, platform, device kind and name, threads, CUDA version
 serve           dict       yes  the serve run's settings (bench/serving/run.py ServeConfig)
-status          str        yes  ok, failed or unsupported
+status          str        yes  ok, failed (the strategy or its fleet raised), oom or unsupported
 error           str|null   yes  why the row is not ok; null when it is
 model           str        yes  the backbone's name in the catalog (shape:<name> for random weights), or its path
 weights         str        yes  pretrained, or random for a shape-only model (speed only, never accuracy)
 layers          int|null   yes  the layers kept of a shape-only model; null for a pretrained one
 dtype           str        yes  the weights' dtype: fp32, bf16 or fp16
 hidden_size     int        no   the model's hidden size (the width every adapter's matrices scale with)
-strategy        str        yes  how adapters are served (bench/serving STRATEGIES)
+strategy        str        yes  how adapters are served (one of bench/options.py STRATEGIES)
 mixed           bool       yes  the strategy batches requests of several tasks together (else one task per batch, swapping)
 n_tasks         int        yes  tasks, one adapter each, in the fleet (N)
 rank            int        yes  the LoRA rank of the fleet's adapters

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.rows.memory import fmt_bytes  # noqa: F401 - sizes read in one convention (binary units)
-
 DIRECTIONS = ("higher", "lower")
 # how `bench compare` judges a metric: must match exactly; size within 1 %; inside the baseline's 95 % interval;
 # slower by a factor and a U test on the raw samples; one number without samples (peak memory, a rate found by

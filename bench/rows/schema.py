@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.rows.metric import Metric, fmt_bytes, fmt_count, fmt_ms, mib, whole
+from bench.rows.memory import fmt_bytes
+from bench.rows.metric import Metric, fmt_count, fmt_ms, mib, whole
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed", "oom", "killed", "unsupported", "cancelled", "timeout")

@@ -9,6 +9,3 @@ profile.py   service times measured on the real model: batch size x distinct ada
 realtime.py  the wall clock: the same loop serving a stream for real (validates the simulation)
 run.py       the `serve` command's work -> rows of kind "serve"
 """
-
-# the strategies `serve` runs by default (declared with every option in bench/options.py)
-from bench.options import SERVE_STRATEGIES as STRATEGIES  # noqa: E402, F401

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.options import POPULARITIES, PROCESSES  # noqa: F401 - the names, declared once
 from bench.switching.workload import popularity_weights
 
 

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from bench.analysis.fleets import MAX_P99_ERR_PCT, validation
 from bench.analysis.significance import correct_vector, mcnemar
 from bench.errors import BenchError
-from bench.options import PROMPT_STRATEGIES, STRATEGIES
+from bench.options import PROMPT_STRATEGIES, SERVE_STRATEGIES, STRATEGIES
 from bench.rows.memory import fmt_bytes
-from bench.serving import STRATEGIES as SERVE_DEFAULTS
 from bench.serving.arrivals import stream
 from bench.serving.evidence import check_n, left_out, model_of, runs_by_method, served_task, serves_at, split_rows
 from bench.serving.policy import Policy
@@ -42,7 +41,7 @@ SERVES = {  # method -> the strategies that can serve it, in table order
     "zero_shot": ("base",),
     "head_only": ("base",),
 }
-EXPECTED = {*SERVE_DEFAULTS, "prompt_swap", COPIES}  # listed as missing when not measured (the rest: when measured)
+EXPECTED = {*SERVE_STRATEGIES, "prompt_swap", COPIES}  # listed as missing when not measured (the rest: when measured)
 ALPHA = 0.05  # the paired test's level
 CLOSE = 0.10  # rates closer than this are not told apart (the simulation's error against real-time runs)
 UNITS = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 from bench.analysis import health
 from bench.analysis.selection import main_rows, speed_only
 from bench.errors import BenchError
+from bench.rows.schema import kind_of
 
 
 def model_of(r: dict) -> str:
@@ -15,8 +16,8 @@ def model_of(r: dict) -> str:
 
 def split_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     """(ok run rows, ok serve rows on pretrained weights); one model for both, else one line naming them."""
-    runs = [r for r in health.healthy(rows) if r.get("kind", "run") == "run" and r.get("status") == "ok"]
-    serves = [r for r in rows if r.get("kind") == "serve" and r.get("status", "ok") == "ok"]
+    runs = [r for r in health.healthy(rows) if kind_of(r) == "run" and r.get("status") == "ok"]
+    serves = [r for r in rows if kind_of(r) == "serve" and r.get("status", "ok") == "ok"]
     run_models, serve_models = sorted({model_of(r) for r in runs}), sorted({model_of(r) for r in serves})
     if len(run_models) > 1 or len(serve_models) > 1 or (run_models and serve_models and run_models != serve_models):
         raise BenchError(
@@ -57,7 +58,7 @@ def left_out(rows: list[dict], task: str, used: set[str], servable) -> tuple[tup
     """The task's ok runs the decision does not read, and why (one line per run the health checks flag, one
     line summing each other reason), and the methods all of whose runs were flagged. `used`: the run ids it
     reads; `servable`: the methods some strategy serves."""
-    ok = [r for r in rows if r.get("kind", "run") == "run" and r.get("status") == "ok" and r.get("task") == task]
+    ok = [r for r in rows if kind_of(r) == "run" and r.get("status") == "ok" and r.get("task") == task]
     main = {id(r) for r in main_rows(rows)}
     flagged = [(r, w) for r in ok if id(r) in main and (w := health.run_warning(r))]
     lines = [

@@ -21,8 +21,9 @@ from bench.analysis.selection import main_rows
 from bench.catalog import models, tasks
 from bench.errors import BenchError
 from bench.measure.data import encode
+from bench.options import PROMPT_STRATEGIES
+from bench.rows.schema import kind_of
 from bench.rows.store import read_rows
-from bench.switching.strategies import PROMPT_STRATEGIES
 from bench.switching.trained import from_results
 
 
@@ -40,7 +41,7 @@ class RunsPlan:
 
 def _runs(rows: list[dict], model: str, tasks: tuple[str, ...] = ()) -> list[dict]:
     name = models.resolve(model).name
-    ok = [r for r in main_rows(rows) if r.get("kind", "run") == "run" and r.get("status") == "ok"]
+    ok = [r for r in main_rows(rows) if kind_of(r) == "run" and r.get("status") == "ok"]
     if tasks:
         known = sorted({str(r.get("task")) for r in ok})
         if set(tasks) - set(known):

@@ -13,7 +13,7 @@ import torch
 from bench.analysis.fleets import P99_REQUESTS
 from bench.execute.run import failure
 from bench.measure import machine
-from bench.options import ServeConfig, validate_serve  # noqa: F401 - ServeConfig: the serve run's options
+from bench.options import ServeConfig
 from bench.rows import store
 from bench.rows.fields import new_run_id
 from bench.serving import arrivals, from_runs, realtime

@@ -9,5 +9,3 @@ gates.py      correctness gates (mixed == alone, adapters change outputs, merge 
 sweep.py      the sweep -> rows of kind "switch"; the `switch` subcommand
 session.py    what switch and serve share: the backbone and provenance, the speed probe, failures as rows
 """
-
-from bench.options import STRATEGIES  # noqa: F401 - every strategy, in table order (declared in bench/options.py)

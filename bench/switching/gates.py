@@ -13,6 +13,7 @@ import copy
 
 import torch
 
+from bench.options import PROMPT_STRATEGIES
 from bench.switching.fleet import Fleet, adapter_name
 from bench.switching.strategies import Server
 
@@ -50,7 +51,7 @@ def check_server(fleet: Fleet, strategy: str, server: Server, probe: torch.Tenso
     n_rows = min(fleet.n, 8)
     ids = probe[:n_rows]
     tasks = torch.arange(n_rows, device=ids.device)
-    is_prompt = strategy in ("prompt_swap", "mixed_prompt_batch")
+    is_prompt = strategy in PROMPT_STRATEGIES
     refs = [reference(fleet, ids[i : i + 1], i, is_prompt) for i in range(n_rows)]
     result: dict = {}
     server.prepare()

@@ -15,8 +15,8 @@ import torch
 
 from bench.errors import Unsupported
 from bench.measure.timing import timed
-from bench.options import PROMPT_STRATEGIES  # noqa: F401 - declared once with every strategy name (re-exported)
-from bench.switching import STRATEGIES, gathered, prompts
+from bench.options import STRATEGIES
+from bench.switching import gathered, prompts
 from bench.switching.fleet import Fleet, adapter_name
 from bench.switching.workload import homogeneous_batches, mixed_batches
 

@@ -14,14 +14,14 @@ import torch
 from tqdm.auto import tqdm
 
 from bench.measure import machine, memory
-from bench.options import QUICK, SweepConfig, sweep_record  # noqa: F401 - QUICK: the suite's quick sweep
+from bench.options import LENGTHS, PROMPT_STRATEGIES, SweepConfig, sweep_record
 from bench.rows import store
 from bench.rows.fields import new_run_id
 from bench.switching import gates
 from bench.switching.session import attempt, build_fleet, failed_row, open_session, speed_probe
-from bench.switching.strategies import PROMPT_STRATEGIES, SERVERS, Served, serve
+from bench.switching.strategies import SERVERS, Served, serve
 from bench.switching.trained import from_results
-from bench.switching.workload import LENGTHS, Workload, switches, task_sequence
+from bench.switching.workload import Workload, switches, task_sequence
 
 
 def _percentiles(samples: list[float]) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from bench.options import LENGTHS, ORDERS, POPULARITIES  # noqa: F401 - the workload's names, declared once
+from bench.options import LENGTHS
 
 
 @dataclass(frozen=True)

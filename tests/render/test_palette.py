@@ -6,12 +6,12 @@ import json
 import re
 
 from bench.cli import main
+from bench.options import STRATEGIES
 from bench.render.figures import short_number
 from bench.render.html import render
 from bench.render.palette import KNOWN, colour, colours
 from bench.render.palette import METHODS as METHOD_COLOURS
 from bench.render.palette import STRATEGIES as STRATEGY_COLOURS
-from bench.switching import STRATEGIES
 from tests.history.test_history import commit_rows
 from tests.render.test_html import METHODS, ROWS, run_row
 

@@ -174,6 +174,7 @@ def test_fresh_run_rows_hold_only_declared_fields_of_declared_types(tmp_path, ti
 
 def test_fresh_switch_rows_hold_only_declared_fields_of_declared_types(tmp_path, tiny_bert_dir, monkeypatch):
     from bench.errors import Unsupported
+    from bench.options import SweepConfig
     from bench.switching import sweep
 
     class Refuses:
@@ -184,7 +185,7 @@ def test_fresh_switch_rows_hold_only_declared_fields_of_declared_types(tmp_path,
             raise Unsupported("not here")
 
     monkeypatch.setitem(sweep.SERVERS, "hotswap", Refuses)
-    cfg = sweep.SweepConfig(
+    cfg = SweepConfig(
         model=str(tiny_bert_dir),
         tasks_n=(2,),
         batch_sizes=(4,),

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from bench.errors import BenchError
+from bench.options import ServeConfig
 from bench.serving import from_runs
-from bench.serving.run import ServeConfig
 
 
 def run(method, **kw):

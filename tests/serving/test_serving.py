@@ -92,7 +92,8 @@ def test_rate_at_slo_is_below_capacity_and_meets_the_slo():
 
 
 def test_default_slo_is_a_multiple_of_the_base_full_batch_time():
-    from bench.serving.run import ServeConfig, slo_ms
+    from bench.options import ServeConfig
+    from bench.serving.run import slo_ms
 
     base = ServiceModel({1: {1: 10.0}, 32: {1: 250.0}})
     assert slo_ms(ServeConfig(), base) == 1000.0

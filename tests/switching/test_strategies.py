@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from bench.cli import main
-from bench.switching import STRATEGIES
+from bench.options import STRATEGIES
 
 
 @pytest.fixture(scope="module")
