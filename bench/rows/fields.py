@@ -176,6 +176,8 @@ sweep           dict       yes  the sweep's settings (bench/switching/sweep.py S
 weights         str        no   pretrained, or random for a shape-only model (speed only, never accuracy)
 trained_adapters_from  list  no  the result rows whose kept adapters fill the fleet's first slots
 model           str        yes  the backbone's name in the catalog, or its path
+layers          int|null   no   the layers kept of a shape-only model (model.layers); null for a pretrained one
+dtype           str        no   the weights' dtype (model.dtype): fp32, bf16 or fp16
 strategy        str        yes  how adapters are served (bench/switching/strategies.py STRATEGIES)
 n_tasks         int        yes  tasks, one adapter each, in the fleet (N)
 batch_size      int        yes  requests per served batch

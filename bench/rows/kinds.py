@@ -78,8 +78,10 @@ SWITCH = RowKind(
     "switch",
     SWITCH_FIELDS,
     needs=("schema_version", "strategy", "n_tasks", "batch_size", "popularity", "order", "status"),
-    key=("model", "strategy", "n_tasks", "batch_size", "popularity", "order"),  # the seed is in `sweep`
-    label="switch {strategy} N={n_tasks} b={batch_size} {popularity}/{order}",
+    key=("model", "strategy", "n_tasks", "batch_size", "popularity", "order", "length"),  # the seed is in `sweep`
+    label="switch {strategy} N={n_tasks} b={batch_size} {popularity}/{order}/{length}",
+    shape_key=("layers", "dtype"),
+    key_names={"layers": "model.layers", "dtype": "model.dtype"},
     series="strategy",
 )
 SERVE = RowKind(

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from bench.catalog import shapes
 from bench.measure import machine, memory
 from bench.options import LENGTHS, PROMPT_STRATEGIES, SweepConfig, sweep_record
 from bench.rows import store
@@ -103,6 +104,8 @@ def setting(cfg: SweepConfig, w: Workload, strategy: str) -> dict:
     """What a switch row was measured on (every row has it, ok or not)."""
     return {
         "model": cfg.model.name,
+        "layers": cfg.model.layers if shapes.is_shape(cfg.model.name) else None,
+        "dtype": cfg.model.dtype,
         "strategy": strategy,
         "n_tasks": w.n_tasks,
         "batch_size": w.batch_size,
