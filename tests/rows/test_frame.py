@@ -126,3 +126,11 @@ def test_export_writes_to_the_current_folder_and_never_over_a_file_without_force
     assert main(["export", str(rows), "-o", str(rows), "--force"]) == 2  # never over result rows
     assert main(["export", str(rows), "-o", str(tmp_path / "out" / "t.csv")]) == 0
     assert (tmp_path / "out" / "t.csv").is_file()
+
+
+def test_the_parquet_extra_named_by_the_error_and_the_docs_is_declared():
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(dep.startswith("pyarrow") for dep in extras["parquet"])
+    assert "pip install '.[parquet]'" in (ROOT / "docs" / "rows.md").read_text()
