@@ -91,3 +91,15 @@ def test_a_copy_that_differs_in_one_setting_is_a_series_of_its_own_named_by_it(s
     labels = {(r["strategy"], r["model"], r["setting"]) for r in table}
     assert len(table) == len(labels) == 2 * len(rows)  # no two rows share a label
     assert sum(shown in f"{r['model']} {r['setting']}" for r in table) == len(rows)
+
+
+@pytest.mark.parametrize("setting, value", [("layers", 1), ("dtype", "bfloat16"), ("slo_rule", "2 x base")])
+def test_a_figure_over_rows_that_differ_in_a_setting_names_the_one_it_draws(setting, value):
+    """Rows of two settings: each serving figure draws one of them, and its title says which (once alone, a
+    file's figures keep their short titles)."""
+    rows = read_rows(SERVING / "serve-cpu.jsonl")
+    copy = [{**r, "run_id": r["run_id"] + "-copy", setting: value} for r in rows]
+    for given, named in ((rows + copy, True), (rows, False)):
+        for caption, svg in serving_section(given)["figures"]:
+            title = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+            assert (f"{setting}=" in title) == named, (caption, title)
