@@ -64,6 +64,7 @@ def test_every_legend_of_every_figure_lies_outside_every_panel(monkeypatch):
     never over the data (the report's run, serve and switch figures, and the history figure)."""
     from pathlib import Path
 
+    from bench.history import report as history_report
     from bench.render import figures, html, serving
     from bench.rows.store import read_rows
     from tests.render.test_html import ROWS, SWITCH
@@ -84,6 +85,12 @@ def test_every_legend_of_every_figure_lies_outside_every_panel(monkeypatch):
 
     monkeypatch.setattr(figures, "to_svg", inspect)
     monkeypatch.setattr(serving, "to_svg", inspect)
+    monkeypatch.setattr(history_report, "to_svg", inspect)
     serve = read_rows(Path(__file__).resolve().parents[2] / "results" / "serving" / "serve-cpu.jsonl")
     html.render(ROWS + SWITCH + serve, history=[ROWS, ROWS])
-    assert len(checked) >= 5 and crossing == [], crossing
+    in_report = len(checked)
+    rows = [r for n in (1, 2, 3) for r in commit_rows(n)]
+    series = build_series(rows, "cpu-test-2c", "smoke")
+    for metric in {s.metric for s in series}:  # the history report's charts, one per metric
+        metric_figure([s for s in series if s.metric == metric], [], ["a", "b", "c"])
+    assert in_report >= 5 and len(checked) > in_report and crossing == [], crossing
