@@ -25,7 +25,7 @@ from bench.render.deploy import deploy_section
 from bench.render.sections import ARROW
 from bench.render.serving import serving_section
 from bench.rows import schema
-from bench.rows.memory import OWN_PEAK
+from bench.rows.memory import OWN_PEAK, fmt_bytes
 from bench.rows.metric import fmt_count
 from bench.rows.outputs import check_output
 
@@ -326,6 +326,7 @@ def render(rows: list[dict], history: list[list[dict]] | None = None, pair: tupl
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["bytes"] = fmt_bytes  # 970.3 MiB, never raw bytes
     ctx = context(rows, history, pair)
     return env.get_template("report.html.j2").render(**ctx, csp=explorer.csp() if ctx["explorer"] else CSP)
 

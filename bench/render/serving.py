@@ -24,9 +24,12 @@ from bench.render.outline import NAMED_APART, model_label, serve_differing
 from bench.render.palette import colour
 
 
-def _held(fixed: dict, *keys: str) -> str:
+def _held(fixed: dict, differ: list[str], *keys: str) -> str:
+    """A panel's title: the settings it holds, and every setting that differs across the rows (layers, dtype,
+    SLO rule, workload, file) at the value this panel holds, so two panels of different settings never share a
+    title."""
     names = {"n_tasks": "N", "rank": "r", "hidden_size": "hidden", "model": ""}
-    keys += ("source",)  # rows of several files: a panel holds one file's
+    keys = tuple(dict.fromkeys(keys + tuple(k for k in differ if k != "slo_ms") + ("source",)))
     parts = [f"{names.get(k, k)}{'=' if names.get(k, k) else ''}{fixed[k]}" for k in keys if fixed.get(k) is not None]
     return ", ".join(parts)
 
@@ -61,6 +64,7 @@ def rate_at_slo_figure(rows: list[dict]) -> str:
     """Requests per second at the SLO relative to the base model on the same fleet, one line per strategy,
     against N (log scale). "" when no group of rows spans two values of N."""
     group, fixed = widest_group(serve_rows(rows), "n_tasks")
+    differ = serve_differing(serve_rows(rows))
     if not group:
         return ""
     plt = pyplot()
@@ -69,7 +73,7 @@ def rate_at_slo_figure(rows: list[dict]) -> str:
     ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("tasks (adapters) N (count)")
     ax.set_ylabel("rate at the SLO / base model's (ratio)")
-    ax.set_title(wrap(_held(fixed, "model", "rank", "popularity"), 60), fontsize=9)
+    ax.set_title(wrap(_held(fixed, differ, "model", "rank", "popularity"), 60), fontsize=9)
     legend_right(ax)
     return to_svg(fig)
 
@@ -79,6 +83,7 @@ def scaling_figure(rows: list[dict]) -> str:
     against rank and against hidden size; resident adapter memory against N. A panel without two values of
     its setting is left out; "" without any."""
     ok = serve_rows(rows)
+    differ = serve_differing(ok)
     full = _base_cost(ok, "batch_ms_full")
     panels = []
     same, fixed = reference_fleet(ok)
@@ -104,20 +109,20 @@ def scaling_figure(rows: list[dict]) -> str:
             log_scale(ax, "x", 2)
             log_scale(ax, "y")
             ax.set(xlabel="batch size (requests)", ylabel="ms per request (service)")
-            ax.set_title(wrap(_held(fixed, "model", "rank", "n_tasks"), 44), fontsize=8.5)
+            ax.set_title(wrap(_held(fixed, differ, "model", "rank", "n_tasks"), 44), fontsize=8.5)
         elif what == "n_tasks":
             mib = lambda r: r["adapter_bytes_resident"] / 2**20 if r.get("adapter_bytes_resident") else None  # noqa: E731
             _line_panel(ax, group, "n_tasks", mib, 2)
             log_scale(ax, "y", 2)
             ax.set(xlabel="tasks (adapters) N (count)", ylabel="resident adapters (MiB)")
-            ax.set_title(wrap(_held(fixed, "model", "rank"), 44), fontsize=8.5)
+            ax.set_title(wrap(_held(fixed, differ, "model", "rank"), 44), fontsize=8.5)
         else:
             _line_panel(ax, group, what, lambda r: _vs_base(r, full, "batch_ms_full"), 2 if what == "rank" else 0)
             ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
             xlabel = "LoRA rank (r)" if what == "rank" else "hidden size (units)"
             ax.set(xlabel=xlabel, ylabel="full batch time / base model's (ratio)")
             held = ("model", "n_tasks") if what == "rank" else ("rank", "n_tasks", "layers")
-            ax.set_title(wrap(_held(fixed, *held), 44), fontsize=8.5)
+            ax.set_title(wrap(_held(fixed, differ, *held), 44), fontsize=8.5)
     seen = {}  # every strategy of every panel, once (a panel may lack one: base holds no adapter bytes)
     for ax in axes:
         seen.update(zip(*reversed(ax.get_legend_handles_labels())))
@@ -139,6 +144,7 @@ def _full_distinct(service_ms: dict, n: int, mixed: bool) -> list[tuple[int, flo
 
 def latency_curve_figure(rows: list[dict]) -> str:
     """Simulated p99 latency against offered rate (the rows' `curve`) on one fleet, one line per strategy."""
+    differ = serve_differing(serve_rows(rows))
     rows, fixed = reference_fleet([r for r in serve_rows(rows) if r.get("curve")])
     if not rows:
         return ""
@@ -151,7 +157,7 @@ def latency_curve_figure(rows: list[dict]) -> str:
         )
         line.set_gid(method_gid(r["strategy"]))
     ax.axhline(rows[0]["slo_ms"], color="grey", linestyle="--", linewidth=1)
-    ax.set_title(wrap(f"{_held(fixed, 'model', 'rank', 'n_tasks')}; dashed: the SLO", 60), fontsize=9)
+    ax.set_title(wrap(f"{_held(fixed, differ, 'model', 'rank', 'n_tasks')}; dashed: the SLO", 60), fontsize=9)
     log_scale(ax, "y")
     ax.set_xlabel("offered rate (requests/s)")
     ax.set_ylabel("p99 latency (ms)")

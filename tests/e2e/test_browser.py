@@ -145,14 +145,14 @@ def test_report_in_headless_chromium(browser, tmp_path):
     print(f"screenshot: {shot}")
 
 
-def assert_fits_1280(browser):
+def assert_fits_1280(browser, need_tables: bool = True):
     """At a 1280 px window the main tables need no horizontal scroll, nor do the choice tables or the page."""
     browser.cmd("POST", "/window/rect", {"width": 1280, "height": 1000})
     widths = browser.js(
-        "return Array.from(document.querySelectorAll('table.results'))"
+        "return Array.from(document.querySelectorAll('table.results, table.switching, table.speed'))"
         ".map(t => [t.parentElement.scrollWidth, t.parentElement.clientWidth])"
     )
-    assert widths and all(scroll <= client for scroll, client in widths), widths
+    assert (widths or not need_tables) and all(scroll <= client for scroll, client in widths), widths
     decide = browser.js(
         "return Array.from(document.querySelectorAll('table.decide'))"
         ".map(t => [t.getBoundingClientRect().right, document.documentElement.clientWidth])"
@@ -215,6 +215,8 @@ def test_every_kind_of_file_alone_and_combined_fits_1280_px(browser, tmp_path, p
     links = browser.js("return Array.from(document.querySelectorAll('nav a')).map(a => a.hash.slice(1))")
     sections = browser.js("return Array.from(document.querySelectorAll('body > section')).map(s => s.id)")
     assert links == sections and "headline" in sections
+    if len(paths) == 1:  # one file: its main, switching and speed tables fit 1280 px whole (none cut off)
+        assert_fits_1280(browser, need_tables=False)
 
 
 def test_console_check_is_live(browser, tmp_path):

@@ -57,3 +57,40 @@ def test_two_learning_rates_of_one_method_get_two_colours_in_the_history_figure(
         for gid, body in re.findall(r'<g id="method-(lora[^"]*?)-\d+">(.*?)</g>', svg, re.S)
     }
     assert len({frozenset(c) for c in strokes.values()}) == 2, strokes
+
+
+def test_every_legend_of_every_figure_lies_outside_every_panel(monkeypatch):
+    """Drawn, each legend's box on the canvas meets no visible axes box: legends beside or under the panels,
+    never over the data (the report's run, serve and switch figures, and the history figure)."""
+    from pathlib import Path
+
+    from bench.history import report as history_report
+    from bench.render import figures, html, serving
+    from bench.rows.store import read_rows
+    from tests.render.test_html import ROWS, SWITCH
+
+    checked, crossing = [], []
+    real = figures.to_svg
+
+    def inspect(fig):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        panels = [ax.get_window_extent(renderer) for ax in fig.axes if ax.get_visible() and ax.axison]
+        legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+        for legend in legends:
+            box = legend.get_window_extent(renderer)
+            checked.append(box)
+            crossing.extend((fig.axes[0].get_title(), box, p) for p in panels if box.overlaps(p))
+        return real(fig)
+
+    monkeypatch.setattr(figures, "to_svg", inspect)
+    monkeypatch.setattr(serving, "to_svg", inspect)
+    monkeypatch.setattr(history_report, "to_svg", inspect)
+    serve = read_rows(Path(__file__).resolve().parents[2] / "results" / "serving" / "serve-cpu.jsonl")
+    html.render(ROWS + SWITCH + serve, history=[ROWS, ROWS])
+    in_report = len(checked)
+    rows = [r for n in (1, 2, 3) for r in commit_rows(n)]
+    series = build_series(rows, "cpu-test-2c", "smoke")
+    for metric in {s.metric for s in series}:  # the history report's charts, one per metric
+        metric_figure([s for s in series if s.metric == metric], [], ["a", "b", "c"])
+    assert in_report >= 5 and len(checked) > in_report and crossing == [], crossing

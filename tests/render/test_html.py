@@ -347,3 +347,13 @@ def test_the_switch_table_shows_the_spread_of_the_repeats():
     wide = switch_row("gathered_lora", 8, 92, 8.0, total_ms_samples=[95.0, 108.0, 125.0])
     html = render(ROWS + [base, wide])
     assert '+8.0 %<br><span class="meta">-5.9 to +26.3 %</span>' in html
+
+
+def test_the_switch_table_prints_memory_in_binary_units_never_raw_bytes():
+    row = switch_row("merge_swap", 8, 90, 5.0, peak_mem_bytes=1017405440, adapter_bytes_resident=3 * 2**20)
+    html = render(ROWS + [switch_row("base", 8, 100, 0.0), row])
+    table = html[
+        html.index('<table class="switching">') : html.index("</table>", html.index('<table class="switching">'))
+    ]
+    assert "970.3 MiB" in table and "3.0 MiB" in table
+    assert "1017405440" not in table and "3145728" not in table

@@ -80,3 +80,16 @@ def test_tick_labels_are_short_plain_numbers():
         "770", "1k", "10k", "100k", "1M", "10M", "22.7M",
     ]  # fmt: skip
     assert [short_number(v) for v in (1200, 0.01, 12_000)] == ["1200", "0.01", "12k"]
+
+
+def test_each_strategy_has_its_one_colour_in_the_switching_bars_and_lines():
+    from tests.render.test_html import SWITCH
+
+    html = render(ROWS + SWITCH)
+    switching = html[html.index('<section id="switching"') :]
+    switching = switching[: switching.index("</section>")]
+    got, drawn = colours_by_method(switching)
+    assert drawn >= 2  # the swap-latency bars and the lines against N
+    assert {"merge_swap", "base"} <= set(got)
+    for strategy, found in got.items():
+        assert found == {colour(strategy)}, (strategy, found)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from bench.cli import main
 from bench.render.outline import serving_decision
 from bench.render.serving import serving_section
@@ -65,3 +67,39 @@ def test_runs_of_two_models_are_two_series():
     assert labels == ["lora (model=minilm)", "lora (model=other)"]
     same = combine([("a.jsonl", [run_row(seed=0)]), ("b.jsonl", [{**run_row(seed=1), "run_id": "y"}])])
     assert [rec["n"] for rec in agg.group(same).values()] == [2]  # same settings from two files: seeds of one
+
+
+@pytest.mark.parametrize(
+    "setting, value, shown",
+    [
+        ("layers", 1, "(1 layer)"),
+        ("dtype", "bfloat16", "dtype=bfloat16"),
+        ("slo_rule", "p99 <= 2.0 x base", "slo_rule=p99 <= 2.0 x base"),
+        ("popularity", "uniform", "popularity=uniform"),
+        ("arrivals", "gamma", "arrivals=gamma"),
+        ("tokens_per_request", 64, "tokens_per_request=64"),
+    ],
+)
+def test_a_copy_that_differs_in_one_setting_is_a_series_of_its_own_named_by_it(setting, value, shown):
+    """The rows of one file and a copy differing in one setting only (layers, dtype, SLO rule, workload), with
+    no file to tell them apart: two decisions and two table rows per strategy, the copy's named by the setting."""
+    rows = read_rows(SERVING / "serve-cpu.jsonl")
+    copy = [{**r, "run_id": r["run_id"] + "-copy", setting: value} for r in rows]
+    sentences = serving_decision(rows + copy)
+    assert len(sentences) == 2 and sum(shown in s for s in sentences) == 1, sentences
+    table = serving_section(rows + copy)["rows"]
+    labels = {(r["strategy"], r["model"], r["setting"]) for r in table}
+    assert len(table) == len(labels) == 2 * len(rows)  # no two rows share a label
+    assert sum(shown in f"{r['model']} {r['setting']}" for r in table) == len(rows)
+
+
+@pytest.mark.parametrize("setting, value", [("layers", 1), ("dtype", "bfloat16"), ("slo_rule", "2 x base")])
+def test_a_figure_over_rows_that_differ_in_a_setting_names_the_one_it_draws(setting, value):
+    """Rows of two settings: each serving figure draws one of them, and its title says which (once alone, a
+    file's figures keep their short titles)."""
+    rows = read_rows(SERVING / "serve-cpu.jsonl")
+    copy = [{**r, "run_id": r["run_id"] + "-copy", setting: value} for r in rows]
+    for given, named in ((rows + copy, True), (rows, False)):
+        for caption, svg in serving_section(given)["figures"]:
+            title = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+            assert (f"{setting}=" in title) == named, (caption, title)

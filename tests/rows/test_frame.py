@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,9 @@ def test_export_writes_to_the_current_folder_and_never_over_a_file_without_force
     assert main(["export", str(rows), "-o", str(rows), "--force"]) == 2  # never over result rows
     assert main(["export", str(rows), "-o", str(tmp_path / "out" / "t.csv")]) == 0
     assert (tmp_path / "out" / "t.csv").is_file()
+
+
+def test_the_parquet_extra_named_by_the_error_and_the_docs_is_declared():
+    declared = re.search(r"^parquet = \[(.*)\]", (ROOT / "pyproject.toml").read_text(), re.M)  # no tomllib in 3.10
+    assert declared and '"pyarrow' in declared.group(1)
+    assert "pip install '.[parquet]'" in (ROOT / "docs" / "rows.md").read_text()
