@@ -120,3 +120,16 @@ def test_a_shape_row_against_a_pretrained_one_names_the_model_then_its_shape():
 def test_kind_of_reads_a_row_without_kind_as_a_run():
     assert kind_of({}) == "run" and kind_of({"kind": "serve"}) == "serve"
     assert kinds.of({"kind": ["serve"]}) is None and kinds.of({"kind": "mystery"}) is None
+
+
+def test_switch_rows_of_a_sweep_are_one_key_each_and_a_shapes_layers_tell_sweeps_apart():
+    """A sweep's rows differ in length (short, long) as well as popularity and order: each is its own key, so
+    compare never pairs a short workload with a long one; a shape-only model's layers and dtype are keys too."""
+    row = {"kind": "switch", "schema_version": 1, "status": "ok", "model": "shape:llama-3.2-1b", "layers": 2}
+    row |= {"dtype": "fp32", "strategy": "base", "n_tasks": 16, "batch_size": 8, "popularity": "zipf"}
+    sweep = [row | {"order": o, "length": n} for o in ("grouped", "shuffled") for n in ("short", "long")]
+    assert len({identity.match_key(r) for r in sweep}) == 4
+    assert compare.differing_keys(sweep[0], sweep[0] | {"layers": 4}) == ["model.layers"]
+    assert compare.differing_keys(sweep[0], sweep[0] | {"length": "long"}) == ["length"]
+    pretrained = {k: v for k, v in sweep[0].items() if k != "layers"} | {"model": "minilm"}
+    assert "layers" not in identity.key_fields(pretrained)  # a pretrained model is whole: no layers key
