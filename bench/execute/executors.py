@@ -261,7 +261,9 @@ def run_isolated(spec: RunSpec, timeout_s: float = 0, stop: StopOnCtrlC | None =
     forked = ctx.get_start_method() == "forkserver"
     environ, cwd = (dict(os.environ), os.getcwd()) if forked else (None, None)
     proc = ctx.Process(target=_child, args=(spec, send, os.getpid(), environ, cwd), daemon=True)
-    with _sigint_ignored():
+    # a forked child starts with the server's signal handlers (SIGINT ignored: start_process_server), and its start
+    # waits for the server's imports: a Ctrl-C meanwhile must reach StopOnCtrlC, not be ignored
+    with contextlib.nullcontext() if forked else _sigint_ignored():
         proc.start()
     send.close()
     deadline = time.monotonic() + timeout_s if timeout_s else None

@@ -25,15 +25,15 @@ def plan(
     """Every run of the suite, with all names and parameters checked before anything runs, and each
     run's config hash. `device_for` resolves the suite's device (an executor may defer it)."""
     validate_suite(cfg)
-    known = set(tasks.task_files(tasks_dirs)) | set(cfg.tasks)
     tasks.check_task_files(tasks_dirs)
+    loaded = {name: tasks.load_task(name, tasks_dirs) for name in cfg.tasks}
+    known = set(tasks.task_files(tasks_dirs)) | set(cfg.tasks) | {t.name for t in loaded.values()}
     unknown = set(cfg.task_budget) - known
     if unknown:
         raise BenchError(
             f"task_budget given for unknown task(s): {', '.join(sorted(unknown))}; "
             f"valid tasks: {', '.join(sorted(known))}"
         )
-    loaded = {name: tasks.load_task(name, tasks_dirs) for name in cfg.tasks}
     budgets = {t: check_budget(update_dataclass(cfg.budget, *_task_budget(cfg, t, loaded[t].name))) for t in cfg.tasks}
     settings = {name: _method_settings(name, cfg) for name in cfg.methods}  # name -> (base method, overrides)
     layers, dtype = model_options(cfg.model)  # a shape-only model's (checked); (0, "") for a pretrained one
