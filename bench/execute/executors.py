@@ -163,9 +163,7 @@ def _child(spec: RunSpec, conn, parent_pid: int, environ: dict | None = None, cw
     adopt_environment(environ, cwd)
     from tqdm import tqdm
 
-    # a thread lock for progress bars: tqdm's default adds a multiprocessing lock, a named semaphore that a run
-    # stopped by SIGTERM leaves behind (the resource tracker then warns of it when the suite exits)
-    tqdm.set_lock(threading.RLock())
+    tqdm.set_lock(threading.RLock())  # tqdm's default multiprocessing lock leaks a semaphore when SIGTERM stops a run
     conn.send(execute(spec))
     conn.close()
 
@@ -176,21 +174,13 @@ def adopt_environment(environ: dict | None, cwd: str | None = None) -> None:
     if environ is not None:
         os.environ.clear()
         os.environ.update(environ)
-    if cwd is not None:
-        os.chdir(cwd)
+        os.chdir(cwd or os.getcwd())
 
 
-# Imported once by the fork server, so that a run's process starts with torch, transformers, peft and the
-# built-in models' modelling code loaded (about 6 s of CPU a run on 2 cores) instead of importing them itself.
-# A fork of a process that imported them but ran no torch op (no thread pool yet) is safe; the run resets its
-# memory peak and seeds itself.
-PRELOAD = [
-    "bench.execute.run",
-    "transformers",
-    "peft",
-    "transformers.models.bert.modeling_bert",
-    "transformers.models.llama.modeling_llama",
-]
+# Imported once by the fork server (about 5 s of CPU a run saved on 2 cores). A fork of a process that imported
+# them but ran no torch op (no thread pool yet) is safe; the run resets its memory peak and seeds itself.
+PRELOAD = ["bench.execute.run", "transformers", "peft"]
+PRELOAD += [f"transformers.models.{m}.modeling_{m}" for m in ("bert", "llama")]
 START_METHODS = ("forkserver", "spawn")  # ADAPTER_BENCH_START's values
 
 
@@ -261,8 +251,7 @@ def run_isolated(spec: RunSpec, timeout_s: float = 0, stop: StopOnCtrlC | None =
     forked = ctx.get_start_method() == "forkserver"
     environ, cwd = (dict(os.environ), os.getcwd()) if forked else (None, None)
     proc = ctx.Process(target=_child, args=(spec, send, os.getpid(), environ, cwd), daemon=True)
-    # a forked child starts with the server's signal handlers (SIGINT ignored: start_process_server), and its start
-    # waits for the server's imports: a Ctrl-C meanwhile must reach StopOnCtrlC, not be ignored
+    # a forked child has SIGINT ignored from the server; its start waits for the server's imports: not shielded
     with contextlib.nullcontext() if forked else _sigint_ignored():
         proc.start()
     send.close()
