@@ -10,6 +10,7 @@ import ctypes
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -156,33 +157,47 @@ def _parent_of(pid: int) -> int:
         return 0
 
 
-def _child(spec: RunSpec, conn, parent_pid: int, environ: dict | None = None) -> None:
+def _child(spec: RunSpec, conn, parent_pid: int, environ: dict | None = None, cwd: str | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     _die_with_parent(parent_pid)
-    adopt_environment(environ)
+    adopt_environment(environ, cwd)
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())  # tqdm's default multiprocessing lock leaks a semaphore when SIGTERM stops a run
     conn.send(execute(spec))
     conn.close()
 
 
-def adopt_environment(environ: dict | None) -> None:
-    """A child forked by the fork server takes the suite's environment as it is now, not the server's at its
-    start (None: a spawned child, which inherited it)."""
+def adopt_environment(environ: dict | None, cwd: str | None = None) -> None:
+    """A child forked by the fork server takes the suite's environment and working folder as they are now, not
+    the server's at its start (None: a spawned child, which inherited them)."""
     if environ is not None:
         os.environ.clear()
         os.environ.update(environ)
+        os.chdir(cwd or os.getcwd())
 
 
-# Imported once by the fork server, so that a run's process starts with torch, transformers and peft loaded
-# (about 6 s of CPU a run on 2 cores) instead of importing them itself. A fork of a process that imported
+# Imported once by the fork server (about 5 s of CPU a run saved on 2 cores). A fork of a process that imported
 # them but ran no torch op (no thread pool yet) is safe; the run resets its memory peak and seeds itself.
 PRELOAD = ["bench.execute.run", "transformers", "peft"]
+PRELOAD += [f"transformers.models.{m}.modeling_{m}" for m in ("bert", "llama")]
+START_METHODS = ("forkserver", "spawn")  # ADAPTER_BENCH_START's values
+
+
+def start_method() -> str:
+    """`forkserver` on Linux (where multiprocessing has it), else `spawn`; ADAPTER_BENCH_START=spawn opts out."""
+    asked = os.environ.get("ADAPTER_BENCH_START", "")
+    if asked and asked not in START_METHODS:
+        raise BenchError(f"ADAPTER_BENCH_START={asked!r} is not a start method; valid: {', '.join(START_METHODS)}")
+    if asked == "spawn" or not sys.platform.startswith("linux") or "forkserver" not in mp.get_all_start_methods():
+        return "spawn"
+    return "forkserver"
 
 
 def process_context():
-    """Where a run's child process comes from: a fresh interpreter (spawn), or with ADAPTER_BENCH_START=forkserver
-    (Linux) the fork server, PRELOAD imported there once. Opt-in: a SIGTERM to the suite while a forked run
-    trains is not yet recorded as `cancelled` (the suite dies of it)."""
-    if os.environ.get("ADAPTER_BENCH_START") == "forkserver" and "forkserver" in mp.get_all_start_methods():
+    """Where a run's child process comes from (start_method): forked by the fork server, PRELOAD imported there
+    once, or a fresh interpreter (spawn)."""
+    if start_method() == "forkserver":
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
         return ctx
@@ -233,9 +248,11 @@ def run_isolated(spec: RunSpec, timeout_s: float = 0, stop: StopOnCtrlC | None =
     ctx = process_context()
     recv, send = ctx.Pipe(duplex=False)
     ooms = oom_kills()
-    environ = dict(os.environ) if ctx.get_start_method() == "forkserver" else None
-    proc = ctx.Process(target=_child, args=(spec, send, os.getpid(), environ), daemon=True)
-    with _sigint_ignored():
+    forked = ctx.get_start_method() == "forkserver"
+    environ, cwd = (dict(os.environ), os.getcwd()) if forked else (None, None)
+    proc = ctx.Process(target=_child, args=(spec, send, os.getpid(), environ, cwd), daemon=True)
+    # a forked child has SIGINT ignored from the server; its start waits for the server's imports: not shielded
+    with contextlib.nullcontext() if forked else _sigint_ignored():
         proc.start()
     send.close()
     deadline = time.monotonic() + timeout_s if timeout_s else None

@@ -25,19 +25,16 @@ def plan(
     """Every run of the suite, with all names and parameters checked before anything runs, and each
     run's config hash. `device_for` resolves the suite's device (an executor may defer it)."""
     validate_suite(cfg)
-    known = set(tasks.task_files(tasks_dirs)) | set(cfg.tasks)
     tasks.check_task_files(tasks_dirs)
+    loaded = {name: tasks.load_task(name, tasks_dirs) for name in cfg.tasks}
+    known = set(tasks.task_files(tasks_dirs)) | set(cfg.tasks) | {t.name for t in loaded.values()}
     unknown = set(cfg.task_budget) - known
     if unknown:
         raise BenchError(
             f"task_budget given for unknown task(s): {', '.join(sorted(unknown))}; "
             f"valid tasks: {', '.join(sorted(known))}"
         )
-    budgets = {
-        t: check_budget(update_dataclass(cfg.budget, cfg.task_budget.get(t, {}), f"task_budget.{t}."))
-        for t in cfg.tasks
-    }
-    loaded = {name: tasks.load_task(name, tasks_dirs) for name in cfg.tasks}
+    budgets = {t: check_budget(update_dataclass(cfg.budget, *_task_budget(cfg, t, loaded[t].name))) for t in cfg.tasks}
     settings = {name: _method_settings(name, cfg) for name in cfg.methods}  # name -> (base method, overrides)
     layers, dtype = model_options(cfg.model)  # a shape-only model's (checked); (0, "") for a pretrained one
     if shapes.is_shape(cfg.model.name):  # random weights: speed only (bench/execute/shape_run.py)
@@ -77,6 +74,13 @@ def plan(
                     h, also = run_hashes(planned_fields(spec, resolved))
                     specs.append(replace(spec, config_hash=h, also_hash=also))
     return specs
+
+
+def _task_budget(cfg: SuiteConfig, given: str, name: str) -> tuple[dict, str]:
+    """A task's budget overrides and their key prefix: task_budget is keyed by task name, and a task given as a
+    path to its YAML file takes the overrides of its name too."""
+    key = given if given in cfg.task_budget else name
+    return cfg.task_budget.get(key, {}), f"task_budget.{key}."
 
 
 def _method_runs(cfg: SuiteConfig, settings: dict[str, tuple[str, dict]], prefix: dict[str, str]):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from dataclasses import replace
 
 import pytest
@@ -147,23 +148,31 @@ def test_local_executor_stops_at_a_cancelled_run_and_before_the_next(monkeypatch
     assert ran == []  # a stop asked for before a run: nothing more starts
 
 
-def _env_of_child(conn, environ):
-    executors.adopt_environment(environ)
-    conn.send((os.environ.get("BENCH_TEST_LATE"), os.getpid()))
+def _env_of_child(conn, environ, cwd):
+    executors.adopt_environment(environ, cwd)
+    conn.send((os.environ.get("BENCH_TEST_LATE"), os.getcwd(), os.getpid()))
 
 
-def test_runs_fork_from_a_server_and_see_the_suites_environment_now(monkeypatch):
-    """The fork server starts once; a variable set after it started still reaches the run's process."""
-    monkeypatch.setenv("ADAPTER_BENCH_START", "forkserver")
+@pytest.mark.skipif(sys.platform != "linux", reason="the fork server is the default on Linux")
+def test_runs_fork_from_a_server_by_default_and_see_the_suites_environment_and_folder_now(monkeypatch, tmp_path):
+    """The fork server starts once; a variable set and a folder entered after it started still reach the run."""
+    monkeypatch.delenv("ADAPTER_BENCH_START", raising=False)
     ctx = executors.process_context()
-    assert ctx.get_start_method() == "forkserver"
+    assert ctx.get_start_method() == "forkserver"  # the default
     executors.start_process_server()
     monkeypatch.setenv("BENCH_TEST_LATE", "seen")
+    monkeypatch.chdir(tmp_path)
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_env_of_child, args=(send, dict(os.environ)))
+    proc = ctx.Process(target=_env_of_child, args=(send, dict(os.environ), os.getcwd()))
     proc.start()
-    value, pid = recv.recv()
+    value, cwd, pid = recv.recv()
     proc.join(30)
-    assert value == "seen" and pid != os.getpid() and proc.exitcode == 0
-    monkeypatch.delenv("ADAPTER_BENCH_START")
-    assert executors.process_context().get_start_method() == "spawn"  # the default
+    assert value == "seen" and cwd == str(tmp_path) and pid != os.getpid() and proc.exitcode == 0
+    monkeypatch.setenv("ADAPTER_BENCH_START", "spawn")
+    assert executors.process_context().get_start_method() == "spawn"  # the opt-out
+
+
+def test_an_unknown_start_method_is_one_line_naming_the_valid_ones(monkeypatch):
+    monkeypatch.setenv("ADAPTER_BENCH_START", "fork")
+    with pytest.raises(BenchError, match="ADAPTER_BENCH_START='fork'.*valid: forkserver, spawn"):
+        executors.process_context()

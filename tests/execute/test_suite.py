@@ -86,6 +86,15 @@ def test_variants_run_their_base_method_and_task_budget_applies_per_task(folder)
     assert [s.budget.epochs for s in specs] == [cfg.budget.epochs] * 2 + [3, 3]
 
 
+def test_task_budget_by_name_applies_to_a_task_given_as_a_path(folder, tmp_path):
+    """A task given as its YAML file's path takes `task_budget.<its name>` (it was silently ignored)."""
+    path = write_tiny_task(tmp_path / "elsewhere", n=40, name="tiny_path")
+    specs = planned(cfg_of(f"tiny_sentiment,{path}", "methods=lora", "task_budget.tiny_path.epochs=7"), folder)
+    assert [(s.task, s.budget.epochs) for s in specs] == [("tiny_sentiment", 1), ("tiny_path", 7)]
+    alone = plan(cfg_of(str(path), "methods=lora", "task_budget.tiny_path.epochs=7"), None, show_progress=False)
+    assert [(s.task, s.budget.epochs) for s in alone] == [("tiny_path", 7)]  # known from its path alone
+
+
 @pytest.mark.parametrize(
     "change,message",
     [
