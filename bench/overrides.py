@@ -21,6 +21,7 @@ LIST_MAPS = ("lr_sweep",)  # name -> list of numbers, set as NAME.<name>=a,b,c
 MAX_SET = 10_000  # characters of one --set item
 POINT_MAPS = ("sweep",)  # name -> list of {key: value}, set as NAME.<name>='[{key: value}, ...]' (YAML)
 PLURALS = {int: "integers", float: "numbers"}  # what a list of them is called in an error
+NUMBERS = {int: ("an integer", (int,)), float: ("a number", (int, float))}  # what one is called, what passes as one
 # a suite's study sections: name -> (their options, named presets); a mapping, a preset's name, or empty for none
 SECTIONS = {"switch": (SweepConfig, SWITCH_PRESETS), "serve": (ServeConfig, {})}
 
@@ -68,28 +69,17 @@ def coerce(value, tp, key: str):
         if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
             return value.lower() in ("true", "1", "yes", "on")
         raise BenchError(f"{key}: expected true or false, got {value!r}")
-    if tp is int:
-        if isinstance(value, bool):
-            raise BenchError(f"{key}: expected an integer, got {value!r}")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                pass
-        raise BenchError(f"{key}: expected an integer, got {value!r}")
-    if tp is float:
-        if isinstance(value, bool):
-            raise BenchError(f"{key}: expected a number, got {value!r}")
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise BenchError(f"{key}: expected a number, got {value!r}")
+    if tp in NUMBERS:
+        what, accepted = NUMBERS[tp]
+        if not isinstance(value, bool):  # True is an int to Python, not a number to a user
+            if isinstance(value, accepted):
+                return tp(value)
+            if isinstance(value, str):
+                try:
+                    return tp(value)
+                except ValueError:
+                    pass
+        raise BenchError(f"{key}: expected {what}, got {value!r}")
     if tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)

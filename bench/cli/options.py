@@ -9,7 +9,14 @@ from pathlib import Path
 
 from bench.catalog.shapes import DTYPES
 from bench.config import apply_overrides
+from bench.execute.device import resolve_device
 from bench.options import DEVICES
+from bench.rows.store import check_appendable
+
+# the flags `switch` and `serve` share, each an alias of a `--set` key: the model first, then the device and
+# the runs whose adapters fill the fleet (a command's own flags go between them)
+MODEL_FLAGS = {"model": "model.name", "layers": "model.layers", "dtype": "model.dtype"}
+FLEET_FLAGS = {"device": "device", "adapters_from": "adapters_from"}
 
 SHAPE_HELP = "shape:NAME (random weights, speed only; --set model.layers=N, model.dtype=bf16)"
 
@@ -57,6 +64,15 @@ def from_flags(cfg, args, flags: dict[str, str]):
 
 def default_output(kind: str) -> Path:
     return Path("results") / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{kind}.jsonl"
+
+
+def results_file(cfg, args, kind: str, kinds: tuple[str, ...]) -> Path:
+    """Where a measuring command appends its rows (--output, or a new file), after the device is checked: a
+    device this machine lacks is refused before the results file is touched; a file of other kinds of rows too."""
+    resolve_device(cfg.device)
+    output = args.output or default_output(kind)
+    check_appendable(output, kinds)
+    return output
 
 
 def not_ok_lines(rows: list[dict], what: str) -> list[str]:

@@ -11,27 +11,25 @@ import importlib
 from bench.catalog import models
 from bench.cli import COMMANDS
 from bench.cli.options import (
+    FLEET_FLAGS,
+    MODEL_FLAGS,
     add_device,
     add_model,
     add_output,
     add_set,
     add_shape_flags,
-    default_output,
     from_flags,
     not_ok_lines,
+    results_file,
 )
 from bench.config import coerce
 from bench.errors import BenchError
-from bench.execute.device import resolve_device
 from bench.execute.spec import check_command
 from bench.options import SERVE_STRATEGIES, ServeConfig, validate_serve
-from bench.rows.store import check_appendable
 
 # each flag is an alias of a `--set` key
 FLAGS = {
-    "model": "model.name",
-    "layers": "model.layers",
-    "dtype": "model.dtype",
+    **MODEL_FLAGS,
     "tasks_n": "tasks_n",
     "strategies": "strategies",
     "rank": "ranks",
@@ -41,8 +39,7 @@ FLAGS = {
     "max_batch": "max_batch",
     "max_wait_ms": "max_wait_ms",
     "rates": "rates",
-    "device": "device",
-    "adapters_from": "adapters_from",
+    **FLEET_FLAGS,
 }
 
 
@@ -90,9 +87,7 @@ def config_from_args(args) -> ServeConfig:
 
 def cmd_serve(args) -> int:
     cfg = config_from_args(args)
-    resolve_device(cfg.device)  # a device this machine lacks: refused before the results file is touched
-    output = args.output or default_output("serve")
-    check_appendable(output, ("serve",))
+    output = results_file(cfg, args, "serve", ("serve",))
     serving = importlib.import_module("bench.serving.run")  # torch: only for a serving run that starts
     rows = serving.run_serve(cfg, output, log=lambda m: print(m, flush=True))
     print()

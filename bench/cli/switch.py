@@ -10,26 +10,24 @@ from pathlib import Path
 
 from bench.cli import COMMANDS
 from bench.cli.options import (
+    FLEET_FLAGS,
+    MODEL_FLAGS,
     add_device,
     add_model,
     add_output,
     add_set,
     add_shape_flags,
-    default_output,
     from_flags,
     not_ok_lines,
+    results_file,
 )
 from bench.errors import BenchError
-from bench.execute.device import resolve_device
 from bench.execute.spec import check_command
 from bench.options import QUICK, STRATEGIES, SweepConfig, validate_switch
-from bench.rows.store import check_appendable
 
 # each flag is an alias of a `--set` key
 FLAGS = {
-    "model": "model.name",
-    "layers": "model.layers",
-    "dtype": "model.dtype",
+    **MODEL_FLAGS,
     "tasks_n": "tasks_n",
     "batch_sizes": "batch_sizes",
     "strategies": "strategies",
@@ -38,8 +36,7 @@ FLAGS = {
     "lengths": "lengths",
     "requests": "requests",
     "repeats": "repeats",
-    "device": "device",
-    "adapters_from": "adapters_from",
+    **FLEET_FLAGS,
 }
 
 
@@ -77,9 +74,7 @@ def config_from_args(args) -> SweepConfig:
 
 def cmd_switch(args) -> int:
     cfg = config_from_args(args)
-    resolve_device(cfg.device)  # a device this machine lacks: refused before the results file is touched
-    output = args.output or default_output("switch")
-    check_appendable(output, ("run", "switch"))
+    output = results_file(cfg, args, "switch", ("run", "switch"))
     sweep = importlib.import_module("bench.switching.sweep")  # torch: only for a sweep that starts
     rows = sweep.run_sweep(cfg, output, show_progress=not args.no_progress)
     print()
